@@ -1,0 +1,61 @@
+// Command exporter is mailtrail's per-host daemon and toolbox: it tails the
+// mail logs, journals every event and serves metrics and the query API. Its
+// subcommands work on log files and journals offline.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kingpin/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// command is one subcommand: it declares its flags on the kingpin clause and
+// returns the function that runs it once the flags are parsed.
+type command func(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (name string, run func() int)
+
+// commands lists the subcommands; each lives in its own file.
+var commands = []command{
+	parseCommand,
+	simulateCommand,
+}
+
+// run parses the arguments and runs one subcommand. It returns the process
+// exit code: 0 on success, 1 when the work failed, 2 for bad usage.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := kingpin.New("exporter", "mailtrail: a mail-access monitor for Postfix and Dovecot.")
+	app.Version(version)
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	exit := -1
+	app.Terminate(func(code int) { exit = code })
+	runners := map[string]func() int{}
+	for _, c := range commands {
+		name, fn := c(app, stdin, stdout, stderr)
+		runners[name] = fn
+	}
+	selected, err := app.Parse(args)
+	if exit >= 0 {
+		// --help or --version ran.
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "exporter: error: %v, try --help\n", err)
+		return 2
+	}
+	fn, ok := runners[selected]
+	if !ok {
+		fmt.Fprintf(stderr, "exporter: error: no command given, try --help\n")
+		return 2
+	}
+	return fn()
+}

@@ -1,0 +1,3 @@
+package parser
+
+func parseBounce(e *Event, msg string) { parseLevel(e, msg) }

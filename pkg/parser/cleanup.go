@@ -1,0 +1,3 @@
+package parser
+
+func parseCleanup(e *Event, msg string) { parseLevel(e, msg) }

@@ -1,0 +1,3 @@
+package parser
+
+func parseDelivery(e *Event, msg string) { parseLevel(e, msg) }

@@ -1,0 +1,352 @@
+package parser
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxLineBytes is the longest line the parser interprets; longer ones are
+// kept as unknown. Syslog transports cut far earlier (8 KiB is common).
+const MaxLineBytes = 64 << 10
+
+// Parser holds what a line does not say about itself. It has no mutable
+// state, so one Parser may be shared by any number of goroutines.
+type Parser struct {
+	// Instance names the Postfix instance the lines come from; it is copied
+	// into every Event.
+	Instance string
+	// Location is the time zone of timestamps that carry none (RFC 3164).
+	// Nil means UTC.
+	Location *time.Location
+}
+
+// Parse parses one line (without its trailing newline). ref is the time the
+// line was read, used only to infer the year of RFC 3164 timestamps.
+func (p *Parser) Parse(line string, ref time.Time) Event {
+	var e Event
+	p.ParseInto(&e, line, ref)
+	return e
+}
+
+// ParseInto is Parse writing into e, which it resets first.
+func (p *Parser) ParseInto(e *Event, line string, ref time.Time) {
+	line = strings.TrimRight(line, "\r\n")
+	*e = Event{Instance: p.Instance, Raw: line}
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	// What no mail daemon writes is not guessed at: NUL bytes, invalid UTF-8
+	// (the whole line stays in raw) and lines longer than syslog carries.
+	if len(line) > MaxLineBytes || strings.IndexByte(line, 0) >= 0 || !utf8.ValidString(line) {
+		return
+	}
+	var ident, msg string
+	var ok bool
+	if len(line) > 0 && line[0] == '{' {
+		ident, msg, ok = parseJournalJSON(e, line)
+	} else {
+		ident, msg, ok = parseSyslog(e, line, ref, loc)
+	}
+	if !ok {
+		return
+	}
+	splitIdent(e, ident)
+	parseMessage(e, msg)
+}
+
+// parseSyslog takes apart RFC 3164 ("Mar  3 09:00:01 host prog[pid]: msg"),
+// RFC 3339 ("2024-03-03T09:00:01.123+01:00 host prog[pid]: msg") and RFC 5424
+// ("<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG") lines.
+func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
+	s := line
+	rfc5424 := false
+	if len(s) > 0 && s[0] == '<' {
+		end := strings.IndexByte(s, '>')
+		if end < 2 || end > 4 {
+			return "", "", false
+		}
+		s = s[end+1:]
+		if len(s) > 2 && s[0] == '1' && s[1] == ' ' {
+			rfc5424 = true
+			s = s[2:]
+		}
+	}
+	var t time.Time
+	switch {
+	case len(s) >= 15 && isDigit(s[0]) && len(s) > 4 && s[4] == '-':
+		var n int
+		t, n, ok = parseRFC3339(s)
+		if !ok {
+			return "", "", false
+		}
+		s = s[n:]
+	case rfc5424 && len(s) > 0 && s[0] == '-':
+		s = s[1:]
+	case len(s) >= 15:
+		t, ok = parseStamp(s[:15], ref, loc)
+		if !ok {
+			return "", "", false
+		}
+		s = s[15:]
+	default:
+		return "", "", false
+	}
+	e.Time = t
+	if len(s) == 0 || s[0] != ' ' {
+		return "", "", false
+	}
+	s = s[1:]
+	host, s, found := strings.Cut(s, " ")
+	if !found {
+		return "", "", false
+	}
+	e.Host = host
+	if rfc5424 {
+		return parse5424Rest(e, s)
+	}
+	// "ident[pid]: msg" or "ident: msg".
+	colon := strings.Index(s, ": ")
+	if colon < 0 {
+		if strings.HasSuffix(s, ":") {
+			colon = len(s) - 1
+		} else {
+			return "", "", false
+		}
+	}
+	ident = s[:colon]
+	if colon+2 <= len(s) {
+		msg = s[colon+2:]
+	}
+	if strings.IndexByte(ident, ' ') >= 0 {
+		return "", "", false
+	}
+	if ident, pid, ok := strings.Cut(ident, "["); ok {
+		if !strings.HasSuffix(pid, "]") {
+			return "", "", false
+		}
+		e.PID = atoi(pid[:len(pid)-1])
+		return ident, msg, true
+	}
+	return ident, msg, true
+}
+
+// parse5424Rest reads "APP PROCID MSGID SD MSG" after the host.
+func parse5424Rest(e *Event, s string) (ident, msg string, ok bool) {
+	app, s, ok1 := strings.Cut(s, " ")
+	procid, s, ok2 := strings.Cut(s, " ")
+	_, s, ok3 := strings.Cut(s, " ") // MSGID
+	if !ok1 || !ok2 || !ok3 {
+		return "", "", false
+	}
+	if procid != "-" {
+		e.PID = atoi(procid)
+	}
+	// Structured data: "-" or one or more [id k="v" ...] elements.
+	if strings.HasPrefix(s, "-") {
+		s = s[1:]
+	} else {
+		for len(s) > 0 && s[0] == '[' {
+			i := 1
+			for i < len(s) && s[i] != ']' {
+				if s[i] == '\\' {
+					i++
+				} else if s[i] == '"' {
+					// Quoted values may hold ']'.
+					i++
+					for i < len(s) && s[i] != '"' {
+						if s[i] == '\\' {
+							i++
+						}
+						i++
+					}
+				}
+				i++
+			}
+			if i >= len(s) {
+				return "", "", false
+			}
+			s = s[i+1:]
+		}
+	}
+	s = strings.TrimPrefix(s, " ")
+	s = strings.TrimPrefix(s, "\ufeff") // BOM before a UTF-8 MSG
+	if app == "-" {
+		app = ""
+	}
+	return app, s, true
+}
+
+var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+// parseStamp reads "Mmm dd hh:mm:ss" (day space-padded or zero-padded). The
+// year is the one that puts the line closest before ref: a December line read
+// in January belongs to last year, a January line read on New Year's Eve
+// (a writer's clock slightly ahead) to next year.
+func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, bool) {
+	mon := 0
+	for i, m := range months {
+		if s[:3] == m {
+			mon = i + 1
+			break
+		}
+	}
+	if mon == 0 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':' {
+		return time.Time{}, false
+	}
+	day, ok := twoDigits(s[4], s[5], true)
+	h, ok2 := twoDigits(s[7], s[8], false)
+	m, ok3 := twoDigits(s[10], s[11], false)
+	sec, ok4 := twoDigits(s[13], s[14], false)
+	if !ok || !ok2 || !ok3 || !ok4 || day < 1 || day > 31 || h > 23 || m > 59 || sec > 60 {
+		return time.Time{}, false
+	}
+	if ref.IsZero() {
+		ref = time.Now() // only reached by callers that pass no reference
+	}
+	refIn := ref.In(loc)
+	year := refIn.Year()
+	t := time.Date(year, time.Month(mon), day, h, m, sec, 0, loc)
+	const slack = 7 * 24 * time.Hour
+	switch {
+	case t.Sub(refIn) > slack:
+		t = time.Date(year-1, time.Month(mon), day, h, m, sec, 0, loc)
+	case refIn.Sub(t) > 365*24*time.Hour-slack:
+		t = time.Date(year+1, time.Month(mon), day, h, m, sec, 0, loc)
+	}
+	return t.UTC(), true
+}
+
+func twoDigits(a, b byte, spacePad bool) (int, bool) {
+	if spacePad && a == ' ' {
+		a = '0'
+	}
+	if !isDigit(a) || !isDigit(b) {
+		return 0, false
+	}
+	return int(a-'0')*10 + int(b-'0'), true
+}
+
+// parseRFC3339 reads "2006-01-02T15:04:05[.frac](Z|±hh:mm)" (a space instead
+// of T is accepted) and returns the instant in UTC and the bytes consumed.
+// It avoids time.Parse, which allocates a zone for every foreign offset.
+func parseRFC3339(s string) (time.Time, int, bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, 0, false
+	}
+	y := atoi(s[:4])
+	mo, ok1 := twoDigits(s[5], s[6], false)
+	d, ok2 := twoDigits(s[8], s[9], false)
+	h, ok3 := twoDigits(s[11], s[12], false)
+	mi, ok4 := twoDigits(s[14], s[15], false)
+	sec, ok5 := twoDigits(s[17], s[18], false)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !isDigit(s[0]) || !isDigit(s[3]) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 {
+		return time.Time{}, 0, false
+	}
+	i := 19
+	nsec := 0
+	if i < len(s) && (s[i] == '.' || s[i] == ',') {
+		i++
+		digits := 0
+		for i < len(s) && isDigit(s[i]) {
+			if digits < 9 {
+				nsec = nsec*10 + int(s[i]-'0')
+				digits++
+			}
+			i++
+		}
+		if digits == 0 {
+			return time.Time{}, 0, false
+		}
+		for ; digits < 9; digits++ {
+			nsec *= 10
+		}
+	}
+	offset := 0
+	switch {
+	case i < len(s) && s[i] == 'Z':
+		i++
+	case i+6 <= len(s) && (s[i] == '+' || s[i] == '-') && s[i+3] == ':':
+		oh, okh := twoDigits(s[i+1], s[i+2], false)
+		om, okm := twoDigits(s[i+4], s[i+5], false)
+		if !okh || !okm {
+			return time.Time{}, 0, false
+		}
+		offset = oh*3600 + om*60
+		if s[i] == '-' {
+			offset = -offset
+		}
+		i += 6
+	default:
+		return time.Time{}, 0, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(offset) * time.Second), i, true
+}
+
+// splitIdent follows Postfix's syslog_name: the program is the part after the
+// last '/', the service everything before it ("postfix/submission/smtpd" →
+// "postfix/submission", "smtpd"). An identifier without '/' is both.
+func splitIdent(e *Event, ident string) {
+	if i := strings.LastIndexByte(ident, '/'); i >= 0 {
+		e.Service, e.Program = ident[:i], ident[i+1:]
+		return
+	}
+	e.Service, e.Program = ident, ident
+}
+
+// parseMessage dispatches on the program. It is the one place that knows
+// which family file handles which daemon.
+func parseMessage(e *Event, msg string) {
+	e.Kind = KindUnknown
+	if e.Service == e.Program {
+		switch e.Program {
+		case "dovecot":
+			parseDovecot(e, msg)
+			return
+		case "opendkim", "opendmarc", "policyd-spf", "policyd-spf-perl", "policy-spf", "amavis", "amavisd", "amavisd-new":
+			parseMilter(e, msg)
+			return
+		case "saslauthd":
+			parseSaslauthd(e, msg)
+			return
+		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "auth", "auth-worker", "managesieve-login", "submission-login":
+			// Dovecot logging under its own process names (log_path=syslog
+			// with a per-process ident).
+			if e.Program == "lmtp" && !strings.HasPrefix(msg, "Connect") && !strings.HasPrefix(msg, "Disconnect") {
+				break
+			}
+			parseDovecotProcess(e, e.Program, msg)
+			return
+		}
+	}
+	switch e.Program {
+	case "smtpd":
+		parseSmtpd(e, msg)
+	case "postscreen":
+		parsePostscreen(e, msg)
+	case "dnsblog":
+		parseDnsblog(e, msg)
+	case "cleanup":
+		parseCleanup(e, msg)
+	case "qmgr", "nqmgr":
+		parseQmgr(e, msg)
+	case "smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry", "relay":
+		parseDelivery(e, msg)
+	case "bounce", "defer", "trace":
+		parseBounce(e, msg)
+	case "pickup":
+		parsePickup(e, msg)
+	case "anvil":
+		parseAnvil(e, msg)
+	case "scache":
+		parseScache(e, msg)
+	case "tlsmgr", "tlsproxy":
+		parseTLSDaemon(e, msg)
+	case "postsuper":
+		parsePostsuper(e, msg)
+	case "master", "postfix-script", "postfix", "postdrop", "sendmail", "postmap", "postalias", "postqueue", "verify", "trivial-rewrite", "proxymap", "showq", "flush", "oqmgr", "spawn", "script":
+		parsePostfixMisc(e, msg)
+	}
+}

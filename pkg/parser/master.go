@@ -1,0 +1,3 @@
+package parser
+
+func parsePostfixMisc(e *Event, msg string) { parseLevel(e, msg) }

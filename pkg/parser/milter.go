@@ -1,0 +1,3 @@
+package parser
+
+func parseMilter(e *Event, msg string) { parseLevel(e, msg) }

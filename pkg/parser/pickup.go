@@ -1,0 +1,3 @@
+package parser
+
+func parsePickup(e *Event, msg string) { parseLevel(e, msg) }

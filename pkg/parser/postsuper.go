@@ -1,0 +1,3 @@
+package parser
+
+func parsePostsuper(e *Event, msg string) { parseLevel(e, msg) }

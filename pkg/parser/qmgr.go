@@ -1,0 +1,3 @@
+package parser
+
+func parseQmgr(e *Event, msg string) { parseLevel(e, msg) }

@@ -1,0 +1,3 @@
+package parser
+
+func parseSaslauthd(e *Event, msg string) { parseLevel(e, msg) }

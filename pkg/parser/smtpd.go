@@ -1,0 +1,3 @@
+package parser
+
+func parseSmtpd(e *Event, msg string) { parseLevel(e, msg) }

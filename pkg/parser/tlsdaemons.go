@@ -1,0 +1,3 @@
+package parser
+
+func parseTLSDaemon(e *Event, msg string) { parseLevel(e, msg) }
