@@ -1,3 +1,46 @@
 package parser
 
-func parseBounce(e *Event, msg string) { parseLevel(e, msg) }
+import "strings"
+
+// parseBounce handles the bounce, defer and trace daemons, which log one
+// line per notification they queue:
+//
+//	QUEUEID: sender non-delivery notification: NDRID
+//	QUEUEID: sender delivery status notification: NDRID
+//	QUEUEID: sender delay notification: NDRID
+//	QUEUEID: postmaster non-delivery notification: NDRID
+//
+// The notification's own queue id is next_queue_id, its type the action.
+func parseBounce(e *Event, msg string) {
+	if id, rest, ok := queueIDPrefix(msg); ok {
+		e.QueueID = id
+		if head, next, ok := strings.Cut(rest, " notification: "); ok {
+			e.Kind = KindBounceNotice
+			e.Action = bounceAction(head)
+			e.NextQueueID = strings.TrimSpace(next)
+			return
+		}
+	}
+	parseLevel(e, msg)
+}
+
+// bounceAction names a notification type: who receives it, then what it
+// reports. The names are constants so the event holds no new string.
+func bounceAction(head string) string {
+	switch head {
+	case "sender non-delivery":
+		return "non-delivery"
+	case "sender delivery status":
+		return "delivery-status"
+	case "sender delay":
+		return "delay"
+	case "postmaster non-delivery":
+		return "postmaster-non-delivery"
+	case "postmaster delay":
+		return "postmaster-delay"
+	case "postmaster delivery status":
+		return "postmaster-delivery-status"
+	}
+	// Unknown types are kept as written.
+	return head
+}

@@ -1,5 +1,624 @@
 package parser
 
-func parseDovecot(e *Event, msg string) { parseLevel(e, msg) }
+import "strings"
 
-func parseDovecotProcess(e *Event, program, msg string) { parseLevel(e, msg) }
+// Dovecot writes every process's lines under the ident "dovecot" and puts the
+// process name first: "imap-login: Login: ...", "imap(user)<pid><session>:
+// ...", "auth-worker(123): ...", "lmtp(31740): Connect from local". Older
+// releases (2.2) write "lmtp(31740, user): ..." and no "<pid><session>".
+//
+// Field choices that are not obvious from the contract:
+//   - protocol is the network protocol a process serves (imap, pop3, lmtp,
+//     managesieve, submission), taken from the process name with "-login"
+//     cut; auth, master and lda lines carry none.
+//   - tls_level is "TLS" when the login process reports the bare TLS flag
+//     (or "TLS: ..." after the session was encrypted). Dovecot has no
+//     Postfix-style security levels; its flag only says the connection was
+//     encrypted, so we pass its word through rather than invent "encrypt".
+//     "secured" (trusted network or localhost without TLS) sets nothing,
+//     because consumers read a non-empty tls_level as "encrypted".
+//   - A failed TLS handshake ("TLS handshaking: SSL_accept() failed: ...")
+//     is a disconnect whose detail is the handshake error: the "no auth
+//     attempts" reason beside it is only a consequence.
+
+// parseDovecot handles lines logged under the "dovecot" ident.
+func parseDovecot(e *Event, msg string) {
+	n := dovecotNameLen(msg)
+	if n == 0 || n == len(msg) || (msg[n] != '(' && msg[n] != ':') {
+		// The master of old releases logs without a process prefix; the
+		// program stays "dovecot" because the line names no process.
+		if strings.HasPrefix(msg, "Dovecot v") {
+			e.Kind = KindNotice
+			e.Detail = msg
+			return
+		}
+		parseLevel(e, msg)
+		return
+	}
+	name := msg[:n]
+	rest := msg[n:]
+	if rest[0] == ':' {
+		// "imap-login: Login: ..." — a level word ("Warning: ") is handled
+		// below, so only the process name is cut here.
+		rest = strings.TrimPrefix(rest[1:], " ")
+	}
+	e.Program = name
+	parseDovecotProcess(e, name, rest)
+}
+
+// dovecotNameLen measures a leading Dovecot process name: lower-case
+// letters, digits and '-' ("imap-login", "auth-worker", "pop3").
+func dovecotNameLen(s string) int {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if (c >= 'a' && c <= 'z') || isDigit(c) || (c == '-' && i > 0) || c == '_' {
+			i++
+			continue
+		}
+		break
+	}
+	return i
+}
+
+// parseDovecotProcess handles one Dovecot process's text. msg may still
+// begin with the "(user)<pid><session>: " groups; with a per-process syslog
+// ident it is just the text.
+func parseDovecotProcess(e *Event, program, msg string) {
+	var user string
+	if len(msg) > 0 && (msg[0] == '(' || msg[0] == '<') {
+		var ok bool
+		user, msg, ok = dovecotSessionPrefix(msg)
+		if !ok {
+			parseLevel(e, msg)
+			return
+		}
+	}
+	proto := dovecotProtocol(program)
+	switch {
+	case strings.HasSuffix(program, "-login"):
+		parseDovecotLogin(e, proto, msg)
+	case program == "auth" || program == "auth-worker":
+		parseDovecotAuth(e, msg)
+	case program == "master":
+		parseDovecotMaster(e, msg)
+	case program == "config" || program == "ssl-params" || program == "log" || program == "anvil" ||
+		program == "stats" || program == "dict" || program == "indexer" || program == "replicator":
+		// Service processes with no client session: what they say at info
+		// level is operational news.
+		msg, level := dovecotLevel(msg)
+		if level {
+			parseLevel(e, msg)
+			return
+		}
+		if msg != "" {
+			e.Kind = KindNotice
+			e.Detail = msg
+		}
+	default:
+		parseDovecotMail(e, program, proto, user, msg)
+	}
+}
+
+// dovecotSessionPrefix reads "(user)<pid><session>: ", "(pid): ",
+// "(pid, user): " and returns the user (empty when the parentheses hold
+// only a pid) and the text after ": ".
+func dovecotSessionPrefix(s string) (user, rest string, ok bool) {
+	if s[0] == '(' {
+		end := strings.IndexByte(s, ')')
+		if end < 0 {
+			return "", s, false
+		}
+		inner := s[1:end]
+		s = s[end+1:]
+		if p, u, found := strings.Cut(inner, ", "); found && allDigits(p) {
+			user = u // 2.2: "lmtp(31740, user@example.com)"
+		} else if !allDigits(inner) {
+			user = inner
+		}
+	}
+	for len(s) > 0 && s[0] == '<' {
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return "", s, false
+		}
+		s = s[end+1:]
+	}
+	if strings.HasPrefix(s, ": ") {
+		return user, s[2:], true
+	}
+	if s == ":" || s == "" {
+		return user, "", true
+	}
+	return "", s, false
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// dovecotProtocol names the network protocol a process serves, or "".
+func dovecotProtocol(program string) string {
+	p := strings.TrimSuffix(program, "-login")
+	switch p {
+	case "imap", "pop3", "lmtp", "managesieve", "submission":
+		return p
+	}
+	return ""
+}
+
+// dovecotLevel strips a Dovecot level word. Info and Debug are dropped (they
+// add nothing a kind does not say); for Warning, Error, Fatal and Panic the
+// text is returned unchanged with severe=true so parseLevel can read it.
+func dovecotLevel(s string) (rest string, severe bool) {
+	if len(s) < 6 || s[0] < 'A' || s[0] > 'Z' {
+		return s, false
+	}
+	if r, ok := strings.CutPrefix(s, "Info: "); ok {
+		return r, false
+	}
+	if r, ok := strings.CutPrefix(s, "Debug: "); ok {
+		return r, false
+	}
+	if strings.HasPrefix(s, "Warning: ") || strings.HasPrefix(s, "Error: ") ||
+		strings.HasPrefix(s, "Fatal: ") || strings.HasPrefix(s, "Panic: ") {
+		return s, true
+	}
+	return s, false
+}
+
+// parseDovecotLogin handles the pre-login processes (imap-login,
+// pop3-login, managesieve-login, submission-login):
+//
+//	Login: user=<u>, method=PLAIN, rip=IP, lip=IP, mpid=N, TLS, session=<s>
+//	Disconnected (auth failed, 3 attempts in 12 secs): user=<u>, ...
+//	Disconnected: Too many invalid commands (no auth attempts in 0 secs): ...
+//	Aborted login (no auth attempts in 0 secs): ...
+//	Login aborted: Connection closed (auth failed, 1 attempts in 2 secs) (auth_failed): ...
+func parseDovecotLogin(e *Event, proto, msg string) {
+	msg, severe := dovecotLevel(msg)
+	head, list, found := dovecotCutList(msg)
+	if !found {
+		if severe {
+			parseLevel(e, msg)
+			return
+		}
+		if strings.HasPrefix(msg, "proxy(") {
+			parseDovecotProxy(e, proto, msg)
+			return
+		}
+		if strings.HasPrefix(msg, "ID sent: ") {
+			e.Kind = KindNotice
+			e.Protocol = proto
+			e.Detail = msg
+		}
+		return
+	}
+	e.Protocol = proto
+	tlsDetail := dovecotLoginList(e, list)
+	if severe {
+		// "Error: ...: user=<>, rip=...": a fault first, but keep the client.
+		parseLevel(e, head)
+		return
+	}
+	if head == "Login" {
+		e.Kind = KindLogin
+		return
+	}
+	if strings.HasPrefix(head, "proxy(") {
+		parseDovecotProxy(e, proto, head)
+		return
+	}
+	e.Kind = KindDisconnect
+	e.Detail = head
+	if tlsDetail != "" {
+		e.Detail = tlsDetail
+	}
+	// The reason is the first parenthesised group; 2.4 adds a second one
+	// with a machine-readable code ("(auth_failed)").
+	reason, after, ok := paren(head)
+	if !ok {
+		return
+	}
+	if dovecotAuthFailedReason(reason) {
+		e.Kind = KindAuthFailure
+	} else if code, _, ok := paren(after); ok && code == "auth_failed" {
+		e.Kind = KindAuthFailure
+	}
+	// "auth failed, 3 attempts in 12 secs"; "internal failure, 1/2
+	// successful auths in 0 secs" counts the attempts after the slash.
+	if i := strings.Index(reason, ", "); i >= 0 {
+		r := reason[i+2:]
+		if j := strings.IndexByte(r, '/'); j >= 0 && strings.Contains(r, " successful auths") {
+			r = r[j+1:]
+		}
+		if len(r) > 0 && isDigit(r[0]) {
+			e.Attempts = atoi(r)
+		}
+	}
+}
+
+// dovecotAuthFailedReason tells the disconnect reasons that mean the
+// client's credentials or way of authenticating were refused.
+func dovecotAuthFailedReason(r string) bool {
+	return strings.HasPrefix(r, "auth failed") || strings.HasPrefix(r, "tried to use ") ||
+		strings.HasPrefix(r, "proxy dest auth failed") || strings.HasPrefix(r, "proxy dest authentication failure") ||
+		strings.HasPrefix(r, "user disabled") || strings.HasPrefix(r, "password expired")
+}
+
+// dovecotCutList splits a login-process text at the ": " that starts its
+// "user=<...>, rip=..." list; the text before it may contain ": " itself.
+func dovecotCutList(s string) (head, list string, ok bool) {
+	if i := strings.Index(s, ": user=<"); i >= 0 {
+		return s[:i], s[i+2:], true
+	}
+	if i := strings.Index(s, ": rip="); i >= 0 {
+		return s[:i], s[i+2:], true
+	}
+	return s, "", false
+}
+
+// dovecotLoginList reads login_log_format_elements: "user=<u>, method=M,
+// rip=IP, lip=IP, rport=N, lport=N, mpid=N, TLS, session=<s>". The
+// connection-security element is free text ("TLS", "secured", "TLS: Connection
+// closed", "TLS handshaking: SSL_accept() failed: ...", "TLSv1.3 with cipher
+// X (256/256 bits)"); it returns a handshake failure's text.
+func dovecotLoginList(e *Event, s string) (tlsDetail string) {
+	for len(s) > 0 {
+		var item string
+		if eq := strings.IndexByte(s, '='); eq > 0 && eq+1 < len(s) && s[eq+1] == '<' && eq < 10 {
+			// user=<...>, session=<...>: the value may hold ", ".
+			end := strings.IndexByte(s, '>')
+			if end < 0 {
+				item, s = s, ""
+			} else {
+				item, s = s[:end+1], s[end+1:]
+			}
+		} else {
+			end := dovecotItemEnd(s)
+			item, s = s[:end], s[end:]
+		}
+		for len(s) > 0 && (s[0] == ',' || s[0] == ' ') {
+			s = s[1:]
+		}
+		key, val, isKV := strings.Cut(item, "=")
+		if isKV && strings.IndexByte(key, ' ') < 0 {
+			switch key {
+			case "user":
+				e.SASLUsername = unangle(val)
+			case "method":
+				e.SASLMethod = val
+			case "rip":
+				e.ClientIP = val
+			case "lip":
+				e.ServerIP = val
+			case "rport":
+				e.ClientPort = atoi(val)
+			case "lport":
+				e.ServerPort = atoi(val)
+			}
+			continue
+		}
+		switch {
+		case item == "TLS" || strings.HasPrefix(item, "TLS: "):
+			e.TLSLevel = "TLS"
+		case strings.HasPrefix(item, "TLS handshaking"):
+			tlsDetail = item
+		case strings.HasPrefix(item, "TLSv") || strings.HasPrefix(item, "SSLv"):
+			// %k (ssl_security_string): "TLSv1.3 with cipher X (256/256 bits)"
+			if p, c, ok := strings.Cut(item, " with cipher "); ok {
+				e.TLSLevel = "TLS"
+				e.TLSProtocol = p
+				c, _, _ = strings.Cut(c, " ")
+				e.TLSCipher = c
+			}
+		}
+	}
+	return tlsDetail
+}
+
+// dovecotItemEnd finds the ", " that ends a login list item: one followed by
+// another "key=" item or a TLS flag, so a TLS error text containing ", "
+// stays whole.
+func dovecotItemEnd(s string) int {
+	for i := 0; ; {
+		j := strings.Index(s[i:], ", ")
+		if j < 0 {
+			return len(s)
+		}
+		j += i
+		next := s[j+2:]
+		k := 0
+		for k < len(next) && ((next[k] >= 'a' && next[k] <= 'z') || next[k] == '_') {
+			k++
+		}
+		if (k > 0 && k < len(next) && next[k] == '=') || strings.HasPrefix(next, "TLS") || strings.HasPrefix(next, "secured") {
+			return j
+		}
+		i = j + 2
+	}
+}
+
+// parseDovecotProxy handles "proxy(user): started proxying to host:port"
+// and "proxy(user): disconnecting IP (reason)".
+func parseDovecotProxy(e *Event, proto, s string) {
+	inner, rest, ok := paren(s)
+	if !ok {
+		return
+	}
+	rest = strings.TrimPrefix(rest, ": ")
+	e.Protocol = proto
+	if e.SASLUsername == "" {
+		e.SASLUsername = inner
+	}
+	switch {
+	case strings.HasPrefix(rest, "started proxying"):
+		e.Kind = KindLogin
+		e.Detail = rest
+	case strings.HasPrefix(rest, "disconnecting"), strings.HasPrefix(rest, "disconnected"):
+		e.Kind = KindDisconnect
+		e.Detail = rest
+		if ip, _, ok := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(rest, "disconnecting "), "disconnected "), " "); ok && e.ClientIP == "" && looksLikeIP(ip) {
+			e.ClientIP = ip
+		}
+	case strings.Contains(rest, "failed"):
+		e.Kind = KindAuthFailure
+		e.Detail = rest
+	default:
+		e.Kind = KindNotice
+		e.Detail = rest
+	}
+}
+
+// parseDovecotAuth handles the auth process and its workers:
+//
+//	pam(user,1.2.3.4): pam_authenticate() failed: Authentication failure (password mismatch?)
+//	sql(user,1.2.3.4,<session>): Password mismatch
+//	passwd-file(user): unknown user
+//	conn unix:auth-worker (pid=1,uid=2): auth-worker<3>: sql(user,ip,<s>): unknown user
+func parseDovecotAuth(e *Event, msg string) {
+	msg, severe := dovecotLevel(msg)
+	text := msg
+	if severe {
+		_, text, _ = strings.Cut(msg, ": ")
+	}
+	if strings.HasPrefix(text, "conn ") {
+		if i := strings.Index(text, "auth-worker<"); i >= 0 {
+			if j := strings.Index(text[i:], ">: "); j >= 0 {
+				text = text[i+j+3:]
+			}
+		}
+	}
+	n := dovecotNameLen(text)
+	if n == 0 || n >= len(text) || text[n] != '(' {
+		if severe {
+			parseLevel(e, msg)
+		}
+		return
+	}
+	end := strings.Index(text[n:], "): ")
+	if end < 0 {
+		if severe {
+			parseLevel(e, msg)
+		}
+		return
+	}
+	inner := text[n+1 : n+end]
+	what := text[n+end+3:]
+	if severe {
+		parseLevel(e, msg)
+	} else if dovecotAuthFailureText(what) {
+		e.Kind = KindAuthFailure
+		e.Detail = what
+	} else {
+		e.Kind = KindNotice
+		e.Detail = what
+	}
+	// "user,ip,<session>": the session goes, an address-looking last field
+	// is the client, the rest (which may itself hold commas) the user.
+	if i := strings.LastIndex(inner, ",<"); i >= 0 && strings.HasSuffix(inner, ">") {
+		inner = inner[:i]
+	}
+	if i := strings.LastIndexByte(inner, ','); i >= 0 && looksLikeIP(inner[i+1:]) && inner[i+1:] != "unknown" {
+		e.ClientIP = inner[i+1:]
+		inner = inner[:i]
+	}
+	if inner != "" && inner != "?" {
+		e.SASLUsername = inner
+	}
+}
+
+// dovecotAuthFailureText recognises what passdbs say when they refuse
+// credentials.
+func dovecotAuthFailureText(s string) bool {
+	for _, w := range [...]string{"ismatch", "nknown user", "failed", "nvalid", "isallowed", "denied", "not known", "expired", "locked", "ailure"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseDovecotMaster: the master process reports start, reload and signals.
+func parseDovecotMaster(e *Event, msg string) {
+	msg, severe := dovecotLevel(msg)
+	if severe {
+		parseLevel(e, msg)
+		return
+	}
+	if msg != "" {
+		e.Kind = KindNotice
+		e.Detail = msg
+	}
+}
+
+// parseDovecotMail handles the post-login and delivery processes (imap,
+// pop3, lmtp, lda, managesieve, submission, indexer-worker ...).
+func parseDovecotMail(e *Event, program, proto, user, msg string) {
+	msg, severe := dovecotLevel(msg)
+	text := msg
+	if severe {
+		_, text, _ = strings.Cut(msg, ": ")
+	}
+	e.Protocol = proto
+	// "KqpVFMzzHGJkixYArqg3ow: msgid=..." — lmtp of 2.2 and some 2.3
+	// builds put the session id before the text.
+	if i := strings.Index(text, ": "); i >= 8 && dovecotSessionID(text[:i]) {
+		if r := text[i+2:]; strings.HasPrefix(r, "msgid=") || strings.HasPrefix(r, "sieve: ") {
+			text = r
+		}
+	}
+	sieve := false
+	if r, ok := strings.CutPrefix(text, "sieve: "); ok {
+		text, sieve = r, true
+	}
+	if strings.HasPrefix(text, "msgid=") {
+		parseDovecotDeliver(e, user, text)
+		return
+	}
+	if severe || sieve {
+		if severe {
+			parseLevel(e, msg)
+		} else {
+			e.Kind = KindNotice
+			e.Detail = text
+		}
+		if user != "" {
+			e.SASLUsername = user
+		}
+		return
+	}
+	switch {
+	case strings.HasPrefix(text, "Connect from "):
+		e.Kind = KindConnect
+		if ip := text[len("Connect from "):]; looksLikeIP(ip) {
+			e.ClientIP = ip
+		}
+		return
+	case strings.HasPrefix(text, "Disconnect from "):
+		e.Kind = KindDisconnect
+		from, reason, _ := strings.Cut(text[len("Disconnect from "):], ": ")
+		if looksLikeIP(from) {
+			e.ClientIP = from
+		}
+		e.Detail = reason
+		return
+	}
+	if user != "" {
+		e.SASLUsername = user
+	}
+	switch {
+	case strings.HasPrefix(text, "Logged out"), strings.HasPrefix(text, "Disconnected"),
+		strings.HasPrefix(text, "Connection closed"), strings.HasPrefix(text, "Server shutting down"),
+		strings.HasPrefix(text, "Client has quit"):
+		e.Kind = KindDisconnect
+		e.Detail = text[:dovecotStatsStart(text)]
+	case strings.Contains(text, "box="):
+		// mail_log plugin: "expunge: box=INBOX, uid=1, msgid=<x>, size=9".
+		e.Kind = KindNotice
+		e.Detail = text
+		if id, ok := kvValue(text, "msgid"); ok {
+			e.MessageID = id
+		}
+	}
+}
+
+// dovecotSessionID accepts Dovecot's base64 session and delivery ids.
+func dovecotSessionID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return len(s) >= 8
+}
+
+// dovecotStatsStart finds where the logout statistics ("in=12 out=345",
+// "top=0/0, retr=0/0") begin: the first " key=" outside parentheses.
+func dovecotStatsStart(s string) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth > 0 {
+				depth--
+			}
+		case ' ':
+			if depth > 0 {
+				continue
+			}
+			k := i + 1
+			for k < len(s) && ((s[k] >= 'a' && s[k] <= 'z') || s[k] == '_') {
+				k++
+			}
+			if k > i+1 && k < len(s) && s[k] == '=' {
+				return i
+			}
+		}
+	}
+	return len(s)
+}
+
+// parseDovecotDeliver handles mail_deliver's "msgid=<id>: saved mail to
+// INBOX" (lmtp, lda) and Sieve's "msgid=<id>: stored mail into mailbox 'X'".
+//
+// A failed save is "bounced" when the reason is a full quota, because
+// Dovecot's default (quota_full_tempfail=no) answers 552 5.2.2 and the MTA
+// returns the message; any other save failure is "deferred", because Dovecot
+// answers those with a 4xx temporary error and the MTA retries.
+func parseDovecotDeliver(e *Event, user, text string) {
+	v := text[len("msgid="):]
+	var rest string
+	if id, r, ok := angle(v); ok {
+		e.MessageID = id
+		rest = strings.TrimSpace(strings.TrimPrefix(r, ":"))
+	} else {
+		// No Message-ID header: "msgid=: saved mail" or "msgid=? ...".
+		id, r, _ := strings.Cut(v, ": ")
+		if id != "" && id != "?" {
+			e.MessageID = id
+		}
+		rest = r
+	}
+	e.Detail = rest
+	dovecotDeliverStatus(e, user, rest)
+}
+
+func dovecotDeliverStatus(e *Event, user, what string) {
+	status := ""
+	switch {
+	case strings.HasPrefix(what, "saved mail to "), strings.HasPrefix(what, "stored mail into mailbox "),
+		strings.HasPrefix(what, "left message in mailbox "), strings.HasPrefix(what, "forwarded to "),
+		strings.HasPrefix(what, "redirected "), strings.HasPrefix(what, "discarded"),
+		strings.HasPrefix(what, "marked message to be discarded"):
+		// Forwards and discards are final dispositions too; Postfix logs
+		// them as status=sent (forwarded as ..., discarded) likewise.
+		status = "sent"
+	case strings.HasPrefix(what, "rejected"):
+		status = "bounced"
+	case strings.HasPrefix(what, "save failed"), strings.HasPrefix(what, "failed to store"):
+		status = "deferred"
+		if strings.Contains(what, "Quota exceeded") || strings.Contains(what, "quota exceeded") {
+			status = "bounced"
+		}
+	}
+	if status == "" {
+		// Vacation replies, notifications: about the message, not its fate.
+		e.Kind = KindNotice
+		return
+	}
+	e.Kind = KindDelivery
+	e.Status = status
+	e.Recipient = user
+}

@@ -85,11 +85,12 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 	case rfc5424 && len(s) > 0 && s[0] == '-':
 		s = s[1:]
 	case len(s) >= 15:
-		t, ok = parseStamp(s[:15], ref, loc)
+		var n int
+		t, n, ok = parseStamp(s, ref, loc)
 		if !ok {
 			return "", "", false
 		}
-		s = s[15:]
+		s = s[n:]
 	default:
 		return "", "", false
 	}
@@ -180,11 +181,15 @@ func parse5424Rest(e *Event, s string) (ident, msg string, ok bool) {
 
 var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
-// parseStamp reads "Mmm dd hh:mm:ss" (day space-padded or zero-padded). The
+// parseStamp reads "Mmm dd hh:mm:ss" (day space-padded, zero-padded or, as
+// some syslog daemons write it, not padded) and returns the bytes read. The
 // year is the one that puts the line closest before ref: a December line read
 // in January belongs to last year, a January line read on New Year's Eve
 // (a writer's clock slightly ahead) to next year.
-func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, bool) {
+func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, int, bool) {
+	if len(s) < 14 || s[3] != ' ' {
+		return time.Time{}, 0, false
+	}
 	mon := 0
 	for i, m := range months {
 		if s[:3] == m {
@@ -192,15 +197,26 @@ func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, bool) {
 			break
 		}
 	}
-	if mon == 0 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':' {
-		return time.Time{}, false
+	var day, clock int // clock: where hh:mm:ss starts
+	var ok bool
+	if isDigit(s[4]) && s[5] == ' ' {
+		day, ok, clock = int(s[4]-'0'), true, 6
+	} else {
+		day, ok = twoDigits(s[4], s[5], true)
+		clock = 7
+		if len(s) < 15 || s[6] != ' ' {
+			return time.Time{}, 0, false
+		}
 	}
-	day, ok := twoDigits(s[4], s[5], true)
-	h, ok2 := twoDigits(s[7], s[8], false)
-	m, ok3 := twoDigits(s[10], s[11], false)
-	sec, ok4 := twoDigits(s[13], s[14], false)
-	if !ok || !ok2 || !ok3 || !ok4 || day < 1 || day > 31 || h > 23 || m > 59 || sec > 60 {
-		return time.Time{}, false
+	c := s[clock : clock+8]
+	if mon == 0 || !ok || c[2] != ':' || c[5] != ':' {
+		return time.Time{}, 0, false
+	}
+	h, ok2 := twoDigits(c[0], c[1], false)
+	m, ok3 := twoDigits(c[3], c[4], false)
+	sec, ok4 := twoDigits(c[6], c[7], false)
+	if !ok2 || !ok3 || !ok4 || day < 1 || day > 31 || h > 23 || m > 59 || sec > 60 {
+		return time.Time{}, 0, false
 	}
 	if ref.IsZero() {
 		ref = time.Now() // only reached by callers that pass no reference
@@ -215,7 +231,7 @@ func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, bool) {
 	case refIn.Sub(t) > 365*24*time.Hour-slack:
 		t = time.Date(year+1, time.Month(mon), day, h, m, sec, 0, loc)
 	}
-	return t.UTC(), true
+	return t.UTC(), clock + 8, true
 }
 
 func twoDigits(a, b byte, spacePad bool) (int, bool) {
@@ -311,12 +327,10 @@ func parseMessage(e *Event, msg string) {
 		case "saslauthd":
 			parseSaslauthd(e, msg)
 			return
-		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "auth", "auth-worker", "managesieve-login", "submission-login":
+		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "lda", "deliver", "auth", "auth-worker", "managesieve-login", "submission-login":
 			// Dovecot logging under its own process names (log_path=syslog
-			// with a per-process ident).
-			if e.Program == "lmtp" && !strings.HasPrefix(msg, "Connect") && !strings.HasPrefix(msg, "Disconnect") {
-				break
-			}
+			// with a per-process ident). Postfix's lmtp always logs under
+			// a syslog_name with a '/', so a bare lmtp is Dovecot's.
 			parseDovecotProcess(e, e.Program, msg)
 			return
 		}
@@ -346,6 +360,10 @@ func parseMessage(e *Event, msg string) {
 		parseTLSDaemon(e, msg)
 	case "postsuper":
 		parsePostsuper(e, msg)
+	case "policy-spf", "policyd-spf":
+		// SPF policy servers spawned by Postfix's spawn(8) log under its
+		// syslog_name.
+		parseMilter(e, msg)
 	case "master", "postfix-script", "postfix", "postdrop", "sendmail", "postmap", "postalias", "postqueue", "verify", "trivial-rewrite", "proxymap", "showq", "flush", "oqmgr", "spawn", "script":
 		parsePostfixMisc(e, msg)
 	}

@@ -45,7 +45,10 @@ func TestEnvelope(t *testing.T) {
 			host: "mx", service: "postfix", program: "smtpd", pid: 4242},
 		{name: "rfc3164 with PRI",
 			line: "<22>Jan  2 10:40:57 mx dovecot: imap-login: x", time: "2025-01-02T09:40:57Z",
-			host: "mx", service: "dovecot", program: "dovecot"},
+			host: "mx", service: "dovecot", program: "imap-login"},
+		{name: "rfc3164 with an unpadded day",
+			line: "Jan 2 10:40:57 mx postfix/smtpd[1]: x", time: "2025-01-02T09:40:57Z",
+			host: "mx", service: "postfix", program: "smtpd", pid: 1},
 		{name: "journald json",
 			line: `{"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1700000000123456","_HOSTNAME":"mx","SYSLOG_IDENTIFIER":"postfix/smtpd","_PID":"77","PRIORITY":"6","MESSAGE":"x"}`,
 			time: "2023-11-14T22:13:20.123456Z", host: "mx", service: "postfix", program: "smtpd", pid: 77},
@@ -102,8 +105,8 @@ func TestYearInference(t *testing.T) {
 		{"Feb 29 12:00:00", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), 2024},
 	}
 	for _, tt := range tests {
-		got, ok := parseStamp(tt.stamp, tt.ref, time.UTC)
-		if !ok || got.Year() != tt.year {
+		got, n, ok := parseStamp(tt.stamp, tt.ref, time.UTC)
+		if !ok || got.Year() != tt.year || n != len(tt.stamp) {
 			t.Errorf("%s read at %s: got %v (%v), want year %d", tt.stamp, tt.ref, got, ok, tt.year)
 		}
 	}

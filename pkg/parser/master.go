@@ -1,3 +1,51 @@
 package parser
 
-func parsePostfixMisc(e *Event, msg string) { parseLevel(e, msg) }
+import "strings"
+
+// parsePostfixMisc handles the Postfix programs that say little besides
+// warnings: the master daemon, the start/stop script, the command-line tools
+// (postfix, postdrop, sendmail, postmap, postalias, postqueue) and the small
+// servers (verify, trivial-rewrite, proxymap, showq, flush, spawn). Their
+// informational lines become notices with the text in detail; verify's cache
+// cleanup report is a stats line.
+func parsePostfixMisc(e *Event, msg string) {
+	if e.Program == "oqmgr" {
+		// The old queue manager logs exactly what qmgr does.
+		parseQmgr(e, msg)
+		return
+	}
+	if parseLevel(e, msg) {
+		return
+	}
+	switch e.Program {
+	case "master":
+		// "daemon started -- version 3.5.6, configuration /etc/postfix",
+		// "reload -- version 3.5.6, configuration /etc/postfix",
+		// "terminating on signal 15"; Postfix before 2.2 wrote
+		// "reload configuration /etc/postfix".
+		if strings.HasPrefix(msg, "daemon started") || strings.HasPrefix(msg, "reload ") ||
+			strings.HasPrefix(msg, "terminating on signal") {
+			setNoticeDetail(e, msg)
+		}
+	case "postfix-script", "script", "postfix":
+		// postfix-script speaks only to the administrator ("starting the
+		// Postfix mail system", "stopping ...", "refreshing ...", "the
+		// Postfix mail system is running: PID: 123"), and so does the
+		// postfix command (the backwards-compatibility notices).
+		if msg != "" {
+			setNoticeDetail(e, msg)
+		}
+	case "verify":
+		// "cache lmdb:/var/lib/postfix/verify_cache full cleanup: retained=724 dropped=6 entries"
+		if strings.HasPrefix(msg, "cache ") && strings.Contains(msg, " cleanup: retained=") {
+			e.Kind = KindStats
+			e.Detail = msg
+		}
+	}
+}
+
+// setNoticeDetail marks a recognised informational line.
+func setNoticeDetail(e *Event, detail string) {
+	e.Kind = KindNotice
+	e.Detail = detail
+}

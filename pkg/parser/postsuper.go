@@ -1,3 +1,42 @@
 package parser
 
-func parsePostsuper(e *Event, msg string) { parseLevel(e, msg) }
+import "strings"
+
+// parsePostsuper reads the administrator's queue operations. Per message:
+//
+//	QUEUEID: removed              → removed (the message is gone for good)
+//	QUEUEID: requeued             → notice
+//	QUEUEID: placed on hold       → notice
+//	QUEUEID: released from hold   → notice
+//
+// and the summary after a bulk operation ("Deleted: 115 messages",
+// "Requeued: 1 message", "Placed on hold: 67 messages", "Released from
+// hold: 13 messages") → notice. action carries the operation in postsuper's
+// own words, as the grok patterns extract it.
+func parsePostsuper(e *Event, msg string) {
+	if id, rest, ok := queueIDPrefix(msg); ok {
+		switch rest {
+		case "removed":
+			e.Kind = KindRemoved
+		case "requeued", "placed on hold", "released from hold", "expired":
+			e.Kind = KindNotice
+		default:
+			parseLevel(e, msg)
+			return
+		}
+		e.QueueID = id
+		e.Action = rest
+		return
+	}
+	if what, count, ok := strings.Cut(msg, ": "); ok && len(count) > 0 && isDigit(count[0]) &&
+		(strings.HasSuffix(count, " message") || strings.HasSuffix(count, " messages")) {
+		switch what {
+		case "Deleted", "Requeued", "Placed on hold", "Released from hold", "Expired":
+			e.Kind = KindNotice
+			e.Action = what
+			e.Detail = msg
+			return
+		}
+	}
+	parseLevel(e, msg)
+}

@@ -159,38 +159,32 @@ func paren(s string) (inner, rest string, ok bool) {
 
 // queueIDPrefix recognises "QUEUEID: " at the start of a Postfix message.
 // Short ids are upper-case hex, long ids (enable_long_queue_ids) use digits
-// and letters without vowels. Anonymised corpora use other upper-case
-// letters, so any run of upper-case letters and digits is accepted as a short
-// id; NOQUEUE is not an id.
+// and letters without vowels. Anonymised corpora replace digits with other
+// upper-case letters ("AXDA0"), so an upper-case run with a digit is taken
+// as a short id; one without digits must be hex ("BABABABABA"), which keeps
+// words like NOQUEUE or CONFIGURATION out.
 func queueIDPrefix(s string) (id, rest string, ok bool) {
 	n := 0
 	upper := true
 	for n < len(s) && n < 32 {
 		c := s[n]
-		switch {
-		case c >= '0' && c <= '9', c >= 'A' && c <= 'Z':
-		case c >= 'a' && c <= 'z':
+		if c >= 'a' && c <= 'z' {
 			upper = false
 			if c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' {
 				return "", s, false
 			}
-		default:
-			goto end
+		} else if !isDigit(c) && (c < 'A' || c > 'Z') {
+			break
 		}
 		n++
 	}
-end:
 	if n < 5 || n+1 >= len(s) || s[n] != ':' || s[n+1] != ' ' {
 		return "", s, false
 	}
 	if !upper && n < 10 {
 		return "", s, false
 	}
-	if upper && strings.ContainsAny(s[:n], "AEIOU") && !hasDigit(s[:n]) {
-		// An upper-case word like "WARNING" is not an id; ids mix in digits.
-		return "", s, false
-	}
-	if s[:n] == "NOQUEUE" {
+	if upper && !hasDigit(s[:n]) && strings.Trim(s[:n], "ABCDEF") != "" {
 		return "", s, false
 	}
 	return s[:n], s[n+2:], true

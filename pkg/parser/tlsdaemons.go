@@ -1,3 +1,32 @@
 package parser
 
-func parseTLSDaemon(e *Event, msg string) { parseLevel(e, msg) }
+import "strings"
+
+// parseTLSDaemon handles tlsmgr (the TLS session cache and PRNG manager,
+// which mostly warns) and tlsproxy (the TLS side of postscreen and of
+// smtp's connection reuse). tlsproxy's "CONNECT from [addr]:port" and
+// "DISCONNECT [addr]:port" bracket one proxied session.
+func parseTLSDaemon(e *Event, msg string) {
+	first, rest, _ := strings.Cut(msg, " ")
+	switch first {
+	case "CONNECT":
+		if s, ok := strings.CutPrefix(rest, "from "); ok {
+			if host, addr, port, _, ok := hostAddr(s); ok {
+				e.Kind = KindConnect
+				e.ClientHost, e.ClientIP, e.ClientPort = host, addr, port
+				return
+			}
+		}
+	case "DISCONNECT":
+		if host, addr, port, _, ok := hostAddr(rest); ok {
+			e.Kind = KindDisconnect
+			e.ClientHost, e.ClientIP, e.ClientPort = host, addr, port
+			return
+		}
+	case "Anonymous", "Untrusted", "Trusted", "Verified":
+		if parseTLSEstablished(e, first, rest) {
+			return
+		}
+	}
+	parseLevel(e, msg)
+}

@@ -26,13 +26,13 @@ func parseLevel(e *Event, msg string) bool {
 		return false
 	}
 	e.Kind = KindWarning
-	e.Detail = text
-	// "warning: unknown[1.2.3.4]: ..." and "... from host[1.2.3.4]" name the
-	// client; a queue id may follow the level ("warning: 4F2B1: ...").
+	// A queue id may follow the level ("warning: 4F2B1: ..."); "warning:
+	// unknown[1.2.3.4]: ..." and "... from host[1.2.3.4]" name the client.
 	if id, rest, ok := queueIDPrefix(text); ok {
 		e.QueueID = id
 		text = rest
 	}
+	e.Detail = text
 	if i := strings.IndexByte(text, '['); i > 0 {
 		start := strings.LastIndexByte(text[:i], ' ') + 1
 		if host, addr, port, _, ok := hostAddr(text[start:]); ok && looksLikeIP(addr) {
@@ -52,6 +52,9 @@ func looksLikeIP(s string) bool {
 		return true
 	}
 	s = strings.TrimPrefix(s, "IPv6:")
+	if !strings.ContainsAny(s, ".:") {
+		return false // "dict_ldap_get_values[1]" is not a client
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(isDigit(c) || c == '.' || c == ':' || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {

@@ -1,0 +1,54 @@
+# mailtrail: `make test` is the test command (it installs what it needs first),
+# `make demo` the main job. See README.md.
+GO        ?= go
+GOBIN     ?= $(shell $(GO) env GOPATH)/bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+FUZZTIME  ?= 20s
+BENCHTIME ?= 1s
+
+.PHONY: all build test deps lint vet fmt-check unit fuzz bench corpus-coverage golden demo clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/exporter ./exporter
+
+# test: everything CI runs, in one go, on a fresh machine.
+test: deps lint unit fuzz
+
+deps:
+	bash scripts/deps.sh
+
+lint: fmt-check vet
+	$(GOBIN)/staticcheck ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# A short coverage-guided run of the parser fuzz target beyond its seeds.
+fuzz:
+	$(GO) test ./pkg/parser -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
+
+# The share of corpus lines written by Postfix or Dovecot that parse to a
+# known kind, per family.
+corpus-coverage:
+	$(GO) test -count=1 ./pkg/parser -run '^TestCorpusCoverage$$' -v | sed -n '/family/,/TOTAL/p'
+
+golden:
+	$(GO) test ./pkg/parser -run '^TestGolden$$' -update
+
+demo: build
+	./bin/exporter parse --log.timezone=UTC testdata/sample/mail.log | head -n 20
+
+clean:
+	rm -rf bin dist
