@@ -24,6 +24,9 @@ type command func(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 
 // commands lists the subcommands; each lives in its own file.
 var commands = []command{
+	serveCommand,
+	eventsCommand,
+	replayCommand,
 	parseCommand,
 	simulateCommand,
 }

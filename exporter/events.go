@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/parser"
+)
+
+func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+	cmd := app.Command("events", "Print journaled events.")
+	var (
+		path, since, until, queueID, user, ip, format string
+		kinds                                         []string
+		limit                                         int
+	)
+	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").StringVar(&path)
+	cmd.Flag("since", "Only events at or after this time (RFC 3339, or a duration ago like 2h).").StringVar(&since)
+	cmd.Flag("until", "Only events before this time (RFC 3339, or a duration ago).").StringVar(&until)
+	cmd.Flag("kind", "Only events of this kind, repeatable.").StringsVar(&kinds)
+	cmd.Flag("queue-id", "Only events of this queue id.").StringVar(&queueID)
+	cmd.Flag("sasl-username", "Only events of this SASL user.").StringVar(&user)
+	cmd.Flag("client-ip", "Only events from this client IP.").StringVar(&ip)
+	cmd.Flag("limit", "At most this many events (0: all).").Default("1000").IntVar(&limit)
+	cmd.Flag("format", "Output format.").Default("jsonl").EnumVar(&format, "jsonl", "table")
+	return cmd.FullCommand(), func() int {
+		now := time.Now()
+		f := journal.Filter{QueueID: queueID, SASLUsername: user, ClientIP: ip, Limit: limit}
+		var err error
+		if f.Since, err = parseWhen(since, now); err != nil {
+			fmt.Fprintf(stderr, "exporter events: --since: %v\n", err)
+			return 2
+		}
+		if f.Until, err = parseWhen(until, now); err != nil {
+			fmt.Fprintf(stderr, "exporter events: --until: %v\n", err)
+			return 2
+		}
+		if limit < 0 {
+			fmt.Fprintf(stderr, "exporter events: --limit=%d: must not be negative\n", limit)
+			return 2
+		}
+		for _, k := range kinds {
+			kind, err := parser.ParseKind(k)
+			if err != nil {
+				fmt.Fprintf(stderr, "exporter events: --kind: %v (one of %s)\n", err, kindList())
+				return 2
+			}
+			f.Kinds = append(f.Kinds, kind)
+		}
+		ctx := context.Background()
+		j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true})
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter events: %v\n", err)
+			return 1
+		}
+		defer j.Close()
+		evs, err := j.Events(ctx, f)
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter events: %v\n", err)
+			return 1
+		}
+		if err := writeEvents(stdout, evs, format); err != nil {
+			fmt.Fprintf(stderr, "exporter events: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+}
+
+func kindList() string {
+	var names []string
+	for _, k := range parser.Kinds() {
+		names = append(names, k.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseWhen reads an RFC 3339 time or a duration before now ("2h").
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration like 2h", s)
+	}
+	return now.Add(-d), nil
+}
+
+func writeEvents(w io.Writer, evs []journal.Stored, format string) error {
+	bw := bufio.NewWriter(w)
+	switch format {
+	case "table":
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME\tKIND\tQUEUE ID\tPROGRAM\tCLIENT\tUSER\tSENDER\tRECIPIENT\tSTATUS")
+		for _, s := range evs {
+			e := &s.Event
+			t := ""
+			if !e.Time.IsZero() {
+				t = e.Time.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t, e.Kind, e.QueueID, e.Program, e.ClientIP, e.SASLUsername, e.Sender, e.Recipient, e.Status)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	default:
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		for i := range evs {
+			if err := enc.Encode(&evs[i].Event); err != nil {
+				return err
+			}
+		}
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"golang.org/x/term"
+
+	"github.com/mailtrail/mailtrail/pkg/ingest"
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/tailer"
+)
+
+func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+	cmd := app.Command("replay", "Journal log files (plain or .gz) once; a file replayed again is read only past where the last replay ended.")
+	sf := addSourceFlags(cmd)
+	var files []string
+	var progress string
+	cmd.Arg("file", "Log files to replay, in order.").Required().ExistingFilesVar(&files)
+	cmd.Flag("progress", "Show a progress line: auto (on a terminal), always or never.").Default("auto").EnumVar(&progress, "auto", "always", "never")
+	return cmd.FullCommand(), func() int {
+		c, err := sf.settings()
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
+			return 2
+		}
+		p, err := newParser(c)
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
+			return 2
+		}
+		show := progress == "always"
+		if f, ok := stderr.(*os.File); ok && progress == "auto" {
+			show = term.IsTerminal(int(f.Fd()))
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		sum, err := replay(ctx, p, c.Journal.Path, c.Logs.MaxLineBytes, files, show, stderr)
+		if sum != nil {
+			sum.write(stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+}
+
+// replaySummary counts what a replay journaled; it is the ingest observer.
+type replaySummary struct {
+	mu      sync.Mutex
+	kinds   map[parser.Kind]int
+	lines   atomic.Int64
+	events  int64
+	files   int
+	start   time.Time
+	elapsed time.Duration
+	cpu     time.Duration
+	size    int64
+	journal string
+}
+
+func (s *replaySummary) Parsed(_ string, e *parser.Event) {
+	s.lines.Add(1)
+	s.mu.Lock()
+	s.kinds[e.Kind]++
+	s.mu.Unlock()
+}
+
+func (s *replaySummary) Committed(n int, _ time.Duration) {
+	s.mu.Lock()
+	s.events += int64(n)
+	s.mu.Unlock()
+}
+
+func (s *replaySummary) CommitFailed(error) {}
+
+func replay(ctx context.Context, p *parser.Parser, journalPath string, maxLine int, files []string, show bool, stderr io.Writer) (*replaySummary, error) {
+	j, err := journal.Open(ctx, journalPath, journal.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	positions, err := j.Positions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum := &replaySummary{kinds: map[parser.Kind]int{}, start: time.Now(), files: len(files), journal: journalPath}
+	cpu0 := cpuTime()
+	mtimes := map[string]time.Time{}
+	var total int64
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		mtimes[f] = st.ModTime()
+		total += uncompressedSize(f, st.Size())
+	}
+	lines := make(chan tailer.Line, 4096)
+	read := make(chan tailer.Line, 4096)
+	var done atomic.Int64 // bytes of the files finished
+	var cur atomic.Int64  // offset in the current file
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(read)
+		for _, f := range files {
+			if _, err := tailer.ReadFile(ctx, f, positions[f], maxLine, nil, read); err != nil {
+				readErr <- err
+				return
+			}
+			st, _ := os.Stat(f)
+			done.Add(uncompressedSize(f, st.Size()))
+			cur.Store(0)
+		}
+		readErr <- nil
+	}()
+	// Forward lines, keeping track of how far into the input we are.
+	go func() {
+		defer close(lines)
+		for l := range read {
+			cur.Store(l.Pos.Offset)
+			lines <- l
+		}
+	}()
+	stopProgress := make(chan struct{})
+	var progressDone sync.WaitGroup
+	if show {
+		progressDone.Add(1)
+		go func() {
+			defer progressDone.Done()
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stopProgress:
+					fmt.Fprint(stderr, "\r\033[K")
+					return
+				case <-t.C:
+					printProgress(stderr, sum.lines.Load(), done.Load()+cur.Load(), total, time.Since(sum.start))
+				}
+			}
+		}()
+	}
+	err = ingest.Run(ctx, ingest.Config{
+		Parser: p, Journal: j, Observer: sum, BatchSize: 8192,
+		Ref: func(source string) time.Time { return mtimes[source] },
+	}, lines)
+	close(stopProgress)
+	progressDone.Wait()
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
+	sum.elapsed = time.Since(sum.start)
+	sum.cpu = cpuTime() - cpu0
+	sum.size = j.Size()
+	return sum, err
+}
+
+func printProgress(w io.Writer, lines, at, total int64, elapsed time.Duration) {
+	rate := float64(lines) / elapsed.Seconds()
+	eta := "?"
+	if at > 0 && total > at {
+		eta = (time.Duration(float64(elapsed) * float64(total-at) / float64(at))).Round(time.Second).String()
+	}
+	pct := 0.0
+	if total > 0 {
+		pct = 100 * float64(at) / float64(total)
+	}
+	fmt.Fprintf(w, "\r\033[K%5.1f%%  %d lines  %.0f lines/s  ETA %s", pct, lines, rate, eta)
+}
+
+// uncompressedSize is a file's size, or for gzip files the size the
+// trailer records (modulo 4 GiB, which is good enough for a progress bar).
+func uncompressedSize(path string, size int64) int64 {
+	if !strings.HasSuffix(path, ".gz") || size < 4 {
+		return size
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return size
+	}
+	defer f.Close()
+	var b [4]byte
+	if _, err := f.ReadAt(b[:], size-4); err != nil {
+		return size
+	}
+	return int64(binary.LittleEndian.Uint32(b[:]))
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func (s *replaySummary) write(w io.Writer) {
+	lines := s.lines.Load()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "replayed\t%d lines from %d file(s) into %s\n", lines, s.files, s.journal)
+	fmt.Fprintf(tw, "journaled\t%d events\n", s.events)
+	if lines > 0 {
+		unknown := s.kinds[parser.KindUnknown]
+		fmt.Fprintf(tw, "unparsed\t%d (%.2f%%)\n", unknown, 100*float64(unknown)/float64(lines))
+		fmt.Fprintf(tw, "took\t%s (%.0f lines/s, %.0f lines per CPU-second)\n", s.elapsed.Round(time.Millisecond), float64(lines)/s.elapsed.Seconds(), float64(lines)/s.cpu.Seconds())
+	}
+	if s.events > 0 {
+		fmt.Fprintf(tw, "journal size\t%d bytes (%.0f bytes per event overall)\n", s.size, float64(s.size)/float64(s.events))
+	}
+	type kc struct {
+		k parser.Kind
+		n int
+	}
+	var kcs []kc
+	for k, n := range s.kinds {
+		kcs = append(kcs, kc{k, n})
+	}
+	sort.Slice(kcs, func(i, j int) bool { return kcs[i].n > kcs[j].n || (kcs[i].n == kcs[j].n && kcs[i].k < kcs[j].k) })
+	for _, c := range kcs {
+		fmt.Fprintf(tw, "  %s\t%d\n", c.k, c.n)
+	}
+	tw.Flush()
+}

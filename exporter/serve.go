@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/mailtrail/mailtrail/pkg/config"
+	"github.com/mailtrail/mailtrail/pkg/ingest"
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/metrics"
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/tailer"
+)
+
+// newLogger builds the promslog logger the Prometheus exporters use.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	cfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat(), Writer: w}
+	_ = cfg.Level.Set(level)   // the flag's enum admits only valid levels
+	_ = cfg.Format.Set(format) // likewise
+	return promslog.New(cfg)
+}
+
+// defaultListen is the exporter's port.
+const defaultListen = ":9744"
+
+// sourceFlags are the flags that say how to read logs into a journal;
+// serve and replay share them. Each records whether it was given, since a
+// given flag overrides the configuration file and a default does not.
+type sourceFlags struct {
+	configFile   string
+	instance     string
+	timezone     string
+	maxLineBytes int
+	maxLineSet   bool
+	journalPath  string
+	journalSet   bool
+}
+
+func addSourceFlags(cmd *kingpin.CmdClause) *sourceFlags {
+	f := &sourceFlags{}
+	cmd.Flag("config.file", "Optional YAML configuration file; flags override it.").StringVar(&f.configFile)
+	cmd.Flag("instance", "Name of this Postfix instance (default: the host name).").StringVar(&f.instance)
+	cmd.Flag("log.timezone", "IANA time zone of log timestamps that carry none (default: the machine's).").StringVar(&f.timezone)
+	cmd.Flag("log.max-line-bytes", "Longer log lines are cut (and counted).").Default("65536").IsSetByUser(&f.maxLineSet).IntVar(&f.maxLineBytes)
+	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").IsSetByUser(&f.journalSet).StringVar(&f.journalPath)
+	return f
+}
+
+// pick sets *cfg to the flag's value when the flag was given or the
+// configuration left the setting empty.
+func pick[T comparable](cfg *T, flag T, given bool) {
+	var zero T
+	if given || *cfg == zero {
+		*cfg = flag
+	}
+}
+
+// settings resolves the configuration file and the flags into one config.
+func (f *sourceFlags) settings() (*config.Config, error) {
+	c := &config.Config{}
+	if f.configFile != "" {
+		var err error
+		if c, err = config.Load(f.configFile); err != nil {
+			return nil, err
+		}
+	}
+	pick(&c.Instance, f.instance, f.instance != "")
+	if c.Instance == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("--instance not given and no host name: %w", err)
+		}
+		c.Instance = h
+	}
+	pick(&c.Timezone, f.timezone, f.timezone != "")
+	pick(&c.Logs.MaxLineBytes, f.maxLineBytes, f.maxLineSet)
+	pick(&c.Journal.Path, f.journalPath, f.journalSet)
+	if c.Logs.MaxLineBytes <= 0 {
+		return nil, fmt.Errorf("--log.max-line-bytes=%d: must be positive", c.Logs.MaxLineBytes)
+	}
+	return c, c.Validate()
+}
+
+func newParser(c *config.Config) (*parser.Parser, error) {
+	loc := time.Local
+	if c.Timezone != "" {
+		var err error
+		if loc, err = time.LoadLocation(c.Timezone); err != nil {
+			return nil, fmt.Errorf("time zone %q: %w", c.Timezone, err)
+		}
+	}
+	return &parser.Parser{Instance: c.Instance, Location: loc}, nil
+}
+
+func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+	cmd := app.Command("serve", "Follow the mail logs, journal every event and serve metrics (the default command).").Default()
+	sf := addSourceFlags(cmd)
+	var (
+		paths, rotated, matches           []string
+		poll, rotateWait, flush           time.Duration
+		pollSet, rotateSet, flushSet      bool
+		batch                             int
+		batchSet, journald, check         bool
+		syslogUDP, syslogTCP, metricsPath string
+		logLevel, logFormat               string
+	)
+	cmd.Flag("log.path", "Log file or glob to follow, repeatable; '-' reads stdin.").StringsVar(&paths)
+	cmd.Flag("log.rotated-glob", "Glob of a log file's rotated generations, repeatable; {path} stands for the file (default: {path}.* and {path}-*).").StringsVar(&rotated)
+	cmd.Flag("log.poll-interval", "How often files are checked when no inotify event arrives.").Default("250ms").IsSetByUser(&pollSet).DurationVar(&poll)
+	cmd.Flag("log.rotate-wait", "How long a rotated file must stay quiet before moving on to its successor.").Default("1s").IsSetByUser(&rotateSet).DurationVar(&rotateWait)
+	cmd.Flag("journald", "Read the systemd journal (through journalctl).").BoolVar(&journald)
+	cmd.Flag("journald.match", "journalctl match, repeatable (default: SYSLOG_FACILITY=2, the mail facility).").StringsVar(&matches)
+	cmd.Flag("syslog.listen-udp", "Receive syslog (RFC 3164/5424) over UDP on this address.").StringVar(&syslogUDP)
+	cmd.Flag("syslog.listen-tcp", "Receive syslog (RFC 3164/5424, RFC 6587 framing) over TCP on this address.").StringVar(&syslogTCP)
+	cmd.Flag("journal.flush-interval", "Commit waiting events at least this often.").Default("1s").IsSetByUser(&flushSet).DurationVar(&flush)
+	cmd.Flag("journal.batch-size", "Commit once this many events are waiting.").Default("2048").IsSetByUser(&batchSet).IntVar(&batch)
+	cmd.Flag("config.check", "Validate the configuration and the web configuration, then exit.").BoolVar(&check)
+	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
+	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
+	cmd.Flag("log.level", "Only log messages with this severity or above: debug, info, warn, error.").Default("info").EnumVar(&logLevel, "debug", "info", "warn", "error")
+	cmd.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").EnumVar(&logFormat, "logfmt", "json")
+	return cmd.FullCommand(), func() int {
+		logger := newLogger(stderr, logLevel, logFormat)
+		c, err := sf.settings()
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
+			return 2
+		}
+		if len(paths) > 0 {
+			c.Logs.Paths = paths
+		}
+		if len(rotated) > 0 {
+			c.Logs.RotatedGlobs = rotated
+		}
+		if len(matches) > 0 {
+			c.Journald.Matches = matches
+		}
+		pick(&c.Logs.PollInterval, config.Duration(poll), pollSet)
+		pick(&c.Logs.RotateWait, config.Duration(rotateWait), rotateSet)
+		pick(&c.Journal.FlushInterval, config.Duration(flush), flushSet)
+		pick(&c.Journal.BatchSize, batch, batchSet)
+		pick(&c.Journald.Enabled, journald, journald)
+		pick(&c.Syslog.ListenUDP, syslogUDP, syslogUDP != "")
+		pick(&c.Syslog.ListenTCP, syslogTCP, syslogTCP != "")
+		if err := c.Validate(); err != nil {
+			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
+			return 2
+		}
+		if c.Journal.BatchSize <= 0 || c.Journal.FlushInterval <= 0 || c.Logs.PollInterval <= 0 || c.Logs.RotateWait <= 0 {
+			fmt.Fprintln(stderr, "exporter serve: --journal.batch-size, --journal.flush-interval, --log.poll-interval and --log.rotate-wait must be positive")
+			return 2
+		}
+		if len(c.Logs.Paths) == 0 && !c.Journald.Enabled && c.Syslog.ListenUDP == "" && c.Syslog.ListenTCP == "" {
+			fmt.Fprintln(stderr, "exporter serve: nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp (or the same in --config.file)")
+			return 2
+		}
+		if *webFlags.WebConfigFile != "" {
+			if err := web.Validate(*webFlags.WebConfigFile); err != nil {
+				fmt.Fprintf(stderr, "exporter serve: --web.config.file: %v\n", err)
+				return 2
+			}
+		}
+		if check {
+			fmt.Fprintln(stdout, "configuration ok")
+			return 0
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := serve(ctx, c, stdin, stdout, webFlags, metricsPath, logger); err != nil {
+			logger.Error("exporter stopped", "err", err)
+			return 1
+		}
+		return 0
+	}
+}
+
+// serve runs the exporter until ctx ends.
+func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Writer, webFlags *web.FlagConfig, metricsPath string, logger *slog.Logger) error {
+	p, err := newParser(c)
+	if err != nil {
+		return err
+	}
+	j, err := journal.Open(ctx, c.Journal.Path, journal.Options{})
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	positions, err := j.Positions(ctx)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), versioncollector.NewCollector("mailtrail"))
+	im := metrics.NewIngest(reg, time.Now, j.Size)
+
+	var syslogL *tailer.SyslogListener
+	if c.Syslog.ListenUDP != "" || c.Syslog.ListenTCP != "" {
+		if syslogL, err = tailer.ListenSyslog(c.Syslog.ListenUDP, c.Syslog.ListenTCP, c.Logs.MaxLineBytes, im); err != nil {
+			return err
+		}
+		udp, tcp := syslogL.Addrs()
+		logger.Info("receiving syslog", "udp", udp, "tcp", tcp)
+	}
+	var jd *tailer.JournaldConfig
+	if c.Journald.Enabled {
+		jd = &tailer.JournaldConfig{Command: c.Journald.Command, Matches: c.Journald.Matches, MaxLineBytes: c.Logs.MaxLineBytes, Observer: im}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lines := make(chan tailer.Line, 4096)
+	sourcesDone := make(chan error, 1)
+	go func() {
+		sourcesDone <- ingest.RunSources(ctx, ingest.Sources{
+			Paths: c.Logs.Paths, RotatedGlobs: c.Logs.RotatedGlobs, MaxLineBytes: c.Logs.MaxLineBytes,
+			PollInterval: time.Duration(c.Logs.PollInterval), RotateWait: time.Duration(c.Logs.RotateWait),
+			Stdin: stdin, Journald: jd, Syslog: syslogL, Positions: positions, Observer: im, Logger: logger,
+		}, lines)
+		close(lines)
+	}()
+	var ready atomic.Bool
+	ingestDone := make(chan error, 1)
+	go func() {
+		ingestDone <- ingest.Run(ctx, ingest.Config{
+			Parser: p, Journal: j, BatchSize: c.Journal.BatchSize, FlushInterval: time.Duration(c.Journal.FlushInterval),
+			Observer: im, Logger: logger,
+		}, lines)
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), Registry: reg}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "Not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	if metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name: "mailtrail", Description: "Postfix and Dovecot mail-log monitor", Version: version,
+			Links: []web.LandingLinks{{Address: metricsPath, Text: "Metrics"}, {Address: "/-/healthy", Text: "Health"}, {Address: "/-/ready", Text: "Readiness"}},
+		})
+		if err != nil {
+			return fmt.Errorf("landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	listeners, err := listen(*webFlags.WebListenAddresses)
+	if err != nil {
+		return err
+	}
+	for _, l := range listeners {
+		fmt.Fprintf(stdout, "mailtrail %s (instance %s) journaling to %s\n  metrics: http://%s%s\n", version, c.Instance, c.Journal.Path, displayAddr(l.Addr()), metricsPath)
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- web.ServeMultiple(listeners, server, webFlags, logger) }()
+	ready.Store(true)
+
+	var runErr, ingestErr error
+	ingestFinished := false
+	select {
+	case <-ctx.Done():
+	case err := <-httpDone:
+		runErr = fmt.Errorf("web server: %w", err)
+	case runErr = <-sourcesDone:
+		// Every source ended (stdin at EOF): ingest drains the lines
+		// still queued, then the exporter stops.
+		ingestErr, ingestFinished = <-ingestDone, true
+	}
+	cancel()
+	if !ingestFinished {
+		ingestErr = <-ingestDone
+	}
+	if runErr == nil && !errors.Is(ingestErr, context.Canceled) {
+		runErr = ingestErr
+	}
+	if errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
+	shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	server.Shutdown(shutdownCtx)
+	return runErr
+}
+
+func listen(addrs []string) ([]net.Listener, error) {
+	var ls []net.Listener
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, o := range ls {
+				o.Close()
+			}
+			return nil, fmt.Errorf("listen on %s: %w", a, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// displayAddr makes a wildcard listen address clickable.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,142 @@
+// Package config reads the exporter's optional YAML configuration file.
+// Decoding is strict: an unknown key is an error, so a typo never silently
+// turns a setting off. Command-line flags override what the file says.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Instance names this Postfix instance; default: the host name.
+	Instance string `yaml:"instance"`
+	// Timezone is the IANA zone of log timestamps without one; default:
+	// the machine's.
+	Timezone string   `yaml:"timezone"`
+	Logs     Logs     `yaml:"logs"`
+	Journald Journald `yaml:"journald"`
+	Syslog   Syslog   `yaml:"syslog"`
+	Journal  Journal  `yaml:"journal"`
+}
+
+// Logs are the log files to follow.
+type Logs struct {
+	// Paths are files or globs; "-" is stdin.
+	Paths []string `yaml:"paths"`
+	// RotatedGlobs find rotated generations; "{path}" stands for the file.
+	RotatedGlobs []string `yaml:"rotated_globs"`
+	MaxLineBytes int      `yaml:"max_line_bytes"`
+	PollInterval Duration `yaml:"poll_interval"`
+	RotateWait   Duration `yaml:"rotate_wait"`
+}
+
+// Journald configures reading the systemd journal.
+type Journald struct {
+	Enabled bool     `yaml:"enabled"`
+	Matches []string `yaml:"matches"`
+	Command string   `yaml:"command"`
+}
+
+// Syslog configures the network syslog listener.
+type Syslog struct {
+	ListenUDP string `yaml:"listen_udp"`
+	ListenTCP string `yaml:"listen_tcp"`
+}
+
+// Journal configures the event journal.
+type Journal struct {
+	Path          string   `yaml:"path"`
+	FlushInterval Duration `yaml:"flush_interval"`
+	BatchSize     int      `yaml:"batch_size"`
+}
+
+// Duration is a time.Duration written as "1s", "5m".
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration like 1s or 5m: %w", n.Line, err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates a configuration.
+func Parse(b []byte) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate checks values that decode but make no sense.
+func (c *Config) Validate() error {
+	var errs []string
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			errs = append(errs, fmt.Sprintf("timezone: %v", err))
+		}
+	}
+	for _, p := range c.Logs.Paths {
+		if p == "" {
+			errs = append(errs, "logs.paths: empty path")
+		} else if p != "-" {
+			if _, err := filepath.Match(p, p); err != nil {
+				errs = append(errs, fmt.Sprintf("logs.paths: bad glob %q: %v", p, err))
+			}
+		}
+	}
+	for _, g := range c.Logs.RotatedGlobs {
+		if _, err := filepath.Match(g, g); err != nil {
+			errs = append(errs, fmt.Sprintf("logs.rotated_globs: bad glob %q: %v", g, err))
+		}
+	}
+	if c.Logs.MaxLineBytes < 0 {
+		errs = append(errs, "logs.max_line_bytes: must not be negative")
+	}
+	if c.Logs.PollInterval < 0 || c.Logs.RotateWait < 0 || c.Journal.FlushInterval < 0 {
+		errs = append(errs, "durations must not be negative")
+	}
+	if c.Journal.BatchSize < 0 {
+		errs = append(errs, "journal.batch_size: must not be negative")
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}

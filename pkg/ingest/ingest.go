@@ -1,0 +1,172 @@
+// Package ingest turns lines into journaled events: it parses each line and
+// commits events in batches together with the source positions they were
+// read up to, so that a crash at any instant loses and repeats nothing.
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/tailer"
+)
+
+// Observer is told what ingest does; the metrics package implements it.
+type Observer interface {
+	// Parsed is called for every line, with the event it gave.
+	Parsed(source string, e *parser.Event)
+	// Committed is called after a batch of n events was committed.
+	Committed(n int, took time.Duration)
+	// CommitFailed is called for every failed commit attempt.
+	CommitFailed(err error)
+}
+
+// Config configures a pipeline.
+type Config struct {
+	Parser  *parser.Parser
+	Journal *journal.Journal
+	// BatchSize commits once this many events are waiting; 0 means 2048.
+	BatchSize int
+	// FlushInterval commits waiting events at least this often; 0 means 1s.
+	FlushInterval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Ref gives the reading time used to date a source's RFC 3164 lines
+	// (which carry no year); nil means Now. Replays of old files pass
+	// their modification time.
+	Ref      func(source string) time.Time
+	Observer Observer
+	Logger   *slog.Logger
+	// RetryMax caps the pause between failed commits; 0 means 10s.
+	RetryMax time.Duration
+}
+
+// Run parses and journals lines until lines is closed (then it commits what
+// is left and returns nil) or ctx ends (then it commits what it has, so a
+// clean shutdown keeps everything read, and returns ctx's error).
+func Run(ctx context.Context, cfg Config, lines <-chan tailer.Line) error {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 2048
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]tailer.Position{}}
+	ticker := time.NewTicker(cfg.FlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return b.flush(ctx)
+			}
+			b.add(l)
+			if len(b.recs) >= cfg.BatchSize {
+				if err := b.flush(ctx); err != nil {
+					return b.shutdown(err)
+				}
+			}
+		case <-ticker.C:
+			if err := b.flush(ctx); err != nil {
+				return b.shutdown(err)
+			}
+		case <-ctx.Done():
+			return b.shutdown(ctx.Err())
+		}
+	}
+}
+
+type batcher struct {
+	cfg   Config
+	recs  []journal.Record
+	pos   map[string]tailer.Position
+	order []string // sources in pos, in first-seen order
+}
+
+func (b *batcher) add(l tailer.Line) {
+	ref := time.Time{}
+	if b.cfg.Ref != nil {
+		ref = b.cfg.Ref(l.Source)
+	}
+	if ref.IsZero() {
+		ref = b.cfg.Now()
+	}
+	b.recs = append(b.recs, journal.Record{Source: l.Source})
+	r := &b.recs[len(b.recs)-1]
+	b.cfg.Parser.ParseInto(&r.Event, l.Text, ref)
+	if b.cfg.Observer != nil {
+		b.cfg.Observer.Parsed(l.Source, &r.Event)
+	}
+	if _, seen := b.pos[l.Source]; !seen {
+		b.order = append(b.order, l.Source)
+	}
+	b.pos[l.Source] = l.Pos
+}
+
+// flush commits the batch, retrying with growing pauses while the journal
+// fails (a full disk, an I/O error): nothing read is dropped, and since Run
+// does not read while it waits here, the sources wait too.
+func (b *batcher) flush(ctx context.Context) error {
+	if len(b.recs) == 0 {
+		return nil
+	}
+	positions := make([]journal.SourcePosition, 0, len(b.order))
+	for _, s := range b.order {
+		if p := b.pos[s]; !p.IsZero() {
+			positions = append(positions, journal.SourcePosition{Source: s, Pos: p})
+		}
+	}
+	pause := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		err := b.cfg.Journal.Commit(ctx, b.recs, positions)
+		if err == nil {
+			if b.cfg.Observer != nil {
+				b.cfg.Observer.Committed(len(b.recs), time.Since(start))
+			}
+			break
+		}
+		if b.cfg.Observer != nil {
+			b.cfg.Observer.CommitFailed(err)
+		}
+		b.cfg.Logger.Error("journal commit failed; reading paused until it succeeds", "err", err, "events", len(b.recs), "retry_in", pause)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, b.cfg.RetryMax)
+	}
+	clear(b.recs) // drop references to line text
+	b.recs = b.recs[:0]
+	clear(b.pos)
+	b.order = b.order[:0]
+	return nil
+}
+
+// shutdown commits what was read before returning why Run stopped; a few
+// seconds are allowed for that, beyond the cancelled context.
+func (b *batcher) shutdown(why error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.flush(ctx); err != nil {
+		b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", err, "events", len(b.recs))
+	}
+	return why
+}

@@ -1,0 +1,321 @@
+// Package journal is mailtrail's local event store: a SQLite database that
+// holds every parsed event and the position of every source, committed
+// together so that ingest resumes exactly where it stopped.
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/tailer"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure a journal.
+type Options struct {
+	// Now is the clock; nil means time.Now. Tests inject their own.
+	Now func() time.Time
+	// ReadOnly opens an existing journal for queries only.
+	ReadOnly bool
+}
+
+// Journal is an open event journal. Commit must be called from one
+// goroutine at a time; queries may run concurrently with it (WAL).
+type Journal struct {
+	db      *sql.DB
+	path    string
+	now     func() time.Time
+	sources map[string]int64
+	stmts   map[int]*sql.Stmt // multi-row inserts by row count
+}
+
+// Open opens (creating if needed) the journal at path and brings its schema
+// up to date.
+func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	// NORMAL is durable against process crashes (kill -9) in WAL mode; a
+	// power loss may drop the last commits, events and positions together.
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "1")
+	q.Set("_txlock", "immediate")
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+		q.Set("mode", "ro")
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, stmts: map[int]*sql.Stmt{}}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	if !opts.ReadOnly {
+		if err := j.migrate(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+	}
+	return j, nil
+}
+
+// Path is the database file.
+func (j *Journal) Path() string { return j.path }
+
+// DB exposes the database for packages that extend the journal (integrity,
+// queries).
+func (j *Journal) DB() *sql.DB { return j.db }
+
+// Close closes the database.
+func (j *Journal) Close() error {
+	for _, s := range j.stmts {
+		s.Close()
+	}
+	return j.db.Close()
+}
+
+// migrate applies the embedded migrations newer than the database's
+// user_version, each in its own transaction, in file-name order.
+func (j *Journal) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := j.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(names) {
+		return fmt.Errorf("schema version %d is newer than this program knows (%d)", version, len(names))
+	}
+	for i, name := range names[version:] {
+		n := version + i + 1
+		want := fmt.Sprintf("migrations/%04d_", n)
+		if !strings.HasPrefix(name, want) {
+			return fmt.Errorf("migration %s out of sequence (want %s*)", name, want)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := j.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(n)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// SourcePosition is where one source stands after a batch.
+type SourcePosition struct {
+	Source string
+	Pos    tailer.Position
+}
+
+// Record is an event with where it came from.
+type Record struct {
+	Event  parser.Event
+	Source string
+}
+
+// insertChunk is how many events one INSERT statement carries: a
+// multi-row insert pays the statement overhead once per chunk.
+const insertChunk = 64
+
+// Commit writes a batch of records and the positions they were read up to,
+// in one transaction: after a crash either all of it is there or none.
+func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourcePosition) error {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal %s: begin: %w", j.path, err)
+	}
+	if err := j.commit(ctx, tx, recs, positions); err != nil {
+		tx.Rollback()
+		// Forget source ids this transaction may have created.
+		j.sources = map[string]int64{}
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		j.sources = map[string]int64{}
+		return fmt.Errorf("journal %s: commit: %w", j.path, err)
+	}
+	return nil
+}
+
+func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positions []SourcePosition) error {
+	now := j.now()
+	args := make([]any, 0, insertChunk*5)
+	// Non-nil even when empty: the driver binds a nil slice as NULL.
+	buf := make([]byte, 0, 256*insertChunk)
+	for start := 0; start < len(recs); start += insertChunk {
+		chunk := recs[start:min(start+insertChunk, len(recs))]
+		args = args[:0]
+		buf = buf[:0]
+		// Encode into one buffer, then slice it: one allocation per chunk.
+		ends := make([]int, len(chunk))
+		for i := range chunk {
+			buf = appendEvent(buf, &chunk[i].Event)
+			ends[i] = len(buf)
+		}
+		prev := 0
+		for i := range chunk {
+			r := &chunk[i]
+			src, err := j.sourceID(ctx, tx, r.Source)
+			if err != nil {
+				return err
+			}
+			t := r.Event.Time
+			if t.IsZero() {
+				t = now
+			}
+			var qid any
+			if r.Event.QueueID != "" {
+				qid = r.Event.QueueID
+			}
+			args = append(args, timeToCol(t), int64(r.Event.Kind), qid, src, buf[prev:ends[i]])
+			prev = ends[i]
+		}
+		stmt, err := j.insertStmt(ctx, len(chunk))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+	}
+	for _, p := range positions {
+		src, err := j.sourceID(ctx, tx, p.Source)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(p.Pos)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE sources SET position = ?, updated = ? WHERE id = ?", string(b), now.UnixNano(), src); err != nil {
+			return fmt.Errorf("save position of %s: %w", p.Source, err)
+		}
+	}
+	return nil
+}
+
+func (j *Journal) insertStmt(ctx context.Context, rows int) (*sql.Stmt, error) {
+	if s, ok := j.stmts[rows]; ok {
+		return s, nil
+	}
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO events (time, kind, queue_id, source, data) VALUES ")
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?)")
+	}
+	s, err := j.db.PrepareContext(ctx, sb.String())
+	if err != nil {
+		return nil, fmt.Errorf("prepare insert: %w", err)
+	}
+	j.stmts[rows] = s
+	return s, nil
+}
+
+func (j *Journal) sourceID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	if id, ok := j.sources[name]; ok {
+		return id, nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM sources WHERE name = ?", name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		res, err := tx.ExecContext(ctx, "INSERT INTO sources (name) VALUES (?)", name)
+		if err != nil {
+			return 0, fmt.Errorf("add source %s: %w", name, err)
+		}
+		id, err = res.LastInsertId()
+		if err != nil {
+			return 0, err
+		}
+	} else if err != nil {
+		return 0, fmt.Errorf("look up source %s: %w", name, err)
+	}
+	j.sources[name] = id
+	return id, nil
+}
+
+// Positions returns every source's saved position.
+func (j *Journal) Positions(ctx context.Context) (map[string]tailer.Position, error) {
+	rows, err := j.db.QueryContext(ctx, "SELECT name, position FROM sources")
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: read positions: %w", j.path, err)
+	}
+	defer rows.Close()
+	out := map[string]tailer.Position{}
+	for rows.Next() {
+		var name, pos string
+		if err := rows.Scan(&name, &pos); err != nil {
+			return nil, fmt.Errorf("journal %s: read positions: %w", j.path, err)
+		}
+		var p tailer.Position
+		if err := json.Unmarshal([]byte(pos), &p); err != nil {
+			return nil, fmt.Errorf("journal %s: position of %s: %w", j.path, name, err)
+		}
+		out[name] = p
+	}
+	return out, rows.Err()
+}
+
+// IsDiskFull reports whether err is SQLite running out of space (or the
+// file size limit), after which ingest pauses and retries.
+func IsDiskFull(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrFull || se.Code == sqlite3.ErrIoErr
+	}
+	return false
+}
+
+// Size is the journal's size on disk: the database and its WAL.
+func (j *Journal) Size() int64 {
+	var total int64
+	for _, suffix := range []string{"", "-wal"} {
+		if st, err := os.Stat(j.path + suffix); err == nil {
+			total += st.Size()
+		}
+	}
+	return total
+}

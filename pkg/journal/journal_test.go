@@ -1,0 +1,95 @@
+package journal
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/tailer"
+)
+
+func openTemp(t *testing.T) *Journal {
+	t.Helper()
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	j, err := Open(context.Background(), filepath.Join(t.TempDir(), "j.db"), Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j
+}
+
+func TestCommitAndRead(t *testing.T) {
+	ctx := context.Background()
+	j := openTemp(t)
+	t0 := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
+	var recs []Record
+	for i := 0; i < 150; i++ { // more than one insert chunk
+		recs = append(recs, Record{Source: "/var/log/mail.log", Event: parser.Event{
+			Time: t0.Add(time.Duration(i) * time.Second), Kind: parser.KindDelivery,
+			QueueID: "ABC" + string(rune('A'+i%3)), SASLUsername: "u" + string(rune('0'+i%2)), Raw: "line",
+		}})
+	}
+	recs = append(recs, Record{Source: "-", Event: parser.Event{Kind: parser.KindUnknown, Raw: "no time"}})
+	pos := tailer.Position{Fingerprint: "abc", Inode: 7, Offset: 4242}
+	if err := j.Commit(ctx, recs, []SourcePosition{{Source: "/var/log/mail.log", Pos: pos}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := j.Count(ctx); err != nil || n != 151 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	got, err := j.Positions(ctx)
+	if err != nil || got["/var/log/mail.log"] != pos {
+		t.Fatalf("positions = %v, %v", got, err)
+	}
+	evs, err := j.Events(ctx, Filter{QueueID: "ABCB", SASLUsername: "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// i%3 == 1 and i%2 == 1: i = 1, 7, 13, ... < 150 → 25 events.
+	if len(evs) != 25 || !evs[0].Event.Time.Equal(t0.Add(time.Second)) || evs[0].Source != "/var/log/mail.log" {
+		t.Fatalf("filtered events: %d, first %+v", len(evs), evs)
+	}
+	evs, err = j.Events(ctx, Filter{Kinds: []parser.Kind{parser.KindUnknown}})
+	if err != nil || len(evs) != 1 || !evs[0].Event.Time.IsZero() || evs[0].Event.Raw != "no time" {
+		t.Fatalf("unknown event: %+v, %v", evs, err)
+	}
+	// Time range uses the ingest time for events without one.
+	evs, err = j.Events(ctx, Filter{Since: t0.Add(149 * time.Second), Limit: 10})
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("since: %d events, %v", len(evs), err)
+	}
+}
+
+func TestReopenKeepsSchemaAndData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "j.db")
+	j, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Commit(ctx, []Record{{Source: "s", Event: parser.Event{Kind: parser.KindConnect, Time: time.Unix(1, 0)}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j, err = Open(ctx, path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if n, err := j.Count(ctx); err != nil || n != 1 {
+		t.Fatalf("count after reopen = %d, %v", n, err)
+	}
+	var mode string
+	if err := j.DB().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v", mode, err)
+	}
+}
+
+func TestOpenReadOnlyMissing(t *testing.T) {
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "nope.db"), Options{ReadOnly: true}); err == nil {
+		t.Error("opening a missing journal read-only succeeded")
+	}
+}

@@ -1,0 +1,139 @@
+// Package metrics holds mailtrail's Prometheus collectors. Label values come
+// from closed sets only: never a queue id, address, IP or user name.
+package metrics
+
+import (
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mailtrail/mailtrail/pkg/parser"
+)
+
+// Ingest counts what the tailer and the journal do. It implements
+// tailer.Observer and ingest.Observer.
+type Ingest struct {
+	lines        *prometheus.CounterVec
+	unparsed     *prometheus.CounterVec
+	rotations    prometheus.Counter
+	truncations  prometheus.Counter
+	cut          prometheus.Counter
+	lost         prometheus.Counter
+	events       prometheus.Counter
+	batchSeconds prometheus.Histogram
+	errors       prometheus.Counter
+	newest       atomic.Int64 // Unix ns of the newest event time seen
+}
+
+// NewIngest registers the ingest metrics with reg. now is the clock for the
+// lag gauge; size reports the journal's size in bytes (nil: not exported).
+func NewIngest(reg prometheus.Registerer, now func() time.Time, size func() int64) *Ingest {
+	m := &Ingest{
+		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailtrail_log_lines_total", Help: "Log lines read, by source.",
+		}, []string{"source"}),
+		unparsed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailtrail_log_lines_unparsed_total", Help: "Log lines journaled as kind unknown, by service family.",
+		}, []string{"service"}),
+		rotations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mailtrail_log_rotations_total", Help: "Log file rotations followed.",
+		}),
+		truncations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mailtrail_log_truncations_total", Help: "Log files found shorter than the position read (copytruncate), restarted at 0.",
+		}),
+		cut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mailtrail_log_lines_cut_total", Help: "Log lines longer than --log.max-line-bytes, journaled cut.",
+		}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mailtrail_log_lost_files_total", Help: "Saved positions whose file could not be found again (its unread lines are lost).",
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mailtrail_journal_events_total", Help: "Events committed to the journal.",
+		}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "mailtrail_journal_batch_seconds", Help: "Time to commit one batch of events and positions.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mailtrail_journal_errors_total", Help: "Failed journal commits (each is retried; nothing is dropped).",
+		}),
+	}
+	reg.MustRegister(m.lines, m.unparsed, m.rotations, m.truncations, m.cut, m.lost, m.events, m.batchSeconds, m.errors)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mailtrail_ingest_lag_seconds", Help: "Now minus the time of the newest event journaled (0 before the first).",
+	}, func() float64 {
+		n := m.newest.Load()
+		if n == 0 {
+			return 0
+		}
+		return now().Sub(time.Unix(0, n)).Seconds()
+	}))
+	if size != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mailtrail_journal_size_bytes", Help: "Size of the journal database and its write-ahead log.",
+		}, func() float64 { return float64(size()) }))
+	}
+	return m
+}
+
+// Rotated implements tailer.Observer.
+func (m *Ingest) Rotated(string) { m.rotations.Inc() }
+
+// Truncated implements tailer.Observer.
+func (m *Ingest) Truncated(string) { m.truncations.Inc() }
+
+// LineCut implements tailer.Observer.
+func (m *Ingest) LineCut(string) { m.cut.Inc() }
+
+// Lost implements tailer.Observer.
+func (m *Ingest) Lost(string, string) { m.lost.Inc() }
+
+// Parsed implements ingest.Observer.
+func (m *Ingest) Parsed(source string, e *parser.Event) {
+	m.lines.WithLabelValues(source).Inc()
+	if e.Kind == parser.KindUnknown {
+		m.unparsed.WithLabelValues(ServiceFamily(e.Service)).Inc()
+	}
+	if !e.Time.IsZero() {
+		t := e.Time.UnixNano()
+		for {
+			old := m.newest.Load()
+			if t <= old || m.newest.CompareAndSwap(old, t) {
+				break
+			}
+		}
+	}
+}
+
+// Committed implements ingest.Observer.
+func (m *Ingest) Committed(n int, took time.Duration) {
+	m.events.Add(float64(n))
+	m.batchSeconds.Observe(took.Seconds())
+}
+
+// CommitFailed implements ingest.Observer.
+func (m *Ingest) CommitFailed(error) { m.errors.Inc() }
+
+// ServiceFamily maps a syslog service to a closed set of label values: the
+// service of an unparsed line may be anything a foreign program wrote.
+func ServiceFamily(service string) string {
+	switch {
+	case service == "":
+		return "none"
+	case strings.HasPrefix(service, "postfix"):
+		return "postfix"
+	}
+	switch service {
+	case "dovecot", "imap-login", "pop3-login", "imap", "pop3", "lmtp", "auth", "auth-worker":
+		return "dovecot"
+	case "opendkim", "opendmarc", "saslauthd", "amavis":
+		return service
+	case "amavisd", "amavisd-new":
+		return "amavis"
+	case "policyd-spf", "policyd-spf-perl", "policy-spf":
+		return "policyd-spf"
+	}
+	return "other"
+}

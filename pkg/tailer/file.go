@@ -1,0 +1,592 @@
+package tailer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// fingerprintBytes bounds the content a fingerprint covers: the first line,
+// or this many bytes of a file whose first line is longer.
+const fingerprintBytes = 4096
+
+// DefaultRotatedGlobs find the generations logrotate leaves beside a file:
+// mail.log.1, mail.log.2.gz (numbered) and mail.log-20240101[.gz] (dateext).
+var DefaultRotatedGlobs = []string{"{path}.*", "{path}-*"}
+
+// FileConfig configures the following of one log file.
+type FileConfig struct {
+	// Path is the file to follow; it may not exist yet.
+	Path string
+	// RotatedGlobs find the file's rotated generations; "{path}" stands for
+	// Path. Nil means DefaultRotatedGlobs.
+	RotatedGlobs []string
+	// Start is the saved position; zero starts at the beginning of Path.
+	Start Position
+	// MaxLineBytes cuts longer lines (the rest up to the newline is
+	// skipped); 0 means 64 KiB.
+	MaxLineBytes int
+	// PollInterval bounds how long a change goes unnoticed when no file
+	// system notification arrives; 0 means 250ms.
+	PollInterval time.Duration
+	// RotateWait is how long a file that was rotated away must stay quiet
+	// before the tailer moves on to its successor: writers keep appending
+	// to the old file until they reopen the path. 0 means 1s.
+	RotateWait time.Duration
+	Observer   Observer
+}
+
+func (c *FileConfig) defaults() {
+	if c.RotatedGlobs == nil {
+		c.RotatedGlobs = DefaultRotatedGlobs
+	}
+	if c.MaxLineBytes <= 0 {
+		c.MaxLineBytes = 64 << 10
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 250 * time.Millisecond
+	}
+	if c.RotateWait <= 0 {
+		c.RotateWait = time.Second
+	}
+	if c.Observer == nil {
+		c.Observer = NopObserver{}
+	}
+}
+
+// FollowFile sends every line of cfg.Path, and of the rotated generations it
+// has not finished, on out, following the file across rotation (rename and
+// create, copytruncate, delete and recreate) until ctx ends. It returns
+// ctx's error, or an error that makes following impossible.
+func FollowFile(ctx context.Context, cfg FileConfig, out chan<- Line) error {
+	cfg.defaults()
+	f := &follower{cfg: cfg, out: out, wake: make(chan struct{}, 1)}
+	if w, err := fsnotify.NewWatcher(); err == nil {
+		// Watch the directory: the file itself is replaced on rotation.
+		if err := w.Add(filepath.Dir(cfg.Path)); err == nil {
+			defer w.Close()
+			go f.forward(ctx, w)
+		} else {
+			w.Close()
+		}
+	}
+	pos := cfg.Start
+	drained := false
+	for {
+		segs, rotations, err := f.plan(ctx, pos, drained)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < rotations; i++ {
+			f.cfg.Observer.Rotated(f.cfg.Path)
+		}
+		last := len(segs) - 1
+		for _, s := range segs[:last] {
+			if pos, err = f.readSegment(ctx, s); err != nil {
+				return err
+			}
+		}
+		if pos, err = f.followCurrent(ctx, segs[last]); err != nil {
+			return err
+		}
+		drained = true
+	}
+}
+
+type follower struct {
+	cfg  FileConfig
+	out  chan<- Line
+	wake chan struct{}
+}
+
+// forward turns file system events into wake-ups.
+func (f *follower) forward(ctx context.Context, w *fsnotify.Watcher) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			select {
+			case f.wake <- struct{}{}:
+			default:
+			}
+		case _, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+		}
+	}
+}
+
+// wait returns after a file system event, after d, or when ctx ends.
+func (f *follower) wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.wake:
+	case <-t.C:
+	}
+	return nil
+}
+
+// segment is a file to read from an offset.
+type segment struct {
+	path   string
+	id     fileID
+	offset int64
+}
+
+// fileID identifies a file's content and inode.
+type fileID struct {
+	fp    string
+	inode uint64
+	mtime time.Time
+	gz    bool
+}
+
+// plan lists what to read to go on from pos: the file pos names (found among
+// the rotated generations if it is no longer at Path) from its offset, every
+// newer generation whole, and last the current file. It also says how many
+// rotations that passes over. drained says pos is known to be the end of
+// its file, so not finding that file loses nothing.
+func (f *follower) plan(ctx context.Context, pos Position, drained bool) ([]segment, int, error) {
+	var cur fileID
+	for {
+		id, err := identify(f.cfg.Path)
+		if err == nil {
+			cur = id
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("tail %s: %w", f.cfg.Path, err)
+		}
+		// A missing file may be mid-rotation or not created yet; the
+		// rotated generation pos names can be read meanwhile.
+		if !pos.IsZero() {
+			if segs := f.rotatedFrom(pos); len(segs) > 0 {
+				return append(segs, segment{path: f.cfg.Path}), len(segs), nil
+			}
+		}
+		if err := f.wait(ctx, f.cfg.PollInterval); err != nil {
+			return nil, 0, err
+		}
+	}
+	current := segment{path: f.cfg.Path, id: cur}
+	if pos.IsZero() || sameFile(pos, cur) {
+		current.offset = pos.Offset
+		return []segment{current}, 0, nil
+	}
+	segs := f.rotatedFrom(pos)
+	if len(segs) > 0 {
+		// segs[0] is pos's own file: each later one is a rotation.
+		return append(segs, current), len(segs), nil
+	}
+	if !drained && pos.Offset > 0 {
+		f.cfg.Observer.Lost(f.cfg.Path, fmt.Sprintf("file with fingerprint %s (inode %d) was not found among its rotated generations", pos.Fingerprint, pos.Inode))
+	}
+	return []segment{current}, 1, nil
+}
+
+func sameFile(pos Position, id fileID) bool {
+	if pos.Fingerprint != "" {
+		return pos.Fingerprint == id.fp
+	}
+	return pos.Inode != 0 && pos.Inode == id.inode
+}
+
+// rotatedFrom finds pos's file among the rotated generations and returns it
+// (from pos's offset) followed by every newer generation.
+func (f *follower) rotatedFrom(pos Position) []segment {
+	gens := f.generations()
+	at := -1
+	for i := len(gens) - 1; i >= 0; i-- {
+		if sameFile(pos, gens[i].id) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return nil
+	}
+	gens[at].offset = pos.Offset
+	return gens[at:]
+}
+
+// generations lists the rotated files of Path, oldest first.
+func (f *follower) generations() []segment {
+	seen := map[string]bool{}
+	var gens []segment
+	for _, g := range f.cfg.RotatedGlobs {
+		matches, err := filepath.Glob(strings.ReplaceAll(g, "{path}", f.cfg.Path))
+		if err != nil {
+			continue
+		}
+		for _, m := range matches {
+			if seen[m] || m == f.cfg.Path {
+				continue
+			}
+			seen[m] = true
+			id, err := identify(m)
+			if err != nil {
+				continue
+			}
+			gens = append(gens, segment{path: m, id: id})
+		}
+	}
+	sort.SliceStable(gens, func(i, j int) bool {
+		a, b := gens[i], gens[j]
+		// Numbered generations: a higher number is older. Modification
+		// times cannot tell, since compressing a generation gives it a
+		// new one.
+		na, nb := generationNumber(a.path), generationNumber(b.path)
+		if na > 0 && nb > 0 {
+			return na > nb
+		}
+		// Date suffixes (dateext) sort as text, oldest first.
+		if na == 0 && nb == 0 && strings.HasPrefix(a.path, f.cfg.Path+"-") && strings.HasPrefix(b.path, f.cfg.Path+"-") {
+			return a.path < b.path
+		}
+		return a.id.mtime.Before(b.id.mtime)
+	})
+	return gens
+}
+
+// generationNumber reads the N of "mail.log.N" or "mail.log.N.gz".
+func generationNumber(path string) int {
+	base := strings.TrimSuffix(filepath.Base(path), ".gz")
+	if i := strings.LastIndexByte(base, '.'); i >= 0 {
+		if n, err := strconv.Atoi(base[i+1:]); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// identify fingerprints a file: a hash of its first line (decompressed for
+// .gz files), its inode and modification time.
+func identify(path string) (fileID, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return fileID{}, err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return fileID{}, err
+	}
+	if !st.Mode().IsRegular() {
+		return fileID{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	id := fileID{inode: inodeOf(st), mtime: st.ModTime(), gz: strings.HasSuffix(path, ".gz")}
+	var r io.Reader = file
+	if id.gz {
+		gz, err := gzip.NewReader(file)
+		if err != nil {
+			return fileID{}, fmt.Errorf("open %s: %w", path, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	id.fp, err = fingerprint(r)
+	if err != nil {
+		return fileID{}, fmt.Errorf("fingerprint %s: %w", path, err)
+	}
+	return id, nil
+}
+
+// fingerprint hashes the first line of r, or its first fingerprintBytes if
+// the line is longer. A file without a complete first line has none yet.
+func fingerprint(r io.Reader) (string, error) {
+	buf := make([]byte, fingerprintBytes)
+	n, err := io.ReadFull(r, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", err
+	}
+	buf = buf[:n]
+	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+		buf = buf[:i+1]
+	} else if n < fingerprintBytes {
+		return "", nil
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:8]), nil
+}
+
+func inodeOf(st fs.FileInfo) uint64 {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return s.Ino
+	}
+	return 0
+}
+
+// readSegment reads a rotated generation from its offset to the end; its
+// last line counts even without a newline, since nothing will be appended.
+func (f *follower) readSegment(ctx context.Context, s segment) (Position, error) {
+	pos := Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}
+	file, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Deleted between listing and reading: what it held is gone.
+		f.cfg.Observer.Lost(f.cfg.Path, fmt.Sprintf("%s disappeared before it was read", s.path))
+		return pos, nil
+	}
+	if err != nil {
+		return pos, fmt.Errorf("read rotated %s: %w", s.path, err)
+	}
+	defer file.Close()
+	var r io.Reader = file
+	if s.id.gz {
+		gz, err := gzip.NewReader(file)
+		if err != nil {
+			return pos, fmt.Errorf("read rotated %s: %w", s.path, err)
+		}
+		defer gz.Close()
+		r = gz
+		if _, err := io.CopyN(io.Discard, gz, s.offset); err != nil {
+			return pos, nil // shorter than the offset: nothing left to read
+		}
+	} else if _, err := file.Seek(s.offset, io.SeekStart); err != nil {
+		return pos, fmt.Errorf("seek %s: %w", s.path, err)
+	}
+	sp := f.newSplitter(s.id.fp, s.id.inode, s.offset)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if err := sp.feed(ctx, buf[:n]); err != nil {
+				return sp.pos(), err
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return sp.pos(), fmt.Errorf("read rotated %s: %w", s.path, err)
+		}
+	}
+	if err := sp.flush(ctx); err != nil {
+		return sp.pos(), err
+	}
+	return sp.pos(), nil
+}
+
+// followCurrent reads the file at Path from s.offset and keeps reading what
+// is appended, until the file is rotated away and has been drained.
+func (f *follower) followCurrent(ctx context.Context, s segment) (Position, error) {
+	file, err := os.Open(f.cfg.Path)
+	if err != nil {
+		// Rotated again between plan and open: plan once more.
+		return Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, nil
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return Position{}, fmt.Errorf("stat %s: %w", f.cfg.Path, err)
+	}
+	inode := inodeOf(st)
+	fp := s.id.fp
+	if inode != s.id.inode {
+		// Replaced between identify and open: identify what we opened.
+		fp, s.offset = "", 0
+	}
+	offset := s.offset
+	if st.Size() < offset {
+		f.cfg.Observer.Truncated(f.cfg.Path)
+		offset = 0
+	}
+	if _, err := file.Seek(offset, io.SeekStart); err != nil {
+		return Position{}, fmt.Errorf("seek %s: %w", f.cfg.Path, err)
+	}
+	sp := f.newSplitter(fp, inode, offset)
+	buf := make([]byte, 64<<10)
+	readAll := func() (int, error) {
+		total := 0
+		for {
+			n, err := file.Read(buf)
+			if n > 0 {
+				total += n
+				if sp.fp == "" {
+					sp.fp, _ = fingerprint(io.NewSectionReader(file, 0, fingerprintBytes))
+				}
+				if err := sp.feed(ctx, buf[:n]); err != nil {
+					return total, err
+				}
+			}
+			if err == io.EOF || n == 0 {
+				return total, nil
+			}
+			if err != nil {
+				return total, fmt.Errorf("read %s: %w", f.cfg.Path, err)
+			}
+		}
+	}
+	for {
+		if _, err := readAll(); err != nil {
+			return sp.pos(), err
+		}
+		now, statErr := os.Stat(f.cfg.Path)
+		if statErr != nil || inodeOf(now) != inode {
+			// Renamed or deleted: writers may still append to the old
+			// file until they reopen the path, so read it until it has
+			// been quiet for RotateWait.
+			quiet := time.Now()
+			for time.Since(quiet) < f.cfg.RotateWait {
+				n, err := readAll()
+				if err != nil {
+					return sp.pos(), err
+				}
+				if n > 0 {
+					quiet = time.Now()
+				}
+				if err := f.wait(ctx, f.cfg.RotateWait/4); err != nil {
+					return sp.pos(), err
+				}
+			}
+			if err := sp.flush(ctx); err != nil {
+				return sp.pos(), err
+			}
+			return sp.pos(), nil
+		}
+		if f.truncated(file, now.Size(), sp) {
+			f.cfg.Observer.Truncated(f.cfg.Path)
+			if _, err := file.Seek(0, io.SeekStart); err != nil {
+				return sp.pos(), fmt.Errorf("seek %s: %w", f.cfg.Path, err)
+			}
+			sp.reset()
+			continue
+		}
+		if err := f.wait(ctx, f.cfg.PollInterval); err != nil {
+			return sp.pos(), err
+		}
+	}
+}
+
+// truncated tells whether the file was cut short under us (copytruncate):
+// it is shorter than what we read, or its first line is no longer the one
+// we fingerprinted (truncated and rewritten past our offset between looks).
+func (f *follower) truncated(file *os.File, size int64, sp *splitter) bool {
+	if size < sp.off {
+		return true
+	}
+	if sp.fp == "" || sp.off == 0 {
+		return false
+	}
+	fp, err := fingerprint(io.NewSectionReader(file, 0, fingerprintBytes))
+	return err == nil && fp != "" && fp != sp.fp
+}
+
+func (f *follower) newSplitter(fp string, inode uint64, off int64) *splitter {
+	return &splitter{f: f, fp: fp, inode: inode, off: off, max: f.cfg.MaxLineBytes}
+}
+
+// splitter cuts a byte stream into lines and sends them with the position
+// after each. A line is sent only when its newline arrives (or its file is
+// known to be complete), so a position never points into a line.
+type splitter struct {
+	f       *follower
+	fp      string
+	inode   uint64
+	off     int64 // offset of the next unread byte
+	max     int
+	pending []byte // the unfinished line, at most max bytes
+	cut     bool   // the unfinished line exceeded max
+}
+
+func (s *splitter) pos() Position {
+	return Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.off}
+}
+
+func (s *splitter) reset() {
+	s.off, s.pending, s.cut, s.fp = 0, s.pending[:0], false, ""
+}
+
+func (s *splitter) feed(ctx context.Context, chunk []byte) error {
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		part := chunk
+		if i >= 0 {
+			part = chunk[:i]
+		}
+		if i >= 0 && len(s.pending) == 0 && !s.cut && len(part) <= s.max {
+			// The common case: a whole line inside the chunk.
+			s.off += int64(i + 1)
+			if err := s.emit(ctx, part, false); err != nil {
+				return err
+			}
+			chunk = chunk[i+1:]
+			continue
+		}
+		if room := s.max - len(s.pending); len(part) > room {
+			s.pending = append(s.pending, part[:room]...)
+			s.cut = true
+		} else {
+			s.pending = append(s.pending, part...)
+		}
+		if i < 0 {
+			s.off += int64(len(chunk))
+			return nil
+		}
+		s.off += int64(i + 1)
+		if err := s.emit(ctx, s.pending, s.cut); err != nil {
+			return err
+		}
+		s.pending, s.cut = s.pending[:0], false
+		chunk = chunk[i+1:]
+	}
+	return nil
+}
+
+// flush sends an unfinished last line of a file that will not grow.
+func (s *splitter) flush(ctx context.Context) error {
+	if len(s.pending) == 0 && !s.cut {
+		return nil
+	}
+	err := s.emit(ctx, s.pending, s.cut)
+	s.pending, s.cut = s.pending[:0], false
+	return err
+}
+
+func (s *splitter) emit(ctx context.Context, text []byte, cut bool) error {
+	if cut {
+		s.f.cfg.Observer.LineCut(s.f.cfg.Path)
+	}
+	return send(ctx, s.f.out, Line{Source: s.f.cfg.Path, Text: string(text), Pos: s.pos(), Cut: cut})
+}
+
+// ReadFile reads path (plain or .gz) once, to its end, from start if start
+// names this file's content, else from its beginning; it returns the
+// position after the last line. A replay that is run twice thus reads
+// nothing the second time.
+func ReadFile(ctx context.Context, path string, start Position, maxLineBytes int, obs Observer, out chan<- Line) (Position, error) {
+	cfg := FileConfig{Path: path, MaxLineBytes: maxLineBytes, Observer: obs}
+	cfg.defaults()
+	id, err := identify(path)
+	if err != nil {
+		return start, fmt.Errorf("read %s: %w", path, err)
+	}
+	s := segment{path: path, id: id}
+	if sameFile(start, id) {
+		s.offset = start.Offset
+	}
+	f := &follower{cfg: cfg, out: out}
+	return f.readSegment(ctx, s)
+}

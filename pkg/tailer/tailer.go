@@ -1,0 +1,67 @@
+// Package tailer reads log lines from files, journald, stdin and syslog and
+// sends them, one by one and in order per source, on a channel. Every line
+// carries the position just after it, so that whoever commits the line can
+// commit where to resume in the same breath; the tailer itself stores nothing.
+package tailer
+
+import (
+	"context"
+)
+
+// Line is one line read from a source, without its newline.
+type Line struct {
+	// Source names where the line came from: a configured path, "-" for
+	// stdin, "journald" or "syslog".
+	Source string
+	Text   string
+	// Pos is the position just after this line: resuming from it reads the
+	// next line.
+	Pos Position
+	// Cut is set when the line was longer than the limit and only its
+	// beginning is in Text.
+	Cut bool
+}
+
+// Position says where a source stands. A file position names the file by a
+// fingerprint of its content (it survives renames, and tells a truncated and
+// rewritten file from the original) and by inode; journald's is a cursor.
+// Sources that cannot resume (stdin, syslog) leave it zero.
+type Position struct {
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Inode       uint64 `json:"inode,omitempty"`
+	Offset      int64  `json:"offset,omitempty"`
+	Cursor      string `json:"cursor,omitempty"`
+}
+
+// IsZero reports whether p says nothing (start from the beginning).
+func (p Position) IsZero() bool { return p == Position{} }
+
+// Observer is told about what the tailer does besides reading lines; the
+// metrics package implements it. Methods must be safe for concurrent use.
+type Observer interface {
+	Rotated(source string)
+	Truncated(source string)
+	LineCut(source string)
+	// Lost is called when lines could not be read back: a saved position
+	// names a file that no longer exists anywhere.
+	Lost(source string, why string)
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+func (NopObserver) Rotated(string)      {}
+func (NopObserver) Truncated(string)    {}
+func (NopObserver) LineCut(string)      {}
+func (NopObserver) Lost(string, string) {}
+
+// send delivers a line unless ctx ends first. A full channel blocks: a slow
+// journal slows reading rather than dropping lines.
+func send(ctx context.Context, out chan<- Line, l Line) error {
+	select {
+	case out <- l:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
