@@ -36,8 +36,10 @@ unit:
 fuzz:
 	$(GO) test ./pkg/parser -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
-bench:
+# Micro-benchmarks (parser, journal, simulator), then end-to-end replay.
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
+	bash scripts/bench-replay.sh
 
 # The share of corpus lines written by Postfix or Dovecot that parse to a
 # known kind, per family.
@@ -47,8 +49,10 @@ corpus-coverage:
 golden:
 	$(GO) test ./pkg/parser -run '^TestGolden$$' -update
 
+# The main job: serve on the bundled sample log while the simulator keeps
+# appending to it; journal in demo/journal.db. Ctrl-C to stop.
 demo: build
-	./bin/exporter parse --log.timezone=UTC testdata/sample/mail.log | head -n 20
+	bash scripts/demo.sh
 
 clean:
 	rm -rf bin dist

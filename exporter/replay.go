@@ -71,6 +71,7 @@ type replaySummary struct {
 	elapsed time.Duration
 	cpu     time.Duration
 	size    int64
+	maxRSS  int64 // bytes
 	journal string
 }
 
@@ -168,6 +169,10 @@ func replay(ctx context.Context, p *parser.Parser, journalPath string, maxLine i
 	sum.elapsed = time.Since(sum.start)
 	sum.cpu = cpuTime() - cpu0
 	sum.size = j.Size()
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		sum.maxRSS = ru.Maxrss * 1024 // Linux reports KiB
+	}
 	return sum, err
 }
 
@@ -222,6 +227,9 @@ func (s *replaySummary) write(w io.Writer) {
 	}
 	if s.events > 0 {
 		fmt.Fprintf(tw, "journal size\t%d bytes (%.0f bytes per event overall)\n", s.size, float64(s.size)/float64(s.events))
+	}
+	if s.maxRSS > 0 {
+		fmt.Fprintf(tw, "peak RSS\t%.1f MiB\n", float64(s.maxRSS)/(1<<20))
 	}
 	type kc struct {
 		k parser.Kind

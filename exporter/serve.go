@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -159,6 +160,12 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		pick(&c.Journal.FlushInterval, config.Duration(flush), flushSet)
 		pick(&c.Journal.BatchSize, batch, batchSet)
 		pick(&c.Journald.Enabled, journald, journald)
+		for _, a := range []struct{ flag, addr string }{{"--syslog.listen-udp", syslogUDP}, {"--syslog.listen-tcp", syslogTCP}} {
+			if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
+				fmt.Fprintf(stderr, "exporter serve: %s=%q: %v\n", a.flag, a.addr, err)
+				return 2
+			}
+		}
 		pick(&c.Syslog.ListenUDP, syslogUDP, syslogUDP != "")
 		pick(&c.Syslog.ListenTCP, syslogTCP, syslogTCP != "")
 		if err := c.Validate(); err != nil {
@@ -176,6 +183,16 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		if *webFlags.WebConfigFile != "" {
 			if err := web.Validate(*webFlags.WebConfigFile); err != nil {
 				fmt.Fprintf(stderr, "exporter serve: --web.config.file: %v\n", err)
+				return 2
+			}
+		}
+		if !strings.HasPrefix(metricsPath, "/") || metricsPath == "/-/healthy" || metricsPath == "/-/ready" {
+			fmt.Fprintf(stderr, "exporter serve: --web.telemetry-path=%q: must start with / and not be /-/healthy or /-/ready\n", metricsPath)
+			return 2
+		}
+		for _, a := range *webFlags.WebListenAddresses {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				fmt.Fprintf(stderr, "exporter serve: --web.listen-address=%q: %v\n", a, err)
 				return 2
 			}
 		}
@@ -225,6 +242,15 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 		jd = &tailer.JournaldConfig{Command: c.Journald.Command, Matches: c.Journald.Matches, MaxLineBytes: c.Logs.MaxLineBytes, Observer: im}
 	}
 
+	// Bind the web listeners before reading anything: a port in use must
+	// not leave stdin half consumed.
+	listeners, err := listen(*webFlags.WebListenAddresses)
+	if err != nil {
+		if syslogL != nil {
+			syslogL.Close()
+		}
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lines := make(chan tailer.Line, 4096)
@@ -267,10 +293,6 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 		mux.Handle("/", landing)
 	}
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	listeners, err := listen(*webFlags.WebListenAddresses)
-	if err != nil {
-		return err
-	}
 	for _, l := range listeners {
 		fmt.Fprintf(stdout, "mailtrail %s (instance %s) journaling to %s\n  metrics: http://%s%s\n", version, c.Instance, c.Journal.Path, displayAddr(l.Addr()), metricsPath)
 	}

@@ -30,6 +30,15 @@ func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr i
 	users := cmd.Flag("users", "Distinct local mailbox users.").Default("200").Int()
 	domains := cmd.Flag("domains", "Distinct remote domains.").Default("1000").Int()
 	return cmd.FullCommand(), func() int {
+		for _, n := range []struct {
+			flag  string
+			value float64
+		}{{"--lines", float64(*lines)}, {"--rate", *rate}, {"--client-ips", float64(*clientIPs)}, {"--users", float64(*users)}, {"--domains", float64(*domains)}} {
+			if n.value < 0 {
+				fmt.Fprintf(stderr, "exporter simulate: %s=%v: must not be negative\n", n.flag, n.value)
+				return 2
+			}
+		}
 		if *lines <= 0 && *rate <= 0 {
 			fmt.Fprintln(stderr, "exporter simulate: give --lines, --rate or both")
 			return 2

@@ -4,6 +4,20 @@
 # before every `make test`.
 set -euo pipefail
 
+# Debian packages the tests run for real: logrotate rotates logs under the
+# tailer, sqlite3 lets tests edit journals the way a tamperer would.
+need=()
+command -v logrotate >/dev/null || [ -x /usr/sbin/logrotate ] || need+=(logrotate)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v gcc >/dev/null || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
 gobin=$(go env GOPATH)/bin
 if [ ! -x "$gobin/staticcheck" ]; then
   echo "deps: installing staticcheck"

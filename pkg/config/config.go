@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,6 +132,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Logs.PollInterval < 0 || c.Logs.RotateWait < 0 || c.Journal.FlushInterval < 0 {
 		errs = append(errs, "durations must not be negative")
+	}
+	for _, a := range []struct{ key, addr string }{{"syslog.listen_udp", c.Syslog.ListenUDP}, {"syslog.listen_tcp", c.Syslog.ListenTCP}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", a.key, err))
+		}
 	}
 	if c.Journal.BatchSize < 0 {
 		errs = append(errs, "journal.batch_size: must not be negative")

@@ -42,7 +42,9 @@ type Journal struct {
 	path    string
 	now     func() time.Time
 	sources map[string]int64
-	stmts   map[int]*sql.Stmt // multi-row inserts by row count
+	// Inserts of insertChunk rows and of one row, prepared at Open so a
+	// transaction never waits for a second connection to prepare them.
+	insertMany, insertOne *sql.Stmt
 }
 
 // Open opens (creating if needed) the journal at path and brings its schema
@@ -69,7 +71,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, stmts: map[int]*sql.Stmt{}}
+	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
@@ -78,6 +80,13 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		if err := j.migrate(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+		if j.insertMany, err = db.PrepareContext(ctx, insertSQL(insertChunk)); err == nil {
+			j.insertOne, err = db.PrepareContext(ctx, insertSQL(1))
+		}
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open journal %s: prepare insert: %w", path, err)
 		}
 	}
 	return j, nil
@@ -92,8 +101,10 @@ func (j *Journal) DB() *sql.DB { return j.db }
 
 // Close closes the database.
 func (j *Journal) Close() error {
-	for _, s := range j.stmts {
-		s.Close()
+	for _, s := range []*sql.Stmt{j.insertMany, j.insertOne} {
+		if s != nil {
+			s.Close()
+		}
 	}
 	return j.db.Close()
 }
@@ -211,12 +222,17 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 			args = append(args, timeToCol(t), int64(r.Event.Kind), qid, src, buf[prev:ends[i]])
 			prev = ends[i]
 		}
-		stmt, err := j.insertStmt(ctx, len(chunk))
-		if err != nil {
-			return err
+		if len(chunk) == insertChunk {
+			if _, err := tx.StmtContext(ctx, j.insertMany).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			continue
 		}
-		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("insert events: %w", err)
+		one := tx.StmtContext(ctx, j.insertOne)
+		for i := 0; i < len(args); i += 5 {
+			if _, err := one.ExecContext(ctx, args[i:i+5]...); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
 		}
 	}
 	for _, p := range positions {
@@ -235,10 +251,8 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 	return nil
 }
 
-func (j *Journal) insertStmt(ctx context.Context, rows int) (*sql.Stmt, error) {
-	if s, ok := j.stmts[rows]; ok {
-		return s, nil
-	}
+// insertSQL is an INSERT of rows events.
+func insertSQL(rows int) string {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO events (time, kind, queue_id, source, data) VALUES ")
 	for i := 0; i < rows; i++ {
@@ -247,12 +261,7 @@ func (j *Journal) insertStmt(ctx context.Context, rows int) (*sql.Stmt, error) {
 		}
 		sb.WriteString("(?,?,?,?,?)")
 	}
-	s, err := j.db.PrepareContext(ctx, sb.String())
-	if err != nil {
-		return nil, fmt.Errorf("prepare insert: %w", err)
-	}
-	j.stmts[rows] = s
-	return s, nil
+	return sb.String()
 }
 
 func (j *Journal) sourceID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
