@@ -56,10 +56,7 @@ func parseCleanup(e *Event, msg string) {
 // (an unclosed bracket, MIME-encoded words): what is there is kept.
 func clnMessageID(v string) string {
 	if strings.HasPrefix(v, "<") {
-		v = v[1:]
-		if strings.HasSuffix(v, ">") {
-			v = v[:len(v)-1]
-		}
+		v = strings.TrimSuffix(v[1:], ">")
 	}
 	return v
 }

@@ -168,12 +168,13 @@ func dlvStatus(e *Event, s string) {
 	// A line cut short keeps what arrived.
 	resp = strings.TrimSuffix(resp, ")")
 	e.Response = resp
-	e.NextQueueID = dlvNextQueueID(resp)
+	e.NextQueueID = nextQueueID(resp)
 }
 
-// dlvNextQueueID finds the id the next hop gave the message: "queued as X"
-// in an SMTP/LMTP reply, "forwarded as X" from local(8).
-func dlvNextQueueID(resp string) string {
+// nextQueueID finds the id the next hop gave the message: "queued as X"
+// in an SMTP/LMTP reply (deliveries, smtpd's proxy-accept), "forwarded as
+// X" from local(8).
+func nextQueueID(resp string) string {
 	i := strings.Index(resp, "queued as ")
 	n := len("queued as ")
 	if i < 0 {

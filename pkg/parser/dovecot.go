@@ -85,16 +85,8 @@ func parseDovecotProcess(e *Event, program, msg string) {
 	case program == "config" || program == "ssl-params" || program == "log" || program == "anvil" ||
 		program == "stats" || program == "dict" || program == "indexer" || program == "replicator":
 		// Service processes with no client session: what they say at info
-		// level is operational news.
-		msg, level := dovecotLevel(msg)
-		if level {
-			parseLevel(e, msg)
-			return
-		}
-		if msg != "" {
-			e.Kind = KindNotice
-			e.Detail = msg
-		}
+		// level is operational news, as the master's is.
+		parseDovecotMaster(e, msg)
 	default:
 		parseDovecotMail(e, program, proto, user, msg)
 	}

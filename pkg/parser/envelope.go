@@ -355,7 +355,7 @@ func parseMessage(e *Event, msg string) {
 	case "anvil":
 		parseAnvil(e, msg)
 	case "scache":
-		parseScache(e, msg)
+		parseStatistics(e, msg)
 	case "tlsmgr", "tlsproxy":
 		parseTLSDaemon(e, msg)
 	case "postsuper":

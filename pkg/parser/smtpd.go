@@ -281,13 +281,7 @@ func parseProxyAction(e *Event, action, s string) {
 	e.Action = action
 	if action == "proxy-accept" {
 		e.Kind = KindNotice
-		if i := strings.LastIndex(reply, "queued as "); i >= 0 {
-			id := reply[i+len("queued as "):]
-			if j := strings.IndexAny(id, " ,;)"); j >= 0 {
-				id = id[:j]
-			}
-			e.NextQueueID = id
-		}
+		e.NextQueueID = nextQueueID(reply)
 	} else {
 		e.Kind = KindReject
 		e.RejectStage = smtpStage(stage)

@@ -12,14 +12,11 @@ import "strings"
 // stays in detail; the client it belongs to goes to client_ip so that a
 // client hammering the server can be found by address.
 func parseAnvil(e *Event, msg string) {
-	text, ok := strings.CutPrefix(msg, "statistics: ")
-	if !ok {
-		parseLevel(e, msg)
+	parseStatistics(e, msg)
+	if e.Kind != KindStats {
 		return
 	}
-	e.Kind = KindStats
-	e.Detail = text
-	if _, after, found := strings.Cut(text, " for ("); found {
+	if _, after, found := strings.Cut(e.Detail, " for ("); found {
 		if end := strings.IndexByte(after, ')'); end >= 0 {
 			e.ClientIP = anvilClientAddr(after[:end])
 		}
@@ -113,13 +110,14 @@ func isIPv6Literal(s string) bool {
 	return colons == 7
 }
 
-// parseScache reads the connection cache's statistics block:
+// parseStatistics reads the "statistics: " lines of anvil and of the
+// connection cache (scache), whose block looks like:
 //
 //	statistics: start interval Mar  3 09:00:01
 //	statistics: domain lookup hits=0 miss=1 success=0%
 //	statistics: address lookup hits=0 miss=1 success=0%
 //	statistics: max simultaneous domains=1 addresses=1 connection=1
-func parseScache(e *Event, msg string) {
+func parseStatistics(e *Event, msg string) {
 	text, ok := strings.CutPrefix(msg, "statistics: ")
 	if !ok {
 		parseLevel(e, msg)
