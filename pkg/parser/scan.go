@@ -82,6 +82,50 @@ func kvValue(s, key string) (string, bool) {
 	}
 }
 
+// kvEach calls fn for every "key=value" pair of a Postfix delivery-style list
+// ("to=<a>, relay=x[1.2.3.4]:25, delay=1, status=sent (250 ok)") in one pass.
+// Values in angle brackets may contain ", "; a value beginning a
+// parenthesised text (status=sent (...)) hands the rest of the line to fn as
+// part of the value.
+func kvEach(s string, fn func(key, val string) bool) {
+	for len(s) > 0 {
+		for len(s) > 0 && (s[0] == ' ' || s[0] == ',') {
+			s = s[1:]
+		}
+		eq := strings.IndexByte(s, '=')
+		if eq <= 0 {
+			return
+		}
+		key := s[:eq]
+		if strings.IndexByte(key, ' ') >= 0 {
+			return
+		}
+		s = s[eq+1:]
+		var val string
+		if len(s) > 0 && s[0] == '<' {
+			end := strings.IndexByte(s, '>')
+			if end < 0 {
+				val, s = s, ""
+			} else {
+				val, s = s[:end+1], s[end+1:]
+			}
+		} else {
+			end := strings.IndexAny(s, ", ")
+			if end < 0 {
+				val, s = s, ""
+			} else if s[end] == ' ' && end+1 < len(s) && s[end+1] == '(' {
+				// status=sent (250 ...): the rest of the line belongs to it.
+				val, s = s, ""
+			} else {
+				val, s = s[:end], s[end:]
+			}
+		}
+		if !fn(key, val) {
+			return
+		}
+	}
+}
+
 // unangle strips one pair of surrounding angle brackets.
 func unangle(s string) string {
 	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
