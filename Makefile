@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 
-.PHONY: all build test deps lint vet fmt-check unit fuzz bench corpus-coverage golden demo clean
+.PHONY: all build test deps lint vet fmt-check unit fuzz bench soak corpus-coverage golden demo clean
 
 all: build
 
@@ -40,6 +40,10 @@ fuzz:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
 	bash scripts/bench-replay.sh
+
+# The kill -9 crash test for 300 rounds (CI's `unit` runs 30).
+soak:
+	MAILTRAIL_SOAK_ROUNDS=300 $(GO) test -count=1 -timeout 30m -run '^TestCrashKill9$$' -v ./exporter
 
 # The share of corpus lines written by Postfix or Dovecot that parse to a
 # known kind, per family.

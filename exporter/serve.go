@@ -227,7 +227,7 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), versioncollector.NewCollector("mailtrail"))
-	im := metrics.NewIngest(reg, time.Now, j.Size)
+	im := metrics.NewIngest(reg, time.Now, j.Size, logger)
 
 	var syslogL *tailer.SyslogListener
 	if c.Syslog.ListenUDP != "" || c.Syslog.ListenTCP != "" {

@@ -21,17 +21,18 @@ import (
 // temporary directory, rotated by the real logrotate, and can stop and
 // restart it as an exporter restart would.
 type rig struct {
-	t      *testing.T
-	dir    string
-	log    string
-	db     string
-	conf   string
-	state  string
-	maxLen int
-	obs    *countingObserver
-	cancel context.CancelFunc
-	done   chan error
-	next   int // number of the next line written
+	t         *testing.T
+	logrotate string
+	dir       string
+	log       string
+	db        string
+	conf      string
+	state     string
+	maxLen    int
+	obs       *countingObserver
+	cancel    context.CancelFunc
+	done      chan error
+	next      int // number of the next line written
 }
 
 type countingObserver struct {
@@ -47,11 +48,14 @@ func (o *countingObserver) Lost(string, string) { o.lost.Add(1) }
 // given directives (e.g. "create", "copytruncate", "compress\ndelaycompress").
 func newRig(t *testing.T, directives string) *rig {
 	t.Helper()
-	if _, err := exec.LookPath("logrotate"); err != nil {
+	logrotate := "/usr/sbin/logrotate"
+	if p, err := exec.LookPath("logrotate"); err == nil {
+		logrotate = p
+	} else if _, err := os.Stat(logrotate); err != nil {
 		t.Fatalf("logrotate is needed (Debian package logrotate; scripts/deps.sh installs it): %v", err)
 	}
 	dir := t.TempDir()
-	r := &rig{t: t, dir: dir, log: filepath.Join(dir, "mail.log"), db: filepath.Join(dir, "journal.db"),
+	r := &rig{t: t, dir: dir, logrotate: logrotate, log: filepath.Join(dir, "mail.log"), db: filepath.Join(dir, "journal.db"),
 		conf: filepath.Join(dir, "logrotate.conf"), state: filepath.Join(dir, "logrotate.state"), obs: &countingObserver{}}
 	conf := fmt.Sprintf("%s {\n  rotate 10\n  missingok\n  %s\n}\n", r.log, strings.ReplaceAll(directives, "\n", "\n  "))
 	if err := os.WriteFile(r.conf, []byte(conf), 0o644); err != nil {
@@ -165,7 +169,7 @@ func (w *writer) close() { w.f.Close() }
 // rotate runs logrotate -f on the log.
 func (r *rig) rotate() {
 	r.t.Helper()
-	out, err := exec.Command("logrotate", "-f", "-s", r.state, r.conf).CombinedOutput()
+	out, err := exec.Command(r.logrotate, "-f", "-s", r.state, r.conf).CombinedOutput()
 	if err != nil {
 		r.t.Fatalf("logrotate: %v\n%s", err, out)
 	}
@@ -189,7 +193,7 @@ func (r *rig) start() {
 	go func() {
 		RunSources(ctx, Sources{
 			Paths: []string{r.log}, MaxLineBytes: r.maxLen, PollInterval: 20 * time.Millisecond,
-			RotateWait: 150 * time.Millisecond, Positions: positions, Observer: r.obs,
+			RotateWait: 100 * time.Millisecond, Positions: positions, Observer: r.obs,
 		}, ch)
 		close(ch)
 	}()
@@ -270,5 +274,17 @@ func assertSameLines(t *testing.T, got, want []string) {
 	sort.Strings(extra)
 	if len(missing) > 0 || len(extra) > 0 {
 		t.Fatalf("journal differs: %d lines missing, %d extra (journaled %d, want %d)\nmissing: %.5q\nextra: %.5q", len(missing), len(extra), len(got), len(want), missing, extra)
+	}
+}
+
+// assertInOrder fails unless got is exactly want, in the same order: a
+// single file source is read and journaled sequentially.
+func assertInOrder(t *testing.T, got, want []string) {
+	t.Helper()
+	assertSameLines(t, got, want)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("journal order differs at %d: got %q, want %q", i, got[i], want[i])
+		}
 	}
 }

@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,12 +26,18 @@ type Ingest struct {
 	batchSeconds prometheus.Histogram
 	errors       prometheus.Counter
 	newest       atomic.Int64 // Unix ns of the newest event time seen
+	logger       *slog.Logger
 }
 
 // NewIngest registers the ingest metrics with reg. now is the clock for the
-// lag gauge; size reports the journal's size in bytes (nil: not exported).
-func NewIngest(reg prometheus.Registerer, now func() time.Time, size func() int64) *Ingest {
+// lag gauge; size reports the journal's size in bytes (nil: not exported);
+// logger hears about lost files (nil: nobody does).
+func NewIngest(reg prometheus.Registerer, now func() time.Time, size func() int64, logger *slog.Logger) *Ingest {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	m := &Ingest{
+		logger: logger,
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailtrail_log_lines_total", Help: "Log lines read, by source.",
 		}, []string{"source"}),
@@ -87,8 +94,12 @@ func (m *Ingest) Truncated(string) { m.truncations.Inc() }
 // LineCut implements tailer.Observer.
 func (m *Ingest) LineCut(string) { m.cut.Inc() }
 
-// Lost implements tailer.Observer.
-func (m *Ingest) Lost(string, string) { m.lost.Inc() }
+// Lost implements tailer.Observer: the count says that lines were lost, the
+// log says which file and why.
+func (m *Ingest) Lost(source, why string) {
+	m.lost.Inc()
+	m.logger.Warn("log lines lost", "source", source, "why", why)
+}
 
 // Parsed implements ingest.Observer.
 func (m *Ingest) Parsed(source string, e *parser.Event) {

@@ -364,7 +364,6 @@ type delivery struct {
 	to     addr
 	origTo string // written verbatim as orig_to=<...> when set
 	relay  string // "mx.d.example[203.0.113.20]:25", "local", ...
-	relDom int32  // pool domain named in relay, if any
 	dsn    string
 	status string // sent, deferred, bounced
 	resp   string // the parenthesised response, without parentheses

@@ -86,32 +86,62 @@ func FollowFile(ctx context.Context, cfg FileConfig, out chan<- Line) error {
 		}
 	}
 	pos := cfg.Start
-	drained := false
+	drained, truncated, replan := false, false, false
 	for {
-		segs, rotations, err := f.plan(ctx, pos, drained)
+		// After a truncation the rest of what pos names may survive in a
+		// copy (copytruncate), which plan finds like any rotated file.
+		segs, rotations, err := f.plan(ctx, pos, drained || truncated)
 		if err != nil {
 			return err
+		}
+		if truncated && len(segs) == 1 {
+			rotations = 0 // truncated in place, nothing rotated
+		}
+		if replan && rotations > 0 {
+			rotations-- // segs[0] is the file finished before, counted then
 		}
 		for i := 0; i < rotations; i++ {
 			f.cfg.Observer.Rotated(f.cfg.Path)
 		}
 		last := len(segs) - 1
+		replan = false
 		for _, s := range segs[:last] {
-			if pos, err = f.readSegment(ctx, s); err != nil {
+			p, err := f.readSegment(ctx, s)
+			if errors.Is(err, errVanished) {
+				// Renamed or compressed (logrotate's gzip step) between
+				// listing and reading: look for it again.
+				replan = true
+				break
+			}
+			if err != nil {
 				return err
 			}
+			pos = p
 		}
-		if pos, err = f.followCurrent(ctx, segs[last]); err != nil {
+		if replan {
+			drained = true
+			if err := f.wait(ctx, f.cfg.PollInterval); err != nil {
+				return err
+			}
+			continue
+		}
+		if pos, truncated, err = f.followCurrent(ctx, segs[last]); err != nil {
 			return err
 		}
-		drained = true
+		drained = !truncated
 	}
 }
+
+// errVanished says a rotated generation was gone (or not yet whole) when it
+// was read.
+var errVanished = errors.New("rotated file vanished while being read")
 
 type follower struct {
 	cfg  FileConfig
 	out  chan<- Line
 	wake chan struct{}
+	// once reads files to their end without waiting for writers (replay).
+	once bool
 }
 
 // forward turns file system events into wake-ups.
@@ -345,9 +375,7 @@ func (f *follower) readSegment(ctx context.Context, s segment) (Position, error)
 	pos := Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}
 	file, err := os.Open(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		// Deleted between listing and reading: what it held is gone.
-		f.cfg.Observer.Lost(f.cfg.Path, fmt.Sprintf("%s disappeared before it was read", s.path))
-		return pos, nil
+		return pos, errVanished
 	}
 	if err != nil {
 		return pos, fmt.Errorf("read rotated %s: %w", s.path, err)
@@ -356,12 +384,17 @@ func (f *follower) readSegment(ctx context.Context, s segment) (Position, error)
 	var r io.Reader = file
 	if s.id.gz {
 		gz, err := gzip.NewReader(file)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return pos, errVanished // gzip has not written it yet
+		}
 		if err != nil {
 			return pos, fmt.Errorf("read rotated %s: %w", s.path, err)
 		}
 		defer gz.Close()
 		r = gz
-		if _, err := io.CopyN(io.Discard, gz, s.offset); err != nil {
+		if _, err := io.CopyN(io.Discard, gz, s.offset); errors.Is(err, io.ErrUnexpectedEOF) {
+			return pos, errVanished
+		} else if err != nil {
 			return pos, nil // shorter than the offset: nothing left to read
 		}
 	} else if _, err := file.Seek(s.offset, io.SeekStart); err != nil {
@@ -376,11 +409,26 @@ func (f *follower) readSegment(ctx context.Context, s segment) (Position, error)
 				return sp.pos(), err
 			}
 		}
-		if err == io.EOF {
+		if s.id.gz && errors.Is(err, io.ErrUnexpectedEOF) {
+			// gzip is still writing it; the lines sent so far carry
+			// their positions, so it can be read on from there.
+			return sp.lineEnd(), errVanished
+		}
+		if err != nil && err != io.EOF {
+			return sp.pos(), fmt.Errorf("read rotated %s: %w", s.path, err)
+		}
+		if err == nil {
+			continue
+		}
+		// At the end. A generation written to within RotateWait may still
+		// have a writer that has not reopened the path yet: wait for it to
+		// go quiet, as for the file rotated away under us.
+		st, serr := file.Stat()
+		if f.once || s.id.gz || serr != nil || time.Since(st.ModTime()) >= f.cfg.RotateWait {
 			break
 		}
-		if err != nil {
-			return sp.pos(), fmt.Errorf("read rotated %s: %w", s.path, err)
+		if err := f.wait(ctx, f.cfg.RotateWait/4); err != nil {
+			return sp.pos(), err
 		}
 	}
 	if err := sp.flush(ctx); err != nil {
@@ -390,22 +438,30 @@ func (f *follower) readSegment(ctx context.Context, s segment) (Position, error)
 }
 
 // followCurrent reads the file at Path from s.offset and keeps reading what
-// is appended, until the file is rotated away and has been drained.
-func (f *follower) followCurrent(ctx context.Context, s segment) (Position, error) {
+// is appended, until the file is rotated away and has been drained, or is
+// truncated under us (then it says so, and returns the position after the
+// last line it sent: what follows may have to be read from a copy).
+func (f *follower) followCurrent(ctx context.Context, s segment) (Position, bool, error) {
 	file, err := os.Open(f.cfg.Path)
 	if err != nil {
 		// Rotated again between plan and open: plan once more.
-		return Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, nil
+		return Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, false, nil
 	}
 	defer file.Close()
 	st, err := file.Stat()
 	if err != nil {
-		return Position{}, fmt.Errorf("stat %s: %w", f.cfg.Path, err)
+		return Position{}, false, fmt.Errorf("stat %s: %w", f.cfg.Path, err)
 	}
 	inode := inodeOf(st)
 	fp := s.id.fp
 	if inode != s.id.inode {
-		// Replaced between identify and open: identify what we opened.
+		if s.id.inode != 0 {
+			// The file plan chose was rotated away since (while older
+			// generations were read, say): plan again, which finds it
+			// among the generations.
+			return Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, false, nil
+		}
+		// Path did not exist when planned: identify what we opened.
 		fp, s.offset = "", 0
 	}
 	offset := s.offset
@@ -414,7 +470,7 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (Position, erro
 		offset = 0
 	}
 	if _, err := file.Seek(offset, io.SeekStart); err != nil {
-		return Position{}, fmt.Errorf("seek %s: %w", f.cfg.Path, err)
+		return Position{}, false, fmt.Errorf("seek %s: %w", f.cfg.Path, err)
 	}
 	sp := f.newSplitter(fp, inode, offset)
 	buf := make([]byte, 64<<10)
@@ -426,6 +482,11 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (Position, erro
 				total += n
 				if sp.fp == "" {
 					sp.fp, _ = fingerprint(io.NewSectionReader(file, 0, fingerprintBytes))
+				} else if fp, err := fingerprint(io.NewSectionReader(file, 0, fingerprintBytes)); err == nil && fp != sp.fp {
+					// Truncated and written again past our offset since
+					// we last looked: what we read belongs to the middle
+					// of other lines.
+					return total, errRewritten
 				}
 				if err := sp.feed(ctx, buf[:n]); err != nil {
 					return total, err
@@ -440,8 +501,11 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (Position, erro
 		}
 	}
 	for {
-		if _, err := readAll(); err != nil {
-			return sp.pos(), err
+		if _, err := readAll(); errors.Is(err, errRewritten) {
+			f.cfg.Observer.Truncated(f.cfg.Path)
+			return sp.lineEnd(), true, nil
+		} else if err != nil {
+			return sp.pos(), false, err
 		}
 		now, statErr := os.Stat(f.cfg.Path)
 		if statErr != nil || inodeOf(now) != inode {
@@ -451,34 +515,39 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (Position, erro
 			quiet := time.Now()
 			for time.Since(quiet) < f.cfg.RotateWait {
 				n, err := readAll()
+				if errors.Is(err, errRewritten) {
+					break // nothing more of it is left to read
+				}
 				if err != nil {
-					return sp.pos(), err
+					return sp.pos(), false, err
 				}
 				if n > 0 {
 					quiet = time.Now()
 				}
 				if err := f.wait(ctx, f.cfg.RotateWait/4); err != nil {
-					return sp.pos(), err
+					return sp.pos(), false, err
 				}
 			}
 			if err := sp.flush(ctx); err != nil {
-				return sp.pos(), err
+				return sp.pos(), false, err
 			}
-			return sp.pos(), nil
+			return sp.pos(), false, nil
 		}
 		if f.truncated(file, now.Size(), sp) {
+			// What we had not read yet (we may lag far behind when the
+			// journal is slow) is gone from this file, but copytruncate
+			// left it in a copy: resume from the last whole line sent.
 			f.cfg.Observer.Truncated(f.cfg.Path)
-			if _, err := file.Seek(0, io.SeekStart); err != nil {
-				return sp.pos(), fmt.Errorf("seek %s: %w", f.cfg.Path, err)
-			}
-			sp.reset()
-			continue
+			return sp.lineEnd(), true, nil
 		}
 		if err := f.wait(ctx, f.cfg.PollInterval); err != nil {
-			return sp.pos(), err
+			return sp.pos(), false, err
 		}
 	}
 }
+
+// errRewritten says the file being read was truncated and written again.
+var errRewritten = errors.New("truncated and rewritten")
 
 // truncated tells whether the file was cut short under us (copytruncate):
 // it is shorter than what we read, or its first line is no longer the one
@@ -495,7 +564,7 @@ func (f *follower) truncated(file *os.File, size int64, sp *splitter) bool {
 }
 
 func (f *follower) newSplitter(fp string, inode uint64, off int64) *splitter {
-	return &splitter{f: f, fp: fp, inode: inode, off: off, max: f.cfg.MaxLineBytes}
+	return &splitter{f: f, fp: fp, inode: inode, off: off, start: off, max: f.cfg.MaxLineBytes}
 }
 
 // splitter cuts a byte stream into lines and sends them with the position
@@ -509,14 +578,16 @@ type splitter struct {
 	max     int
 	pending []byte // the unfinished line, at most max bytes
 	cut     bool   // the unfinished line exceeded max
+	start   int64  // offset of the unfinished line
 }
 
 func (s *splitter) pos() Position {
 	return Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.off}
 }
 
-func (s *splitter) reset() {
-	s.off, s.pending, s.cut, s.fp = 0, s.pending[:0], false, ""
+// lineEnd is the position after the last whole line.
+func (s *splitter) lineEnd() Position {
+	return Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.start}
 }
 
 func (s *splitter) feed(ctx context.Context, chunk []byte) error {
@@ -566,6 +637,7 @@ func (s *splitter) flush(ctx context.Context) error {
 }
 
 func (s *splitter) emit(ctx context.Context, text []byte, cut bool) error {
+	s.start = s.off
 	if cut {
 		s.f.cfg.Observer.LineCut(s.f.cfg.Path)
 	}
@@ -587,6 +659,6 @@ func ReadFile(ctx context.Context, path string, start Position, maxLineBytes int
 	if sameFile(start, id) {
 		s.offset = start.Offset
 	}
-	f := &follower{cfg: cfg, out: out}
+	f := &follower{cfg: cfg, out: out, once: true}
 	return f.readSegment(ctx, s)
 }

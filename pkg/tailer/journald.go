@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"strings"
 	"time"
@@ -57,8 +58,9 @@ func FollowJournald(ctx context.Context, cfg JournaldConfig, out chan<- Line) er
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// A journalctl that cannot be started will not start later.
 		var ee *exec.Error
-		if errors.As(err, &ee) {
+		if errors.As(err, &ee) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return fmt.Errorf("journald: %w", err)
 		}
 		t := time.NewTimer(cfg.RestartWait)

@@ -64,17 +64,22 @@ func (l *SyslogListener) Addrs() (udp, tcp net.Addr) {
 	return udp, tcp
 }
 
+// Close releases the sockets of a listener that will not Run.
+func (l *SyslogListener) Close() {
+	if l.udp != nil {
+		l.udp.Close()
+	}
+	if l.tcp != nil {
+		l.tcp.Close()
+	}
+}
+
 // Run receives messages until ctx ends, then closes the sockets.
 func (l *SyslogListener) Run(ctx context.Context, out chan<- Line) error {
 	var wg sync.WaitGroup
 	go func() {
 		<-ctx.Done()
-		if l.udp != nil {
-			l.udp.Close()
-		}
-		if l.tcp != nil {
-			l.tcp.Close()
-		}
+		l.Close()
 	}()
 	if l.udp != nil {
 		wg.Add(1)
