@@ -48,7 +48,7 @@ func NewIngest(reg prometheus.Registerer, now func() time.Time, size func() int6
 			Name: "mailtrail_log_rotations_total", Help: "Log file rotations followed.",
 		}),
 		truncations: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "mailtrail_log_truncations_total", Help: "Log files found shorter than the position read (copytruncate), restarted at 0.",
+			Name: "mailtrail_log_truncations_total", Help: "Log files found truncated under the reader (copytruncate); the rest is read from the copy, then the file from 0.",
 		}),
 		cut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mailtrail_log_lines_cut_total", Help: "Log lines longer than --log.max-line-bytes, journaled cut.",

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseGood(t *testing.T) {
+	c, err := Parse([]byte(`
+instance: mx1
+timezone: Europe/Berlin
+logs:
+  paths: [/var/log/mail.log, "/var/log/mail-*.log", "-"]
+  rotated_globs: ["{path}.*"]
+  max_line_bytes: 4096
+  poll_interval: 100ms
+  rotate_wait: 2s
+journald:
+  enabled: true
+  matches: [SYSLOG_IDENTIFIER=postfix/smtpd]
+syslog:
+  listen_udp: ":5514"
+  listen_tcp: "127.0.0.1:5514"
+journal:
+  path: /var/lib/mailtrail/journal.db
+  flush_interval: 500ms
+  batch_size: 100
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Instance != "mx1" || len(c.Logs.Paths) != 3 || time.Duration(c.Logs.RotateWait) != 2*time.Second ||
+		!c.Journald.Enabled || c.Syslog.ListenTCP != "127.0.0.1:5514" || c.Journal.BatchSize != 100 ||
+		time.Duration(c.Journal.FlushInterval) != 500*time.Millisecond {
+		t.Errorf("decoded %+v", c)
+	}
+	if c, err := Parse(nil); err != nil || c.Instance != "" {
+		t.Errorf("an empty file is an empty config: %+v, %v", c, err)
+	}
+}
+
+// TestParseBad maps each bad configuration to the message a user sees: the
+// key, the line where YAML knows it, and what is wrong.
+func TestParseBad(t *testing.T) {
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"unknown key", "instance: a\nlogs:\n  pahts: [x]\n", "line 3: field pahts not found in type config.Logs"},
+		{"unknown top-level key", "instanse: a\n", "line 1: field instanse not found in type config.Config"},
+		{"bad duration", "logs:\n  poll_interval: soon\n", `line 2: time: invalid duration "soon"`},
+		{"duration not a string", "journal:\n  flush_interval: [1]\n", "line 2: want a duration like 1s or 5m"},
+		{"bad timezone", "timezone: Mars/Olympus\n", "timezone: unknown time zone Mars/Olympus"},
+		{"bad glob", "logs:\n  paths: [\"/var/log/[mail\"]\n", `logs.paths: bad glob "/var/log/[mail": syntax error in pattern`},
+		{"empty path", "logs:\n  paths: [\"\"]\n", "logs.paths: empty path"},
+		{"negative size", "logs:\n  max_line_bytes: -1\n", "logs.max_line_bytes: must not be negative"},
+		{"negative batch", "journal:\n  batch_size: -5\n", "journal.batch_size: must not be negative"},
+		{"negative duration", "logs:\n  rotate_wait: -1s\n", "durations must not be negative"},
+		{"syslog address without port", "syslog:\n  listen_udp: \"514\"\n", "syslog.listen_udp: address 514: missing port in address"},
+		{"wrong type", "journal:\n  batch_size: many\n", "cannot unmarshal !!str `many` into int"},
+		{"two problems at once", "timezone: Nowhere/None\njournal:\n  batch_size: -1\n", "timezone: unknown time zone Nowhere/None; journal.batch_size: must not be negative"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mailtrail.yml")
+	if err := os.WriteFile(path, []byte("bogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.HasPrefix(err.Error(), "config "+path+": ") {
+		t.Errorf("error %v does not name the file", err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yml")); err == nil || !strings.Contains(err.Error(), "read config") {
+		t.Errorf("missing file: %v", err)
+	}
+}
