@@ -38,7 +38,7 @@ fuzz:
 
 # Micro-benchmarks (parser, journal, simulator), then end-to-end replay.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
 	bash scripts/bench-replay.sh
 
 # The kill -9 crash test for 300 rounds (CI's `unit` runs 30).

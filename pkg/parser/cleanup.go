@@ -144,7 +144,7 @@ func clnEnvelope(e *Event, s string) string {
 			e.Helo = v
 		case strings.HasPrefix(s, "proto="):
 			s = s[len("proto="):]
-			end := strings.IndexAny(s, " :")
+			end := indexAnyOf(s, " :")
 			if end < 0 {
 				end = len(s)
 			}

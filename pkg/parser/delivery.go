@@ -158,7 +158,7 @@ func dlvDelays(s string, d *Delays) {
 // remote replies may hold unbalanced parentheses of their own.
 func dlvStatus(e *Event, s string) {
 	status, resp, ok := strings.Cut(s, " (")
-	if i := strings.IndexAny(status, ", "); i >= 0 {
+	if i := indexAnyOf(status, ", "); i >= 0 {
 		status = status[:i]
 	}
 	e.Status = status

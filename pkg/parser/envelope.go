@@ -31,7 +31,9 @@ func (p *Parser) Parse(line string, ref time.Time) Event {
 
 // ParseInto is Parse writing into e, which it resets first.
 func (p *Parser) ParseInto(e *Event, line string, ref time.Time) {
-	line = strings.TrimRight(line, "\r\n")
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
 	*e = Event{Instance: p.Instance, Raw: line}
 	loc := p.Location
 	if loc == nil {
@@ -221,14 +223,15 @@ func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, int, bo
 	if ref.IsZero() {
 		ref = time.Now() // only reached by callers that pass no reference
 	}
-	refIn := ref.In(loc)
-	year := refIn.Year()
+	// ref's year in UTC may differ from its year in loc by a few hours
+	// around New Year; the week of slack below absorbs that.
+	year := ref.Year()
 	t := time.Date(year, time.Month(mon), day, h, m, sec, 0, loc)
 	const slack = 7 * 24 * time.Hour
 	switch {
-	case t.Sub(refIn) > slack:
+	case t.Sub(ref) > slack:
 		t = time.Date(year-1, time.Month(mon), day, h, m, sec, 0, loc)
-	case refIn.Sub(t) > 365*24*time.Hour-slack:
+	case ref.Sub(t) > 365*24*time.Hour-slack:
 		t = time.Date(year+1, time.Month(mon), day, h, m, sec, 0, loc)
 	}
 	return t.UTC(), clock + 8, true

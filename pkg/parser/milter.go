@@ -65,7 +65,7 @@ func milterTag(s, key string) string {
 		v := j + len(key)
 		if v < len(s) && s[v] == '=' && (j == 0 || s[j-1] == ' ' || s[j-1] == ',' || s[j-1] == '(') {
 			val := s[v+1:]
-			if end := strings.IndexAny(val, " ,;)"); end >= 0 {
+			if end := indexAnyOf(val, " ,;)"); end >= 0 {
 				val = val[:end]
 			}
 			return val
@@ -486,7 +486,7 @@ func amavisVerdict(e *Event, s, action string) {
 	s = strings.TrimPrefix(s, " ")
 	// The verdict word: CLEAN, SPAM, SPAMMY, INFECTED, BANNED,
 	// BAD-HEADER-0, UNCHECKED-ENCRYPTED, OVERSIZED, MTA-BLOCKED, ...
-	end := strings.IndexAny(s, " ,{(")
+	end := indexAnyOf(s, " ,{(")
 	if end < 0 {
 		end = len(s)
 	}
@@ -573,7 +573,7 @@ func amavisVerdict(e *Event, s, action string) {
 			e.Size = int64(atoi(val))
 		case "queued_as":
 			// Split deliveries list several ids; the first links on.
-			if i := strings.IndexAny(val, "/ ,"); i >= 0 {
+			if i := indexAnyOf(val, "/ ,"); i >= 0 {
 				val = val[:i]
 			}
 			e.NextQueueID = val

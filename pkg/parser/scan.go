@@ -73,7 +73,7 @@ func kvValue(s, key string) (string, bool) {
 					return val[1:end], true
 				}
 			}
-			if end := strings.IndexAny(val, ", ;"); end >= 0 {
+			if end := indexAnyOf(val, ", ;"); end >= 0 {
 				val = val[:end]
 			}
 			return val, true
@@ -110,7 +110,7 @@ func kvEach(s string, fn func(key, val string) bool) {
 				val, s = s[:end+1], s[end+1:]
 			}
 		} else {
-			end := strings.IndexAny(s, ", ")
+			end := indexAnyOf(s, ", ")
 			if end < 0 {
 				val, s = s, ""
 			} else if s[end] == ' ' && end+1 < len(s) && s[end+1] == '(' {
@@ -124,6 +124,18 @@ func kvEach(s string, fn func(key, val string) bool) {
 			return
 		}
 	}
+}
+
+// indexAnyOf is strings.IndexAny for the short literal sets the parser
+// uses: strings.IndexAny builds a lookup table on every call, which costs
+// more than the search on log-line lengths.
+func indexAnyOf(s, set string) int {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(set, s[i]) >= 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // unangle strips one pair of surrounding angle brackets.
