@@ -65,6 +65,7 @@ var stringFields = []stringField{
 	{35, func(e *parser.Event) *string { return &e.Level }},
 	{36, func(e *parser.Event) *string { return &e.Detail }},
 	{37, func(e *parser.Event) *string { return &e.Raw }},
+	{38, func(e *parser.Event) *string { return &e.Origin }},
 }
 
 var intFields = []intField{

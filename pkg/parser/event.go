@@ -186,5 +186,9 @@ type Event struct {
 	// Detail is the free text of warnings, notices and other lines whose text
 	// is not an SMTP reply.
 	Detail string `json:"detail,omitempty"`
+	// Origin is how the message this event belongs to entered Postfix:
+	// smtpd, submission, pickup or bounce. The correlator sets it; the
+	// parser never does.
+	Origin string `json:"origin,omitempty"`
 	Raw    string `json:"raw,omitempty"`
 }
