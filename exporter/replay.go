@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"golang.org/x/term"
 
+	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/ingest"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -75,7 +77,7 @@ type replaySummary struct {
 	journal string
 }
 
-func (s *replaySummary) Parsed(_ string, e *parser.Event) {
+func (s *replaySummary) Observed(_ string, e *parser.Event, _ correlate.Note) {
 	s.lines.Add(1)
 	s.mu.Lock()
 	s.kinds[e.Kind]++
@@ -98,6 +100,12 @@ func replay(ctx context.Context, p *parser.Parser, journalPath string, maxLine i
 	defer j.Close()
 	positions, err := j.Positions(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// Replays enrich events like serve does, continuing from what the
+	// journal already holds.
+	corr := correlate.New(correlate.Config{})
+	if err := rebuild(ctx, j, corr, slog.New(slog.DiscardHandler)); err != nil {
 		return nil, err
 	}
 	sum := &replaySummary{kinds: map[parser.Kind]int{}, start: time.Now(), files: len(files), journal: journalPath}
@@ -158,7 +166,7 @@ func replay(ctx context.Context, p *parser.Parser, journalPath string, maxLine i
 		}()
 	}
 	err = ingest.Run(ctx, ingest.Config{
-		Parser: p, Journal: j, Observer: sum, BatchSize: 8192,
+		Parser: p, Journal: j, Correlator: corr, Observer: sum, BatchSize: 8192,
 		Ref: func(source string) time.Time { return mtimes[source] },
 	}, lines)
 	close(stopProgress)

@@ -25,9 +25,11 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/mailtrail/mailtrail/pkg/config"
+	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/ingest"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/metrics"
+	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -123,6 +125,15 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		batchSet, journald, check         bool
 		syslogUDP, syslogTCP, metricsPath string
 		logLevel, logFormat               string
+		tenants                           []string
+		authWindow, sendWindow            time.Duration
+		authWindowSet, sendWindowSet      bool
+		authThreshold, sendThreshold      int
+		authThresholdSet, sendThreshSet   bool
+		correlateBytes                    int
+		correlateSet                      bool
+		postqueue, postfixConfigDir       string
+		postqueueSet                      bool
 	)
 	cmd.Flag("log.path", "Log file or glob to follow, repeatable; '-' reads stdin.").StringsVar(&paths)
 	cmd.Flag("log.rotated-glob", "Glob of a log file's rotated generations, repeatable; {path} stands for the file (default: {path}.* and {path}-*).").StringsVar(&rotated)
@@ -135,6 +146,14 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd.Flag("journal.flush-interval", "Commit waiting events at least this often.").Default("1s").IsSetByUser(&flushSet).DurationVar(&flush)
 	cmd.Flag("journal.batch-size", "Commit once this many events are waiting.").Default("2048").IsSetByUser(&batchSet).IntVar(&batch)
 	cmd.Flag("config.check", "Validate the configuration and the web configuration, then exit.").BoolVar(&check)
+	cmd.Flag("tenant.domains", "Sender domain that gets its own sender_domain label value, repeatable (others are \"other\").").StringsVar(&tenants)
+	cmd.Flag("auth.window", "Sliding window for authentication failures per IP and per user.").Default("5m").IsSetByUser(&authWindowSet).DurationVar(&authWindow)
+	cmd.Flag("auth.threshold", "More failures than this within --auth.window make an offender.").Default("10").IsSetByUser(&authThresholdSet).IntVar(&authThreshold)
+	cmd.Flag("auth.send-window", "Sliding window for recipients per SASL user.").Default("1h").IsSetByUser(&sendWindowSet).DurationVar(&sendWindow)
+	cmd.Flag("auth.send-threshold", "More recipients than this within --auth.send-window make a send offender.").Default("500").IsSetByUser(&sendThreshSet).IntVar(&sendThreshold)
+	cmd.Flag("correlate.max-bytes", "Memory bound of the session and message state.").Default("67108864").IsSetByUser(&correlateSet).IntVar(&correlateBytes)
+	cmd.Flag("postfix.postqueue", "postqueue binary for the queue metrics; empty turns them off.").Default("postqueue").IsSetByUser(&postqueueSet).StringVar(&postqueue)
+	cmd.Flag("postfix.config-dir", "Postfix configuration directory of this instance (postqueue -c).").StringVar(&postfixConfigDir)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
 	cmd.Flag("log.level", "Only log messages with this severity or above: debug, info, warn, error.").Default("info").EnumVar(&logLevel, "debug", "info", "warn", "error")
@@ -168,12 +187,28 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		}
 		pick(&c.Syslog.ListenUDP, syslogUDP, syslogUDP != "")
 		pick(&c.Syslog.ListenTCP, syslogTCP, syslogTCP != "")
+		if len(tenants) > 0 {
+			c.Tenant.Domains = tenants
+		}
+		pick(&c.Auth.Window, config.Duration(authWindow), authWindowSet)
+		pick(&c.Auth.Threshold, authThreshold, authThresholdSet)
+		pick(&c.Auth.SendWindow, config.Duration(sendWindow), sendWindowSet)
+		pick(&c.Auth.SendThreshold, sendThreshold, sendThreshSet)
+		pick(&c.Correlate.MaxBytes, correlateBytes, correlateSet)
+		if postqueueSet || c.Postfix.Postqueue == "" {
+			c.Postfix.Postqueue = postqueue
+		}
+		pick(&c.Postfix.ConfigDir, postfixConfigDir, postfixConfigDir != "")
 		if err := c.Validate(); err != nil {
 			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
 			return 2
 		}
 		if c.Journal.BatchSize <= 0 || c.Journal.FlushInterval <= 0 || c.Logs.PollInterval <= 0 || c.Logs.RotateWait <= 0 {
 			fmt.Fprintln(stderr, "exporter serve: --journal.batch-size, --journal.flush-interval, --log.poll-interval and --log.rotate-wait must be positive")
+			return 2
+		}
+		if c.Auth.Window <= 0 || c.Auth.Threshold <= 0 || c.Auth.SendWindow <= 0 || c.Auth.SendThreshold <= 0 || c.Correlate.MaxBytes <= 0 {
+			fmt.Fprintln(stderr, "exporter serve: --auth.window, --auth.threshold, --auth.send-window, --auth.send-threshold and --correlate.max-bytes must be positive")
 			return 2
 		}
 		if len(c.Logs.Paths) == 0 && !c.Journald.Enabled && c.Syslog.ListenUDP == "" && c.Syslog.ListenTCP == "" {
@@ -228,6 +263,21 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), versioncollector.NewCollector("mailtrail"))
 	im := metrics.NewIngest(reg, time.Now, j.Size, logger)
+	mail := metrics.NewPostfix(reg, metrics.PostfixConfig{TenantDomains: c.Tenant.Domains})
+	off := offenders.New(offenders.Config{
+		Window: time.Duration(c.Auth.Window), Threshold: c.Auth.Threshold,
+		SendWindow: time.Duration(c.Auth.SendWindow), SendThreshold: c.Auth.SendThreshold,
+	})
+	if err := off.Register(reg); err != nil {
+		return err
+	}
+	if c.Postfix.Postqueue != "" {
+		reg.MustRegister(metrics.NewQueue(metrics.QueueConfig{Postqueue: c.Postfix.Postqueue, ConfigDir: c.Postfix.ConfigDir, Logger: logger}))
+	}
+	corr := correlate.New(correlate.Config{MaxBytes: c.Correlate.MaxBytes})
+	if err := rebuild(ctx, j, corr, logger); err != nil {
+		return err
+	}
 
 	var syslogL *tailer.SyslogListener
 	if c.Syslog.ListenUDP != "" || c.Syslog.ListenTCP != "" {
@@ -267,8 +317,8 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	ingestDone := make(chan error, 1)
 	go func() {
 		ingestDone <- ingest.Run(ctx, ingest.Config{
-			Parser: p, Journal: j, BatchSize: c.Journal.BatchSize, FlushInterval: time.Duration(c.Journal.FlushInterval),
-			Observer: im, Logger: logger,
+			Parser: p, Journal: j, Correlator: corr, BatchSize: c.Journal.BatchSize, FlushInterval: time.Duration(c.Journal.FlushInterval),
+			Observer: pipeline{ingest: im, mail: mail, offenders: off}, Logger: logger,
 		}, lines)
 	}()
 

@@ -5,8 +5,10 @@
 set -euo pipefail
 
 # Debian packages the tests run for real: logrotate rotates logs under the
-# tailer, sqlite3 lets tests edit journals the way a tamperer would.
+# tailer, sqlite3 lets tests edit journals the way a tamperer would,
+# prometheus brings promtool to lint the exporter's metrics.
 need=()
+command -v promtool >/dev/null || need+=(prometheus)
 command -v logrotate >/dev/null || [ -x /usr/sbin/logrotate ] || need+=(logrotate)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v gcc >/dev/null || need+=(gcc)

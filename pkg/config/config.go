@@ -23,11 +23,41 @@ type Config struct {
 	Instance string `yaml:"instance"`
 	// Timezone is the IANA zone of log timestamps without one; default:
 	// the machine's.
-	Timezone string   `yaml:"timezone"`
-	Logs     Logs     `yaml:"logs"`
-	Journald Journald `yaml:"journald"`
-	Syslog   Syslog   `yaml:"syslog"`
-	Journal  Journal  `yaml:"journal"`
+	Timezone  string    `yaml:"timezone"`
+	Logs      Logs      `yaml:"logs"`
+	Journald  Journald  `yaml:"journald"`
+	Syslog    Syslog    `yaml:"syslog"`
+	Journal   Journal   `yaml:"journal"`
+	Tenant    Tenant    `yaml:"tenant"`
+	Auth      Auth      `yaml:"auth"`
+	Correlate Correlate `yaml:"correlate"`
+	Postfix   Postfix   `yaml:"postfix"`
+}
+
+// Tenant lists the domains that get their own sender_domain label value.
+type Tenant struct {
+	Domains []string `yaml:"domains"`
+}
+
+// Auth sets the brute-force and send-volume windows.
+type Auth struct {
+	Window        Duration `yaml:"window"`
+	Threshold     int      `yaml:"threshold"`
+	SendWindow    Duration `yaml:"send_window"`
+	SendThreshold int      `yaml:"send_threshold"`
+}
+
+// Correlate bounds the correlator's memory.
+type Correlate struct {
+	MaxBytes int `yaml:"max_bytes"`
+}
+
+// Postfix says how to ask Postfix for its queue.
+type Postfix struct {
+	// Postqueue is the postqueue binary; "" turns the queue metrics off.
+	Postqueue string `yaml:"postqueue"`
+	// ConfigDir is passed as postqueue -c, for a second instance.
+	ConfigDir string `yaml:"config_dir"`
 }
 
 // Logs are the log files to follow.
@@ -139,6 +169,17 @@ func (c *Config) Validate() error {
 		}
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", a.key, err))
+		}
+	}
+	if c.Auth.Window < 0 || c.Auth.SendWindow < 0 || c.Auth.Threshold < 0 || c.Auth.SendThreshold < 0 {
+		errs = append(errs, "auth: windows and thresholds must not be negative")
+	}
+	if c.Correlate.MaxBytes < 0 {
+		errs = append(errs, "correlate.max_bytes: must not be negative")
+	}
+	for _, d := range c.Tenant.Domains {
+		if d == "" || strings.ContainsAny(d, " @/") {
+			errs = append(errs, fmt.Sprintf("tenant.domains: %q is not a domain", d))
 		}
 	}
 	if c.Journal.BatchSize < 0 {

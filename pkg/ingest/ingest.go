@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
@@ -15,8 +16,9 @@ import (
 
 // Observer is told what ingest does; the metrics package implements it.
 type Observer interface {
-	// Parsed is called for every line, with the event it gave.
-	Parsed(source string, e *parser.Event)
+	// Observed is called for every line, with the event it gave after
+	// correlation and what the correlator noted about it.
+	Observed(source string, e *parser.Event, n correlate.Note)
 	// Committed is called after a batch of n events was committed.
 	Committed(n int, took time.Duration)
 	// CommitFailed is called for every failed commit attempt.
@@ -27,6 +29,9 @@ type Observer interface {
 type Config struct {
 	Parser  *parser.Parser
 	Journal *journal.Journal
+	// Correlator enriches each event with what earlier ones said before
+	// it is observed and journaled; nil leaves events as parsed.
+	Correlator *correlate.Correlator
 	// BatchSize commits once this many events are waiting; 0 means 2048.
 	BatchSize int
 	// FlushInterval commits waiting events at least this often; 0 means 1s.
@@ -105,8 +110,12 @@ func (b *batcher) add(l tailer.Line) {
 	b.recs = append(b.recs, journal.Record{Source: l.Source})
 	r := &b.recs[len(b.recs)-1]
 	b.cfg.Parser.ParseInto(&r.Event, l.Text, ref)
+	var note correlate.Note
+	if b.cfg.Correlator != nil {
+		note = b.cfg.Correlator.Observe(&r.Event)
+	}
 	if b.cfg.Observer != nil {
-		b.cfg.Observer.Parsed(l.Source, &r.Event)
+		b.cfg.Observer.Observed(l.Source, &r.Event, note)
 	}
 	if _, seen := b.pos[l.Source]; !seen {
 		b.order = append(b.order, l.Source)

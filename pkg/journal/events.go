@@ -111,3 +111,38 @@ func (j *Journal) Count(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// Recent calls fn for the last n events, oldest first: what a restarted
+// exporter replays into its correlator.
+func (j *Journal) Recent(ctx context.Context, n int, fn func(e *parser.Event) error) error {
+	rows, err := j.db.QueryContext(ctx, `SELECT time, kind, queue_id, data FROM events
+		WHERE seq > (SELECT coalesce(max(seq), 0) FROM events) - ? ORDER BY seq`, n)
+	if err != nil {
+		return fmt.Errorf("journal %s: recent events: %w", j.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e parser.Event
+		var t, kind int64
+		var qid *string
+		var data []byte
+		if err := rows.Scan(&t, &kind, &qid, &data); err != nil {
+			return fmt.Errorf("journal %s: recent events: %w", j.path, err)
+		}
+		hasTime, err := decodeEvent(data, &e)
+		if err != nil {
+			return fmt.Errorf("journal %s: recent events: %w", j.path, err)
+		}
+		if hasTime {
+			e.Time = colToTime(t)
+		}
+		e.Kind = parser.Kind(kind)
+		if qid != nil {
+			e.QueueID = *qid
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -101,7 +101,7 @@ func (m *Ingest) Lost(source, why string) {
 	m.logger.Warn("log lines lost", "source", source, "why", why)
 }
 
-// Parsed implements ingest.Observer.
+// Parsed counts a line and the event it gave.
 func (m *Ingest) Parsed(source string, e *parser.Event) {
 	m.lines.WithLabelValues(source).Inc()
 	if e.Kind == parser.KindUnknown {

@@ -80,7 +80,8 @@ func milterTag(s, key string) string {
 //
 //	DKIM verification successful                      → dkim pass
 //	DKIM-Signature field added (s=mail, d=example.com) → dkim signed
-//	s=sel d=example.com [a=rsa-sha256] SSL error:...   → dkim fail
+//	s=sel d=example.com [a=rsa-sha256] SSL error:...   → notice (the verdict follows)
+//	s=sel d=example.com [a=rsa-sha256] SSL              → dkim fail
 //	bad signature data / signature verification failed → dkim fail
 //	no signature data                                 → dkim none
 //	key retrieval failed (s=sel, d=example.com): ...  → dkim temperror/permerror
@@ -109,12 +110,20 @@ func parseOpenDKIM(e *Event, msg string) {
 		setPolicy(e, "dkim", "signed")
 		e.Domain = milterTag(rest, "d")
 	case strings.HasPrefix(rest, "s=") && strings.Contains(rest, " SSL"):
-		// The signature did not verify; the text after SSL is OpenSSL's
-		// reason, often empty.
-		setPolicy(e, "dkim", "fail")
-		e.Domain = milterTag(rest, "d")
+		// A signature that did not verify, with OpenSSL's reason. When
+		// there is a reason, OpenDKIM states the verdict on its next line
+		// ("bad signature data"), so this one is a notice (counting both
+		// would count one failed signature twice); a bare "SSL" line is
+		// all OpenDKIM says, so it is the verdict.
 		_, why, _ := strings.Cut(rest, " SSL")
 		e.Detail = strings.TrimSpace(why)
+		if e.Detail == "" {
+			setPolicy(e, "dkim", "fail")
+		} else {
+			e.Kind = KindNotice
+			e.Check = "dkim"
+		}
+		e.Domain = milterTag(rest, "d")
 	case rest == "bad signature data":
 		setPolicy(e, "dkim", "fail")
 	case strings.HasPrefix(rest, "signature verification failed"):

@@ -15,7 +15,7 @@ func TestOpenDKIM(t *testing.T) {
 			F{"kind": "policy", "queue_id": "407032C4FF6A", "check": "dkim", "result": "signed", "domain": "lightmeter.io"}},
 		// lightmeterio+ControlCenter/complete/logs_sample/mail.log
 		{`Jan 28 09:12:40 mail opendkim[289]: BC69D3012026: s=mail d=h-dfcca603110 SSL error:04091068:rsa routines:int_rsa_verify:bad signature`,
-			F{"kind": "policy", "queue_id": "BC69D3012026", "check": "dkim", "result": "fail", "domain": "h-dfcca603110",
+			F{"kind": "notice", "queue_id": "BC69D3012026", "check": "dkim", "domain": "h-dfcca603110",
 				"detail": "error:04091068:rsa routines:int_rsa_verify:bad signature"}},
 		// lightmeterio+ControlCenter/complete/logs_sample/mail.log
 		{`Jan 28 08:17:35 mail opendkim[289]: 723393012026: s=mail d=h-e4af9ca9d7912 SSL`,

@@ -319,7 +319,9 @@ func (s *Simulator) lMessageID(t int64, in *inst, pid int, qid, mid string, dom 
 	s.emit(t, s.slot(fMsgRecv, origin, ""))
 }
 
-func (s *Simulator) lQueued(t int64, in *inst, qid string, from addr, null bool, size, nrcpt int) {
+// origin is the message's origin on its first from= line and "" on the
+// lines qmgr writes again when it retries a deferred message.
+func (s *Simulator) lQueued(t int64, in *inst, qid string, from addr, null bool, size, nrcpt int, origin string) {
 	s.beginQ(in.qmgr, s.qmgrPidOf(in), qid)
 	if null {
 		s.w("from=<>")
@@ -332,6 +334,9 @@ func (s *Simulator) lQueued(t int64, in *inst, qid string, from addr, null bool,
 	s.w(", nrcpt=")
 	s.n(nrcpt)
 	s.w(" (queue active)")
+	if origin != "" {
+		s.sub(s.slot(fFirstQueued, origin, ""))
+	}
 	s.emit(t, s.slot(fQueued, in.qmgr, ""))
 }
 

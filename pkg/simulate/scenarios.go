@@ -303,7 +303,7 @@ func (s *Simulator) inbound(t int64) {
 	t += s.us(1, 40)
 	qt := t
 	size := s.size()
-	s.lQueued(qt, in, qid, from, false, size, len(rcpts))
+	s.lQueued(qt, in, qid, from, false, size, len(rcpts), "smtpd")
 	cc := greeting(tls).add("mail", 1, 1).add("rcpt", len(rcpts), len(rcpts)).add("data", 1, 1).add("quit", 1, 1)
 	s.lDisconnect(t+s.us(1, 20), in.smtpd, pid, c, cc.String())
 	end, bounced := s.deliverLocal(qt, in, qid, mid, rcpts, qt-recv, true)

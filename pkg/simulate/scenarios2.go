@@ -36,7 +36,7 @@ func (s *Simulator) notify(t int64, in *inst, qid string) (int64, string) {
 // deliverNDR runs a notification's own life: queued with the null sender,
 // delivered to the original sender, removed.
 func (s *Simulator) deliverNDR(t int64, in *inst, ndr string, to addr) {
-	s.lQueued(t, in, ndr, addr{}, true, 2500+s.r.IntN(6000), 1)
+	s.lQueued(t, in, ndr, addr{}, true, 2500+s.r.IntN(6000), 1, "bounce")
 	var end int64
 	if to.local != "" {
 		end = s.smtpOut(t, in, ndr, to, s.us(0, 20), "sent")
@@ -144,7 +144,7 @@ func (s *Simulator) submission(t int64) {
 	t += s.us(1, 30)
 	qt := t
 	size := s.size()
-	s.lQueued(qt, in, qid, u, false, size, len(rcpts))
+	s.lQueued(qt, in, qid, u, false, size, len(rcpts), "submission")
 	cc := greeting(true).add("auth", 1, 1).add("mail", 1, 1).add("rcpt", len(rcpts), len(rcpts)).add("data", 1, 1).add("quit", 1, 1)
 	s.lDisconnect(t+s.us(1, 20), in.submission, pid, c, cc.String())
 	wait := qt - recv
@@ -173,7 +173,7 @@ func (s *Simulator) submission(t int64) {
 	default:
 		e := s.smtpOut(qt, in, qid, r, wait, "deferred")
 		rt := e + s.us(300_000, 1_800_000)
-		s.lQueued(rt, in, qid, u, false, size, 1)
+		s.lQueued(rt, in, qid, u, false, size, 1, "")
 		if s.pct(70) {
 			s.lRemoved(s.smtpOut(rt, in, qid, r, rt-recv, "sent")+s.us(0, 5), in, qid)
 			return
@@ -213,7 +213,7 @@ func (s *Simulator) relayHop(qt int64, qid string, from addr, rcpts []addr, wait
 	}
 	end := t
 	oqt := t + s.us(1, 10)
-	s.lQueued(oqt, o, oid, from, false, size+600, len(rcpts))
+	s.lQueued(oqt, o, oid, from, false, size+600, len(rcpts), "relay")
 	cc := greeting(false).add("mail", 1, 1).add("rcpt", len(rcpts), len(rcpts)).add("data", 1, 1).add("quit", 1, 1)
 	s.lDisconnect(oqt+s.us(0, 5), o.smtpd, opid, localhost, cc.String())
 	last := oqt
@@ -226,7 +226,7 @@ func (s *Simulator) relayHop(qt int64, qid string, from addr, rcpts []addr, wait
 			last = max(last, s.smtpOut(oqt, o, oid, r, oqt-orecv, "deferred"))
 		}
 		rt := last + s.us(300_000, 1_200_000)
-		s.lQueued(rt, o, oid, from, false, size+600, len(rcpts))
+		s.lQueued(rt, o, oid, from, false, size+600, len(rcpts), "")
 		last = rt
 		for _, r := range rcpts {
 			last = max(last, s.smtpOut(rt, o, oid, r, rt-orecv, "sent"))
@@ -544,7 +544,7 @@ func (s *Simulator) pickupLocal(t int64) {
 	t += s.us(1, 20)
 	s.lMessageID(t, in, s.cleanupPidOf(in), qid, s.postfixMID(t, qid), -1, "pickup")
 	t += s.us(1, 20)
-	s.lQueued(t, in, qid, addr{user: -1, local: "root", dom: -1}, false, 400+s.r.IntN(3000), 1)
+	s.lQueued(t, in, qid, addr{user: -1, local: "root", dom: -1}, false, 400+s.r.IntN(3000), 1, "pickup")
 	d := delivery{prog: in.local, pid: s.pid(), qid: qid, to: u, origTo: "root", relay: "local",
 		dsn: "2.0.0", status: "sent", resp: "delivered to mailbox", a: 40 + s.r.Int64N(40), b: s.r.Int64N(10), d: s.r.Int64N(30)}
 	t += (d.b + d.d) * 1000

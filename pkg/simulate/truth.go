@@ -130,6 +130,11 @@ type Truth struct {
 	// MilterRejects and PostscreenRejects (subsets of Rejects).
 	MilterRejects     int `json:"milter_rejects"`
 	PostscreenRejects int `json:"postscreen_rejects"`
+	// MessagesQueued (subset of Queued), by origin as in MessagesReceived:
+	// the first qmgr "from=" line of each message, which is when the
+	// message has entered the queue (retries of deferred messages log it
+	// again and are not counted here).
+	MessagesQueued map[string]int `json:"messages_queued"`
 
 	// DistinctClientIPs, DistinctUsers and DistinctDomains count the pool
 	// members that appear in written lines: client addresses (never
@@ -201,6 +206,7 @@ const (
 	fRelayedToSecond
 	fMilterRejects
 	fPostscreenRejects
+	fFirstQueued
 )
 
 type slotKey struct {
@@ -247,6 +253,7 @@ func (s *Simulator) Truth() Truth {
 		Info:              map[string]int{},
 		Unknown:           map[string]int{},
 		BurstAuthFailures: map[string]int{},
+		MessagesQueued:    map[string]int{},
 		DistinctClientIPs: s.ips.distinct,
 		DistinctUsers:     s.users.distinct,
 		DistinctDomains:   s.domains.distinct,
@@ -323,6 +330,8 @@ func (s *Simulator) Truth() Truth {
 			t.MilterRejects += n
 		case fPostscreenRejects:
 			t.PostscreenRejects += n
+		case fFirstQueued:
+			t.MessagesQueued[k.a] += n
 		}
 	}
 	return t
