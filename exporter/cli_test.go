@@ -18,6 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/correlate"
+	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
 
@@ -334,6 +336,35 @@ func cliParseOutput(t *testing.T, out string) []cliParsed {
 	return ps
 }
 
+// cliCorrelated parses and correlates a log in process, as replay does,
+// and renders each event as `events` prints it.
+func cliCorrelated(t *testing.T, path, instance string) []cliParsed {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &parser.Parser{Instance: instance, Location: time.UTC}
+	c := correlate.New(correlate.Config{})
+	var ps []cliParsed
+	for _, l := range cliLines(string(b)) {
+		e := p.Parse(l, time.Now())
+		c.Observe(&e)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(&e); err != nil {
+			t.Fatal(err)
+		}
+		cp := cliParsed{json: strings.TrimSuffix(buf.String(), "\n")}
+		if err := json.Unmarshal(buf.Bytes(), &cp.ev); err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, cp)
+	}
+	return ps
+}
+
 // cliSelect is what `events` must print for a filter: the matching parsed
 // lines in input order, at most limit of them (0: all).
 func cliSelect(ps []cliParsed, limit int, keep func(cliEvent) bool) string {
@@ -373,8 +404,9 @@ func TestCLIReplayEvents(t *testing.T) {
 	cliMust(t, "", "simulate", "--lines", fmt.Sprint(n), "--seed", "7", "--format", "rfc3339",
 		"--start", start.Format(time.RFC3339), "--output", logPath, "--truth", truthPath)
 
-	// What the parser makes of each line is what the journal must return.
-	parsed := cliParseOutput(t, cliMust(t, "", "parse", "--instance=mx1", logPath))
+	// What the parser makes of each line, enriched by the correlator as
+	// ingest does, is what the journal must return.
+	parsed := cliCorrelated(t, logPath, "mx1")
 	if len(parsed) != n {
 		t.Fatalf("parse gave %d events for %d lines", len(parsed), n)
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/metrics"
@@ -31,6 +33,28 @@ func (p pipeline) Committed(n int, took time.Duration) { p.ingest.Committed(n, t
 
 func (p pipeline) CommitFailed(err error) { p.ingest.CommitFailed(err) }
 
+// registerCorrelator exports the correlator's state, which is how an
+// operator sees that --correlate.max-bytes is too small.
+func registerCorrelator(reg prometheus.Registerer, c *correlate.Correlator) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mailtrail_correlate_sessions", Help: "smtpd sessions the correlator holds (an upper estimate).",
+		}, func() float64 { return float64(c.Stats().Sessions) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mailtrail_correlate_messages", Help: "Messages in flight the correlator holds (an upper estimate).",
+		}, func() float64 { return float64(c.Stats().Messages) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mailtrail_correlate_bytes", Help: "Memory the correlator's state takes.",
+		}, func() float64 { return float64(c.Stats().Bytes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mailtrail_correlate_evictions_total", Help: "Sessions and messages dropped to stay within --correlate.max-bytes.",
+		}, func() float64 { return float64(c.Stats().Evictions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mailtrail_correlate_expirations_total", Help: "Sessions and messages forgotten after their TTL.",
+		}, func() float64 { return float64(c.Stats().Expirations) }),
+	)
+}
+
 // rebuildEvents is how many of the newest journaled events a restart
 // replays into the correlator: enough for the messages in flight on a busy
 // server (a million events is hours of mail), few enough to start in
@@ -43,8 +67,10 @@ func rebuild(ctx context.Context, j *journal.Journal, c *correlate.Correlator, l
 	start := time.Now()
 	n := 0
 	err := j.Recent(ctx, rebuildEvents, func(e *parser.Event) error {
-		c.Observe(e)
-		n++
+		if correlate.Stateful(e.Kind) {
+			c.Observe(e)
+			n++
+		}
 		return nil
 	})
 	if err != nil {

@@ -151,7 +151,7 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd.Flag("auth.threshold", "More failures than this within --auth.window make an offender.").Default("10").IsSetByUser(&authThresholdSet).IntVar(&authThreshold)
 	cmd.Flag("auth.send-window", "Sliding window for recipients per SASL user.").Default("1h").IsSetByUser(&sendWindowSet).DurationVar(&sendWindow)
 	cmd.Flag("auth.send-threshold", "More recipients than this within --auth.send-window make a send offender.").Default("500").IsSetByUser(&sendThreshSet).IntVar(&sendThreshold)
-	cmd.Flag("correlate.max-bytes", "Memory bound of the session and message state.").Default("67108864").IsSetByUser(&correlateSet).IntVar(&correlateBytes)
+	cmd.Flag("correlate.max-bytes", "Memory bound of the session and message state (at least 40 MiB; 64 MiB holds about 85k messages in flight).").Default("67108864").IsSetByUser(&correlateSet).IntVar(&correlateBytes)
 	cmd.Flag("postfix.postqueue", "postqueue binary for the queue metrics; empty turns them off.").Default("postqueue").IsSetByUser(&postqueueSet).StringVar(&postqueue)
 	cmd.Flag("postfix.config-dir", "Postfix configuration directory of this instance (postqueue -c).").StringVar(&postfixConfigDir)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
@@ -275,6 +275,7 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 		reg.MustRegister(metrics.NewQueue(metrics.QueueConfig{Postqueue: c.Postfix.Postqueue, ConfigDir: c.Postfix.ConfigDir, Logger: logger}))
 	}
 	corr := correlate.New(correlate.Config{MaxBytes: c.Correlate.MaxBytes})
+	registerCorrelator(reg, corr)
 	if err := rebuild(ctx, j, corr, logger); err != nil {
 		return err
 	}

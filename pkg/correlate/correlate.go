@@ -3,18 +3,64 @@
 // (queue id) to everything later logged about it, so that a delivery line
 // carries the sender, the client address and the SASL user of the session
 // that sent the message. State is bounded in memory and expires.
+//
+// State lives in a fastcache ring (github.com/VictoriaMetrics/fastcache):
+// a fixed amount of memory, allocated outside the Go heap as it fills,
+// where new values overwrite the oldest ones once it is full. That is the
+// bound: a flood of messages that are never removed (a log cut short, a
+// queue that keeps growing) costs evictions of the oldest state, never
+// memory.
 package correlate
 
 import (
+	"iter"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/VictoriaMetrics/fastcache"
 
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
+// Bounds and defaults.
+const (
+	// DefaultMaxBytes is Config.MaxBytes when zero.
+	DefaultMaxBytes = 64 << 20
+	// MinMaxBytes is the smallest bound honoured; a smaller MaxBytes is
+	// raised to it. fastcache splits its ring into 512 buckets of whole
+	// 64 KiB chunks, so it never holds less than 32 MiB, and its index
+	// needs room beside that (see ringBytes).
+	MinMaxBytes = 40 << 20
+	// DefaultSessionTTL is Config.SessionTTL when zero.
+	DefaultSessionTTL = time.Hour
+	// DefaultMessageTTL is Config.MessageTTL when zero.
+	DefaultMessageTTL = 6 * 24 * time.Hour
+)
+
+// ringStep is fastcache's granularity: 512 buckets of whole 64 KiB chunks,
+// so a ring of any other size is rounded up to a multiple of 32 MiB.
+const ringStep = 512 * 64 << 10
+
+// ringBytes is the part of maxBytes given to fastcache's ring: the largest
+// multiple of ringStep that leaves a sixth of maxBytes (at least 8 MiB)
+// for its index. The index is a Go map of 8-byte hashes to 8-byte
+// positions, one per entry (entries already overwritten included, until
+// their bucket wraps again), and fastcache does not count it in its own
+// bound. TestMemoryBound measures it: about 5 MiB per 32 MiB of ring.
+func ringBytes(maxBytes int) int {
+	reserve := max(maxBytes/6, 8<<20)
+	return max((maxBytes-reserve)/ringStep*ringStep, ringStep)
+}
+
 // Config bounds the correlator.
 type Config struct {
-	// MaxBytes bounds the memory held for sessions and messages; 0 means
-	// 64 MiB.
+	// MaxBytes bounds the memory held for sessions and messages, index
+	// included; 0 means 64 MiB, less than 40 MiB means 40 MiB (see
+	// MinMaxBytes). The state itself gets a multiple of 32 MiB of it: a
+	// 64 MiB bound holds about 85k messages in flight, each written three
+	// times as its first lines come (see ringBytes and TestMemoryBound).
 	MaxBytes int
 	// SessionTTL forgets an smtpd session not heard of for this long (by
 	// log time); 0 means 1h.
@@ -29,31 +75,597 @@ type Note struct {
 	// NewMessage is set on the first queued (qmgr from=) event of a queue
 	// id: the message has been received.
 	NewMessage bool
+	// Parent is the queue id of the message this event's message came
+	// from: the original of a non-delivery or delay notification (the
+	// event's Origin is then "bounce"), or the message whose delivery
+	// handed this one over ("250 ... queued as", a content filter or a
+	// second Postfix instance on the same host). Empty when there is none
+	// or it is not known yet: a notification's own lines before the bounce
+	// daemon names it have no parent.
+	Parent string
 }
 
 // Stats describe the correlator's state.
 type Stats struct {
 	Sessions, Messages int
-	Bytes              int
-	Evictions          uint64
+	// Bytes is the memory held: fastcache's allocated chunks and an
+	// estimate of its index.
+	Bytes int
+	// Evictions counts sessions and messages overwritten by newer state
+	// before they ended or expired (see Correlator.Stats).
+	Evictions uint64
+	// Expirations counts sessions and messages found past their TTL.
+	Expirations uint64
 }
 
-// Correlator holds sessions and messages. It is not safe for concurrent
-// use: ingest calls it from its one goroutine.
+// Correlator holds sessions and messages. Observe, Rebuild and the
+// scratch buffers are not safe for concurrent use (ingest calls them from
+// its one goroutine); Stats, Message and Session may be called from any
+// goroutine at any time.
 type Correlator struct {
-	cfg Config
+	cfg        Config
+	cache      *fastcache.Cache
+	ring       int
+	sessionTTL int64 // seconds
+	messageTTL int64
+
+	// now is the newest log time seen, Unix seconds: the clock of lookups
+	// that come without an event (Message, Session).
+	now atomic.Int64
+
+	// Scratch buffers, one per record that can be decoded at once, so that
+	// Observe allocates nothing but the strings it fills in.
+	key, skey, ckey  []byte
+	mval, sval, cval []byte
+	enc, tmp         []byte
+
+	sessIns, sessDel, msgIns, msgDel, expirations atomic.Uint64
+
+	statsMu   sync.Mutex
+	evictions uint64
 }
 
 // New makes a correlator.
 func New(cfg Config) *Correlator {
-	return &Correlator{cfg: cfg}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.MaxBytes < MinMaxBytes {
+		cfg.MaxBytes = MinMaxBytes
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.MessageTTL <= 0 {
+		cfg.MessageTTL = DefaultMessageTTL
+	}
+	ring := ringBytes(cfg.MaxBytes)
+	return &Correlator{
+		cfg:        cfg,
+		cache:      fastcache.New(ring),
+		ring:       ring,
+		sessionTTL: int64(cfg.SessionTTL / time.Second),
+		messageTTL: int64(cfg.MessageTTL / time.Second),
+	}
 }
 
+// Config returns the configuration in force, defaults and the 32 MiB floor
+// applied.
+func (c *Correlator) Config() Config { return c.cfg }
+
 // Observe updates the state with e and fills e's empty fields from what
-// earlier events said (sender, client, SASL identity, message id, origin).
+// earlier events said (sender, client, SASL identity, message id, size,
+// recipient count, origin). It never overwrites what the line said.
 func (c *Correlator) Observe(e *parser.Event) Note {
+	now := c.now.Load()
+	if !e.Time.IsZero() {
+		// TTLs are checked against the event's own time, so one line with
+		// a wild timestamp cannot expire everything; the clock for lookups
+		// without an event only moves forward.
+		t := e.Time.Unix()
+		if t > now {
+			c.now.Store(t)
+		}
+		now = t
+	}
+	if e.QueueID != "" {
+		return c.observeMessage(e, now)
+	}
+	if e.PID != 0 && e.Program == "smtpd" {
+		c.observeSession(e, now)
+	}
 	return Note{}
 }
 
+// Rebuild replays events, oldest first, into the correlator, so that a
+// restarted exporter enriches the lines of messages received before the
+// restart. It returns how many events it replayed. The events are the
+// journal's, already enriched: Observe only fills what is empty, and takes
+// a journaled origin as given.
+func (c *Correlator) Rebuild(events iter.Seq[*parser.Event]) int {
+	n := 0
+	for e := range events {
+		c.Observe(e)
+		n++
+	}
+	return n
+}
+
+// Stateful reports whether events of kind k change the correlator's state.
+// A rebuild may replay only those: the others are only enriched.
+func Stateful(k parser.Kind) bool {
+	switch k {
+	case parser.KindConnect, parser.KindDisconnect, parser.KindTLS, parser.KindClient,
+		parser.KindPickup, parser.KindMessageID, parser.KindQueued, parser.KindBounceNotice,
+		parser.KindDelivery, parser.KindRemoved, parser.KindExpired:
+		return true
+	}
+	return false
+}
+
+func (c *Correlator) observeSession(e *parser.Event, now int64) {
+	switch e.Kind {
+	case parser.KindConnect:
+		c.skey = sessionKey(c.skey, e.Host, e.Service, e.PID)
+		// A session whose disconnect was never logged is simply replaced:
+		// the pid is being used by a new smtpd process.
+		existed := c.cache.Has(c.skey)
+		r := sessRec{seen: now}
+		r.f[sClientHost], r.f[sClientIP] = str(e.ClientHost), str(e.ClientIP)
+		c.enc = r.encode(c.enc[:0])
+		c.cache.Set(c.skey, c.enc)
+		if !existed {
+			c.sessIns.Add(1)
+		}
+	case parser.KindDisconnect:
+		var r sessRec
+		if c.getSession(e, now, &r) {
+			c.fillFromSession(e, &r)
+			c.sessDel.Add(1)
+		}
+		// Even when the lookup missed: an overwritten entry's index stays
+		// in fastcache's map until its bucket wraps, and deleting it keeps
+		// the entry count, hence the derived evictions, current.
+		c.cache.Del(c.skey)
+	case parser.KindTLS:
+		var r sessRec
+		if e.TLSProtocol == "" || !c.getSession(e, now, &r) {
+			return
+		}
+		r.f[sTLSProtocol], r.f[sTLSCipher], r.f[sTLSTrust] = str(e.TLSProtocol), str(e.TLSCipher), str(e.TLSTrust)
+		r.seen = now
+		c.enc = r.encode(c.enc[:0])
+		c.cache.Set(c.skey, c.enc)
+	default:
+		if e.ClientIP != "" && (e.SASLUsername != "" || e.Kind == parser.KindAuthFailure) {
+			return // nothing the session could add
+		}
+		var r sessRec
+		if c.getSession(e, now, &r) {
+			c.fillFromSession(e, &r)
+		}
+	}
+}
+
+// getSession looks up e's smtpd session into r; its key is left in c.skey
+// and r aliases c.sval.
+func (c *Correlator) getSession(e *parser.Event, now int64, r *sessRec) bool {
+	c.skey = sessionKey(c.skey, e.Host, e.Service, e.PID)
+	v, ok := c.cache.HasGet(c.sval[:0], c.skey)
+	c.sval = v
+	if !ok {
+		return false
+	}
+	if !r.decode(v) {
+		c.cache.Del(c.skey)
+		c.sessDel.Add(1)
+		return false
+	}
+	if now-r.seen > c.sessionTTL {
+		c.cache.Del(c.skey)
+		c.sessDel.Add(1)
+		c.expirations.Add(1)
+		return false
+	}
+	return true
+}
+
+func (c *Correlator) fillFromSession(e *parser.Event, r *sessRec) {
+	var f filler
+	f.add(&e.ClientHost, r.f[sClientHost])
+	f.add(&e.ClientIP, r.f[sClientIP])
+	// A failed authentication is not the identity of a later success (nor
+	// the other way round).
+	if e.Kind != parser.KindAuthFailure {
+		f.add(&e.SASLMethod, r.f[sSASLMethod])
+		f.add(&e.SASLUsername, r.f[sSASLUsername])
+	}
+	c.tmp = f.apply(c.tmp)
+}
+
+func (c *Correlator) observeMessage(e *parser.Event, now int64) Note {
+	c.key = messageKey(c.key, e.Host, e.QueueID)
+	var r msgRec
+	found := c.getMessage(c.key, now, &r, &c.mval)
+	var note Note
+	switch e.Kind {
+	case parser.KindClient:
+		c.startFromClient(e, now, found)
+		return note
+	case parser.KindPickup:
+		// pickup's line is a message's first, so an existing record is
+		// a previous message under a reused queue id.
+		nr := msgRec{seen: now, origin: originPickup}
+		nr.f[mSender] = str(e.Sender)
+		c.putMessage(c.key, &nr, found)
+		if e.Origin == "" {
+			e.Origin = originNames[originPickup]
+		}
+		return note
+	case parser.KindMessageID:
+		// cleanup logs message-id= once per message, before qmgr; after
+		// from= or an expiry it belongs to a new message under a reused
+		// queue id (whose removal went unlogged or unread).
+		if !found || r.flags&(flagQueued|flagEnded) != 0 {
+			r = msgRec{origin: originCode(e.Origin)}
+		}
+		if e.MessageID != "" {
+			r.f[mMessageID] = str(e.MessageID)
+		}
+		r.seen = now
+		note = c.fillFromMessage(e, &r)
+		c.putMessage(c.key, &r, found)
+	case parser.KindQueued:
+		if found && r.flags&flagEnded != 0 {
+			r, found = msgRec{}, true
+		} else if !found {
+			r = msgRec{}
+		}
+		if r.origin == originUnknown {
+			r.origin = originCode(e.Origin)
+		}
+		// Nothing received it through smtpd or pickup and its sender is
+		// null: Postfix made it itself (bounce, delay, or double-bounce
+		// notification). The bounce daemon names its parent only after
+		// qmgr has logged it.
+		if r.origin == originUnknown && e.Sender == "" && len(r.f[mClientIP]) == 0 && len(r.f[mClientHost]) == 0 {
+			r.origin = originBounce
+		}
+		// qmgr's from= is the envelope sender after canonical rewriting:
+		// it wins over pickup's.
+		if e.Sender != "" {
+			r.f[mSender] = str(e.Sender)
+		}
+		if e.Size > 0 {
+			r.size = e.Size
+		}
+		if e.Nrcpt > 0 {
+			r.nrcpt = e.Nrcpt
+		}
+		// Postfix logs from= again on every retry of a deferred message.
+		note.NewMessage = r.flags&flagQueued == 0
+		r.flags |= flagQueued
+		r.seen = now
+		n := c.fillFromMessage(e, &r)
+		n.NewMessage = note.NewMessage
+		note = n
+		c.putMessage(c.key, &r, found)
+	case parser.KindBounceNotice:
+		if found {
+			note = c.fillFromMessage(e, &r)
+		}
+		if e.NextQueueID != "" && e.NextQueueID != e.QueueID {
+			c.link(e, &r, found, linkBounce, now)
+		}
+	case parser.KindDelivery:
+		if found {
+			note = c.fillFromMessage(e, &r)
+		}
+		if e.NextQueueID != "" && e.NextQueueID != e.QueueID {
+			c.link(e, &r, found, linkHop, now)
+		}
+	case parser.KindRemoved:
+		if found {
+			note = c.fillFromMessage(e, &r)
+			c.msgDel.Add(1)
+		}
+		c.cache.Del(c.key) // even on a miss: see the disconnect case
+	case parser.KindExpired:
+		if found {
+			note = c.fillFromMessage(e, &r)
+			// Kept until qmgr's "removed", which follows once the bounce
+			// daemon has queued the notification: the bounce notice in
+			// between still needs the original's fields.
+			r.flags |= flagEnded
+			r.seen = now
+			c.putMessage(c.key, &r, true)
+		}
+	default:
+		if found {
+			note = c.fillFromMessage(e, &r)
+		}
+	}
+	return note
+}
+
+// startFromClient starts a message at smtpd's "QID: client=" line, the
+// first of every message smtpd receives: an existing record under the
+// same key is a previous message (Postfix reuses queue ids).
+func (c *Correlator) startFromClient(e *parser.Event, now int64, existed bool) {
+	var s sessRec
+	sok := e.PID != 0 && c.getSession(e, now, &s)
+	if sok {
+		c.fillFromSession(e, &s)
+	}
+	origin := originCode(e.Origin)
+	if origin == originUnknown {
+		origin = originSMTPD
+		if e.SASLUsername != "" || strings.Contains(e.Service, "submission") || strings.Contains(e.Service, "smtps") {
+			origin = originSubmission
+		}
+	}
+	if e.Origin == "" {
+		e.Origin = originNames[origin]
+	}
+	nr := msgRec{seen: now, origin: origin}
+	nr.f[mClientHost], nr.f[mClientIP] = str(e.ClientHost), str(e.ClientIP)
+	nr.f[mSASLMethod], nr.f[mSASLUsername] = str(e.SASLMethod), str(e.SASLUsername)
+	c.putMessage(c.key, &nr, existed)
+	// The session remembers its SASL identity for the lines that do not
+	// repeat it (disconnect, a later reject).
+	if sok && e.SASLUsername != "" && len(s.f[sSASLUsername]) == 0 {
+		s.f[sSASLMethod], s.f[sSASLUsername] = str(e.SASLMethod), str(e.SASLUsername)
+		s.seen = now
+		c.enc = s.encode(c.enc[:0])
+		c.cache.Set(c.skey, c.enc)
+	}
+}
+
+// link records that e.NextQueueID came from e.QueueID (whose record, if
+// found, is p). A notification is created if not known yet (the bounce
+// daemon may name it before qmgr logs it) and is marked as a bounce. A hop
+// is linked only when it is known here: "queued as" may name a queue id of
+// another server. A hop inherits the parent's SASL identity and sender
+// where it has none, so the deliveries of a message a content filter
+// re-injected still name the user who submitted it.
+func (c *Correlator) link(e *parser.Event, p *msgRec, pfound bool, kind uint8, now int64) {
+	c.ckey = messageKey(c.ckey, e.Host, e.NextQueueID)
+	var r msgRec
+	found := c.getMessage(c.ckey, now, &r, &c.cval)
+	switch kind {
+	case linkBounce:
+		if !found {
+			r = msgRec{}
+		}
+		r.origin = originBounce
+	case linkHop:
+		if !found || len(r.f[mParent]) > 0 {
+			return
+		}
+		if pfound && len(r.f[mSASLUsername]) == 0 {
+			r.f[mSASLMethod], r.f[mSASLUsername] = p.f[mSASLMethod], p.f[mSASLUsername]
+		}
+		if pfound && len(r.f[mSender]) == 0 {
+			r.f[mSender] = p.f[mSender]
+		}
+	}
+	r.link = kind
+	r.f[mParent] = str(e.QueueID)
+	r.seen = now
+	c.putMessage(c.ckey, &r, found)
+}
+
+// getMessage looks up key into r, which then aliases *buf.
+func (c *Correlator) getMessage(key []byte, now int64, r *msgRec, buf *[]byte) bool {
+	v, ok := c.cache.HasGet((*buf)[:0], key)
+	*buf = v
+	if !ok {
+		return false
+	}
+	if !r.decode(v) {
+		c.cache.Del(key)
+		c.msgDel.Add(1)
+		return false
+	}
+	if now-r.seen > c.messageTTL {
+		c.cache.Del(key)
+		c.msgDel.Add(1)
+		c.expirations.Add(1)
+		return false
+	}
+	return true
+}
+
+func (c *Correlator) putMessage(key []byte, r *msgRec, existed bool) {
+	c.enc = r.encode(c.enc[:0])
+	c.cache.Set(key, c.enc)
+	if !existed {
+		c.msgIns.Add(1)
+	}
+}
+
+func (c *Correlator) fillFromMessage(e *parser.Event, r *msgRec) Note {
+	var f filler
+	var parent string
+	f.add(&e.Sender, r.f[mSender])
+	f.add(&e.ClientHost, r.f[mClientHost])
+	f.add(&e.ClientIP, r.f[mClientIP])
+	f.add(&e.SASLMethod, r.f[mSASLMethod])
+	f.add(&e.SASLUsername, r.f[mSASLUsername])
+	f.add(&e.MessageID, r.f[mMessageID])
+	f.add(&parent, r.f[mParent])
+	c.tmp = f.apply(c.tmp)
+	if e.Size == 0 {
+		e.Size = r.size
+	}
+	if e.Nrcpt == 0 {
+		e.Nrcpt = r.nrcpt
+	}
+	if e.Origin == "" {
+		e.Origin = originNames[r.origin]
+	}
+	return Note{Parent: parent}
+}
+
+// filler collects the empty fields of an event that a record can fill, so
+// that they are filled from one allocated string: an event's strings must
+// outlive the buffer the record was decoded into.
+type filler struct {
+	n   int
+	dst [8]*string
+	src [8][]byte
+}
+
+func (f *filler) add(dst *string, src []byte) {
+	if *dst == "" && len(src) > 0 {
+		f.dst[f.n], f.src[f.n] = dst, src
+		f.n++
+	}
+}
+
+func (f *filler) apply(buf []byte) []byte {
+	if f.n == 0 {
+		return buf
+	}
+	buf = buf[:0]
+	for _, s := range f.src[:f.n] {
+		buf = append(buf, s...)
+	}
+	all := string(buf)
+	off := 0
+	for i, s := range f.src[:f.n] {
+		*f.dst[i] = all[off : off+len(s)]
+		off += len(s)
+	}
+	return buf
+}
+
 // Stats reports the state's size and evictions so far.
-func (c *Correlator) Stats() Stats { return Stats{} }
+//
+// fastcache does not report evictions, so they are derived: entries
+// created − entries deleted (ended, expired) − entries in fastcache's
+// index. Two things make that exact in the long run but late in the short:
+// fastcache drops the index entries of overwritten values only when their
+// bucket's ring wraps, so an eviction shows from then on (or at once if
+// the key is looked up, re-created or deleted first, since every miss that
+// re-creates and every delete is accounted for); and state abandoned
+// without an end (a session whose disconnect was never logged, a message
+// whose removal was not read) counts as evicted when the ring overwrites
+// it, unless a lookup found it expired first. fastcache cannot say which
+// entries it overwrote either; sessions live seconds and messages minutes
+// to days, so the oldest entries, the overwritten ones, are counted as
+// messages first.
+func (c *Correlator) Stats() Stats {
+	var fs fastcache.Stats
+	c.cache.UpdateStats(&fs)
+	sIns, sDel := c.sessIns.Load(), c.sessDel.Load()
+	mIns, mDel := c.msgIns.Load(), c.msgDel.Load()
+	open := int64(sIns-sDel) + int64(mIns-mDel)
+	derived := open - int64(fs.EntriesCount)
+	c.statsMu.Lock()
+	if derived > 0 && uint64(derived) > c.evictions {
+		c.evictions = uint64(derived)
+	}
+	ev := c.evictions
+	c.statsMu.Unlock()
+	sessions := int64(sIns - sDel)
+	messages := int64(mIns-mDel) - int64(ev)
+	if messages < 0 {
+		sessions += messages
+		messages = 0
+	}
+	return Stats{
+		Sessions:    int(max(sessions, 0)),
+		Messages:    int(messages),
+		Bytes:       int(fs.BytesSize) + int(fs.EntriesCount)*indexBytesPerEntry,
+		Evictions:   ev,
+		Expirations: c.expirations.Load(),
+	}
+}
+
+// indexBytesPerEntry estimates fastcache's index cost: a Go map entry of
+// two uint64 at the load factor of Go's swiss tables, with control bytes.
+const indexBytesPerEntry = 20
+
+// Message is what the correlator holds about a queue id.
+type Message struct {
+	QueueID                                     string
+	Sender, ClientHost, ClientIP                string
+	SASLMethod, SASLUsername, MessageID, Origin string
+	Size                                        int64
+	Nrcpt                                       int
+	// Queued is whether qmgr has logged it (it was received in full).
+	Queued bool
+	// Parent is the queue id it came from (see Note.Parent); Bounce says
+	// it is the bounce daemon's notification about Parent rather than a
+	// hand-over.
+	Parent string
+	Bounce bool
+	// LastSeen is the log time of the last line that changed it.
+	LastSeen time.Time
+}
+
+// Message looks up a queue id on a syslog host. It is safe for concurrent
+// use with Observe.
+func (c *Correlator) Message(host, queueID string) (Message, bool) {
+	var r msgRec
+	v, ok := c.cache.HasGet(nil, messageKey(nil, host, queueID))
+	if !ok || !r.decode(v) || c.now.Load()-r.seen > c.messageTTL {
+		return Message{}, false
+	}
+	return Message{
+		QueueID:      queueID,
+		Sender:       string(r.f[mSender]),
+		ClientHost:   string(r.f[mClientHost]),
+		ClientIP:     string(r.f[mClientIP]),
+		SASLMethod:   string(r.f[mSASLMethod]),
+		SASLUsername: string(r.f[mSASLUsername]),
+		MessageID:    string(r.f[mMessageID]),
+		Origin:       originNames[r.origin],
+		Size:         r.size,
+		Nrcpt:        r.nrcpt,
+		Queued:       r.flags&flagQueued != 0,
+		Parent:       string(r.f[mParent]),
+		Bounce:       r.link == linkBounce,
+		LastSeen:     time.Unix(r.seen, 0).UTC(),
+	}, true
+}
+
+// Parent returns the queue id a message came from (see Note.Parent). The
+// other direction is in the journal: the parent's bounce_notice and
+// delivery events carry the child in next_queue_id.
+func (c *Correlator) Parent(host, queueID string) (string, bool) {
+	m, ok := c.Message(host, queueID)
+	if !ok || m.Parent == "" {
+		return "", false
+	}
+	return m.Parent, true
+}
+
+// Session is what the correlator holds about an smtpd process.
+type Session struct {
+	ClientHost, ClientIP             string
+	SASLMethod, SASLUsername         string
+	TLSProtocol, TLSCipher, TLSTrust string
+	LastSeen                         time.Time
+}
+
+// Session looks up the open smtpd session of a process. It is safe for
+// concurrent use with Observe.
+func (c *Correlator) Session(host, service string, pid int) (Session, bool) {
+	var r sessRec
+	v, ok := c.cache.HasGet(nil, sessionKey(nil, host, service, pid))
+	if !ok || !r.decode(v) || c.now.Load()-r.seen > c.sessionTTL {
+		return Session{}, false
+	}
+	return Session{
+		ClientHost:   string(r.f[sClientHost]),
+		ClientIP:     string(r.f[sClientIP]),
+		SASLMethod:   string(r.f[sSASLMethod]),
+		SASLUsername: string(r.f[sSASLUsername]),
+		TLSProtocol:  string(r.f[sTLSProtocol]),
+		TLSCipher:    string(r.f[sTLSCipher]),
+		TLSTrust:     string(r.f[sTLSTrust]),
+		LastSeen:     time.Unix(r.seen, 0).UTC(),
+	}, true
+}

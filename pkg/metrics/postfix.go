@@ -287,7 +287,9 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		}
 	case parser.KindDelivery:
 		st := statusIndex(e.Status)
-		if st < 0 || st == statusExpired {
+		if st < 0 || st == statusExpired || e.Service == "dovecot" {
+			// Dovecot's "saved mail to INBOX" is the far side of a
+			// Postfix lmtp delivery already counted from Postfix's line.
 			return
 		}
 		s := m.service(e.Service)
