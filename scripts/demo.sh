@@ -15,5 +15,6 @@ sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
 echo "simulator appending to $dir/mail.log (pid $sim)"
 echo "journal: $dir/journal.db — try: bin/exporter events --journal.path=$dir/journal.db --kind=auth_failure --format=table"
+# No Postfix runs here, so there is no queue to ask postqueue about.
 bin/exporter serve --log.path="$dir/mail.log" --journal.path="$dir/journal.db" --instance=demo \
-  --log.timezone=UTC --web.listen-address="$listen"
+  --log.timezone=UTC --web.listen-address="$listen" --postfix.postqueue= --tenant.domains=example.com
