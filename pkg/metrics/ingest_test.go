@@ -92,3 +92,14 @@ func TestServiceFamilyIsClosed(t *testing.T) {
 		t.Error("families mapped wrongly")
 	}
 }
+
+func TestIngestLagNeverNegative(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	m := NewIngest(reg, func() time.Time { return now }, nil, nil)
+	m.Parsed("s", &parser.Event{Kind: parser.KindConnect, Time: now.Add(time.Minute)})
+	want := "# HELP mailtrail_ingest_lag_seconds Now minus the time of the newest event journaled (0 before the first).\n# TYPE mailtrail_ingest_lag_seconds gauge\nmailtrail_ingest_lag_seconds 0\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "mailtrail_ingest_lag_seconds"); err != nil {
+		t.Error(err)
+	}
+}
