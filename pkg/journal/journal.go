@@ -20,6 +20,7 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -33,6 +34,16 @@ type Options struct {
 	Now func() time.Time
 	// ReadOnly opens an existing journal for queries only.
 	ReadOnly bool
+	// Signer signs checkpoints of the Merkle tree over the events; nil
+	// writes none. VerifierKey is its public key, stored in the journal.
+	Signer      integrity.Signer
+	VerifierKey string
+	// Origin names the log in checkpoints (the instance).
+	Origin string
+	// A checkpoint is signed once this many events or this much time have
+	// passed since the last one; 0 means the defaults.
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
 }
 
 // Journal is an open event journal. Commit must be called from one
@@ -45,6 +56,13 @@ type Journal struct {
 	// Inserts of insertChunk rows and of one row, prepared at Open so a
 	// transaction never waits for a second connection to prepare them.
 	insertMany, insertOne *sql.Stmt
+
+	opts               Options
+	signer             integrity.Signer
+	tree               *integrity.Tree
+	lastCheckpoint     int64 // tree size at the last checkpoint
+	lastCheckpointTime int64 // Unix ns
+	leafBuf            []byte
 }
 
 // Open opens (creating if needed) the journal at path and brings its schema
@@ -52,6 +70,12 @@ type Journal struct {
 func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = DefaultCheckpointEvery
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = DefaultCheckpointInterval
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -71,7 +95,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}}
+	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, opts: opts, signer: opts.Signer}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
@@ -87,6 +111,16 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open journal %s: prepare insert: %w", path, err)
+		}
+		if err := j.loadTree(ctx); err != nil {
+			j.Close()
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+		if opts.VerifierKey != "" {
+			if _, err := db.ExecContext(ctx, "INSERT INTO signer (id, vkey) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET vkey = excluded.vkey", opts.VerifierKey); err != nil {
+				j.Close()
+				return nil, fmt.Errorf("open journal %s: store signer key: %w", path, err)
+			}
 		}
 	}
 	return j, nil
@@ -176,14 +210,22 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 	if err != nil {
 		return fmt.Errorf("journal %s: begin: %w", j.path, err)
 	}
+	// What a failed transaction must put back: the source ids it may have
+	// created and the tree it grew.
+	size, frontier := j.tree.Size(), j.tree.Frontier()
+	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
+	undo := func() {
+		j.sources = map[string]int64{}
+		j.tree, _ = integrity.RestoreTree(size, frontier)
+		j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
+	}
 	if err := j.commit(ctx, tx, recs, positions); err != nil {
 		tx.Rollback()
-		// Forget source ids this transaction may have created.
-		j.sources = map[string]int64{}
+		undo()
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
 	if err := tx.Commit(); err != nil {
-		j.sources = map[string]int64{}
+		undo()
 		return fmt.Errorf("journal %s: commit: %w", j.path, err)
 	}
 	return nil
@@ -191,7 +233,7 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 
 func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positions []SourcePosition) error {
 	now := j.now()
-	args := make([]any, 0, insertChunk*5)
+	args := make([]any, 0, insertChunk*6)
 	// Non-nil even when empty: the driver binds a nil slice as NULL.
 	buf := make([]byte, 0, 256*insertChunk)
 	for start := 0; start < len(recs); start += insertChunk {
@@ -219,7 +261,13 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 			if r.Event.QueueID != "" {
 				qid = r.Event.QueueID
 			}
-			args = append(args, timeToCol(t), int64(r.Event.Kind), qid, src, buf[prev:ends[i]])
+			// Sequence numbers are given, not left to SQLite, because the
+			// Merkle leaf covers them: event n is leaf n.
+			seq := int64(j.tree.Size()) + 1
+			data := buf[prev:ends[i]]
+			j.leafBuf = appendLeaf(j.leafBuf[:0], seq, timeToCol(t), r.Event.Kind, r.Event.QueueID, r.Source, data)
+			j.tree.Append(integrity.LeafHash(j.leafBuf))
+			args = append(args, seq, timeToCol(t), int64(r.Event.Kind), qid, src, data)
 			prev = ends[i]
 		}
 		if len(chunk) == insertChunk {
@@ -229,10 +277,18 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 			continue
 		}
 		one := tx.StmtContext(ctx, j.insertOne)
-		for i := 0; i < len(args); i += 5 {
-			if _, err := one.ExecContext(ctx, args[i:i+5]...); err != nil {
+		for i := 0; i < len(args); i += 6 {
+			if _, err := one.ExecContext(ctx, args[i:i+6]...); err != nil {
 				return fmt.Errorf("insert events: %w", err)
 			}
+		}
+	}
+	if len(recs) > 0 {
+		if err := j.saveTree(ctx, tx); err != nil {
+			return err
+		}
+		if err := j.maybeCheckpoint(ctx, tx, now); err != nil {
+			return err
 		}
 	}
 	for _, p := range positions {
@@ -254,12 +310,12 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 // insertSQL is an INSERT of rows events.
 func insertSQL(rows int) string {
 	var sb strings.Builder
-	sb.WriteString("INSERT INTO events (time, kind, queue_id, source, data) VALUES ")
+	sb.WriteString("INSERT INTO events (seq, time, kind, queue_id, source, data) VALUES ")
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString("(?,?,?,?,?)")
+		sb.WriteString("(?,?,?,?,?,?)")
 	}
 	return sb.String()
 }
