@@ -26,6 +26,8 @@ type command func(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 var commands = []command{
 	serveCommand,
 	eventsCommand,
+	verifyCommand,
+	checkpointsCommand,
 	replayCommand,
 	parseCommand,
 	simulateCommand,

@@ -19,9 +19,9 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"golang.org/x/term"
 
+	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/ingest"
-	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -50,7 +50,7 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		sum, err := replay(ctx, p, c.Journal.Path, c.Logs.MaxLineBytes, files, show, stderr)
+		sum, err := replay(ctx, p, c, files, show, stderr)
 		if sum != nil {
 			sum.write(stdout)
 		}
@@ -92,8 +92,9 @@ func (s *replaySummary) Committed(n int, _ time.Duration) {
 
 func (s *replaySummary) CommitFailed(error) {}
 
-func replay(ctx context.Context, p *parser.Parser, journalPath string, maxLine int, files []string, show bool, stderr io.Writer) (*replaySummary, error) {
-	j, err := journal.Open(ctx, journalPath, journal.Options{})
+func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []string, show bool, stderr io.Writer) (*replaySummary, error) {
+	journalPath, maxLine := c.Journal.Path, c.Logs.MaxLineBytes
+	j, err := openJournal(ctx, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +174,9 @@ func replay(ctx context.Context, p *parser.Parser, journalPath string, maxLine i
 	progressDone.Wait()
 	if rerr := <-readErr; err == nil {
 		err = rerr
+	}
+	if cerr := j.Checkpoint(context.Background()); err == nil {
+		err = cerr
 	}
 	sum.elapsed = time.Since(sum.start)
 	sum.cpu = cpuTime() - cpu0

@@ -27,7 +27,6 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/ingest"
-	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/metrics"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -56,6 +55,7 @@ type sourceFlags struct {
 	maxLineSet   bool
 	journalPath  string
 	journalSet   bool
+	signingKey   string
 }
 
 func addSourceFlags(cmd *kingpin.CmdClause) *sourceFlags {
@@ -65,6 +65,7 @@ func addSourceFlags(cmd *kingpin.CmdClause) *sourceFlags {
 	cmd.Flag("log.timezone", "IANA time zone of log timestamps that carry none (default: the machine's).").StringVar(&f.timezone)
 	cmd.Flag("log.max-line-bytes", "Longer log lines are cut (and counted).").Default("65536").IsSetByUser(&f.maxLineSet).IntVar(&f.maxLineBytes)
 	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").IsSetByUser(&f.journalSet).StringVar(&f.journalPath)
+	cmd.Flag("journal.signing-key", "Key that signs the journal's checkpoints, created with its public half (.pub) when missing (default: the journal's path + .key).").StringVar(&f.signingKey)
 	return f
 }
 
@@ -97,6 +98,10 @@ func (f *sourceFlags) settings() (*config.Config, error) {
 	pick(&c.Timezone, f.timezone, f.timezone != "")
 	pick(&c.Logs.MaxLineBytes, f.maxLineBytes, f.maxLineSet)
 	pick(&c.Journal.Path, f.journalPath, f.journalSet)
+	pick(&c.Journal.SigningKey, f.signingKey, f.signingKey != "")
+	if c.Journal.SigningKey == "" {
+		c.Journal.SigningKey = c.Journal.Path + ".key"
+	}
 	if c.Logs.MaxLineBytes <= 0 {
 		return nil, fmt.Errorf("--log.max-line-bytes=%d: must be positive", c.Logs.MaxLineBytes)
 	}
@@ -251,11 +256,17 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	j, err := journal.Open(ctx, c.Journal.Path, journal.Options{})
+	j, err := openJournal(ctx, c, logger)
 	if err != nil {
 		return err
 	}
-	defer j.Close()
+	defer func() {
+		// A clean stop leaves nothing journaled outside a checkpoint.
+		if err := j.Checkpoint(context.Background()); err != nil {
+			logger.Error("final checkpoint", "err", err)
+		}
+		j.Close()
+	}()
 	positions, err := j.Positions(ctx)
 	if err != nil {
 		return err

@@ -89,6 +89,11 @@ type Journal struct {
 	Path          string   `yaml:"path"`
 	FlushInterval Duration `yaml:"flush_interval"`
 	BatchSize     int      `yaml:"batch_size"`
+	// SigningKey signs the journal's checkpoints; created (with SigningKey
+	// + ".pub") when missing. Default: the journal's path + ".key".
+	SigningKey         string   `yaml:"signing_key"`
+	CheckpointEvery    int      `yaml:"checkpoint_every"`
+	CheckpointInterval Duration `yaml:"checkpoint_interval"`
 }
 
 // Duration is a time.Duration written as "1s", "5m".
@@ -181,6 +186,9 @@ func (c *Config) Validate() error {
 		if d == "" || strings.ContainsAny(d, " @/") {
 			errs = append(errs, fmt.Sprintf("tenant.domains: %q is not a domain", d))
 		}
+	}
+	if c.Journal.CheckpointEvery < 0 || c.Journal.CheckpointInterval < 0 {
+		errs = append(errs, "journal: checkpoint_every and checkpoint_interval must not be negative")
 	}
 	if c.Journal.BatchSize < 0 {
 		errs = append(errs, "journal.batch_size: must not be negative")

@@ -186,6 +186,16 @@ func LoadSigner(path string) (Signer, error) {
 	return s, nil
 }
 
+// NewVerifier parses a verifier key as GenerateKey returns it (the journal
+// stores one).
+func NewVerifier(vkey string) (Verifier, error) {
+	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	if err != nil {
+		return nil, fmt.Errorf("integrity: verifier key: %w", err)
+	}
+	return v, nil
+}
+
 // LoadVerifier reads a verifier key written by GenerateKey from path.
 // Surrounding white space, such as a final newline, is ignored.
 func LoadVerifier(path string) (Verifier, error) {
