@@ -94,7 +94,7 @@ func (s *replaySummary) CommitFailed(error) {}
 
 func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []string, show bool, stderr io.Writer) (*replaySummary, error) {
 	journalPath, maxLine := c.Journal.Path, c.Logs.MaxLineBytes
-	j, err := openJournal(ctx, c, slog.New(slog.DiscardHandler))
+	j, _, err := openJournal(ctx, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}

@@ -139,6 +139,7 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		correlateSet                      bool
 		postqueue, postfixConfigDir       string
 		postqueueSet                      bool
+		verifyEvery                       time.Duration
 	)
 	cmd.Flag("log.path", "Log file or glob to follow, repeatable; '-' reads stdin.").StringsVar(&paths)
 	cmd.Flag("log.rotated-glob", "Glob of a log file's rotated generations, repeatable; {path} stands for the file (default: {path}.* and {path}-*).").StringsVar(&rotated)
@@ -158,6 +159,7 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd.Flag("auth.send-threshold", "More recipients than this within --auth.send-window make a send offender.").Default("500").IsSetByUser(&sendThreshSet).IntVar(&sendThreshold)
 	cmd.Flag("correlate.max-bytes", "Memory bound of the session and message state (at least 40 MiB; 64 MiB holds about 85k messages in flight).").Default("67108864").IsSetByUser(&correlateSet).IntVar(&correlateBytes)
 	cmd.Flag("postfix.postqueue", "postqueue binary for the queue metrics; empty turns them off.").Default("postqueue").IsSetByUser(&postqueueSet).StringVar(&postqueue)
+	cmd.Flag("journal.verify-interval", "Re-verify the journal's Merkle tree and checkpoints this often in the background (0: never).").Default("1h").DurationVar(&verifyEvery)
 	cmd.Flag("postfix.config-dir", "Postfix configuration directory of this instance (postqueue -c).").StringVar(&postfixConfigDir)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
@@ -242,7 +244,7 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := serve(ctx, c, stdin, stdout, webFlags, metricsPath, logger); err != nil {
+		if err := serve(ctx, c, stdin, stdout, webFlags, metricsPath, verifyEvery, logger); err != nil {
 			logger.Error("exporter stopped", "err", err)
 			return 1
 		}
@@ -251,12 +253,12 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 }
 
 // serve runs the exporter until ctx ends.
-func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Writer, webFlags *web.FlagConfig, metricsPath string, logger *slog.Logger) error {
+func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Writer, webFlags *web.FlagConfig, metricsPath string, verifyEvery time.Duration, logger *slog.Logger) error {
 	p, err := newParser(c)
 	if err != nil {
 		return err
 	}
-	j, err := openJournal(ctx, c, logger)
+	j, vkey, err := openJournal(ctx, c, logger)
 	if err != nil {
 		return err
 	}
@@ -284,6 +286,10 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	if c.Postfix.Postqueue != "" {
 		reg.MustRegister(metrics.NewQueue(metrics.QueueConfig{Postqueue: c.Postfix.Postqueue, ConfigDir: c.Postfix.ConfigDir, Logger: logger}))
+	}
+	var verifier *backgroundVerifier
+	if verifyEvery > 0 {
+		verifier = newBackgroundVerifier(reg, c.Journal.Path, vkey, verifyEvery, logger)
 	}
 	corr := correlate.New(correlate.Config{MaxBytes: c.Correlate.MaxBytes})
 	registerCorrelator(reg, corr)
@@ -357,6 +363,9 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	for _, l := range listeners {
 		fmt.Fprintf(stdout, "mailtrail %s (instance %s) journaling to %s\n  metrics: http://%s%s\n", version, c.Instance, c.Journal.Path, displayAddr(l.Addr()), metricsPath)
+	}
+	if verifier != nil {
+		go verifier.run(ctx)
 	}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- web.ServeMultiple(listeners, server, webFlags, logger) }()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/integrity"
@@ -174,14 +175,82 @@ func loadOrCreateKey(keyPath, name string, logger *slog.Logger) (integrity.Signe
 	return signer, strings.TrimSpace(string(vkey)), nil
 }
 
-// openJournal opens the configured journal with its checkpoint signer.
-func openJournal(ctx context.Context, c *config.Config, logger *slog.Logger) (*journal.Journal, error) {
+// openJournal opens the configured journal with its checkpoint signer and
+// returns the verifier key too.
+func openJournal(ctx context.Context, c *config.Config, logger *slog.Logger) (*journal.Journal, string, error) {
 	signer, vkey, err := loadOrCreateKey(c.Journal.SigningKey, c.Instance, logger)
 	if err != nil {
-		return nil, fmt.Errorf("journal signing key %s: %w", c.Journal.SigningKey, err)
+		return nil, "", fmt.Errorf("journal signing key %s: %w", c.Journal.SigningKey, err)
 	}
-	return journal.Open(ctx, c.Journal.Path, journal.Options{
+	j, err := journal.Open(ctx, c.Journal.Path, journal.Options{
 		Signer: signer, VerifierKey: vkey, Origin: c.Instance,
 		CheckpointEvery: c.Journal.CheckpointEvery, CheckpointInterval: time.Duration(c.Journal.CheckpointInterval),
 	})
+	return j, vkey, err
+}
+
+// backgroundVerifier re-verifies the journal every interval and exports
+// the outcome, so that tampering shows on a dashboard, not only when
+// someone runs `exporter verify`.
+type backgroundVerifier struct {
+	path     string
+	vkey     string
+	interval time.Duration
+	logger   *slog.Logger
+	verified prometheus.Gauge
+	failures prometheus.Counter
+}
+
+func newBackgroundVerifier(reg prometheus.Registerer, path, vkey string, interval time.Duration, logger *slog.Logger) *backgroundVerifier {
+	v := &backgroundVerifier{path: path, vkey: vkey, interval: interval, logger: logger,
+		verified: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mailtrail_journal_verified_events", Help: "Events the last background verification found intact.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mailtrail_journal_verify_failures_total", Help: "Background verifications that found the journal tampered with or could not read it.",
+		}),
+	}
+	reg.MustRegister(v.verified, v.failures)
+	return v
+}
+
+// run verifies once at once, then every interval, until ctx ends.
+func (v *backgroundVerifier) run(ctx context.Context) {
+	t := time.NewTicker(v.interval)
+	defer t.Stop()
+	for {
+		v.once(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (v *backgroundVerifier) once(ctx context.Context) {
+	var verifiers integrity.Verifiers
+	if v.vkey != "" {
+		ver, err := integrity.NewVerifier(v.vkey)
+		if err != nil {
+			v.failures.Inc()
+			v.logger.Error("journal verification: verifier key", "err", err)
+			return
+		}
+		verifiers = integrity.NewVerifiers(ver)
+	}
+	start := time.Now()
+	r, err := journal.Verify(ctx, v.path, verifiers, nil)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		v.failures.Inc()
+		v.logger.Error("journal verification could not read the journal", "err", err)
+	case r.Problem != nil:
+		v.failures.Inc()
+		v.logger.Error("journal verification found tampering", "problem", r.Problem.String())
+	default:
+		v.verified.Set(float64(r.Events))
+		v.logger.Debug("journal verified", "events", r.Events, "checkpoints", r.Checkpoints, "took", time.Since(start))
+	}
 }
