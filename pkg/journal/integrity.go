@@ -118,6 +118,9 @@ func (j *Journal) maybeCheckpoint(ctx context.Context, tx *sql.Tx, now time.Time
 }
 
 func (j *Journal) checkpoint(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	// The note carries whole seconds; the column holds the same instant so
+	// that verify can hold the two to each other exactly.
+	now = now.Truncate(time.Second)
 	root := j.tree.Root()
 	note, err := integrity.Sign(integrity.Checkpoint{Origin: j.opts.Origin, Size: j.tree.Size(), Root: root, Time: now}, j.signer)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 )
@@ -141,16 +142,16 @@ var errStop = fmt.Errorf("stop")
 // verifyCheckpoints checks every checkpoint's signature and that its
 // columns say what its signed note says, and returns them by size.
 func (j *Journal) verifyCheckpoints(ctx context.Context, verifiers integrity.Verifiers, external [][]byte) ([]verifyCheckpoint, *Problem, error) {
-	rows, err := j.db.QueryContext(ctx, "SELECT size, root, note FROM checkpoints ORDER BY size")
+	rows, err := j.db.QueryContext(ctx, "SELECT size, root, time, note FROM checkpoints ORDER BY size")
 	if err != nil {
 		return nil, nil, fmt.Errorf("journal %s: read checkpoints: %w", j.path, err)
 	}
 	defer rows.Close()
 	var cps []verifyCheckpoint
 	for rows.Next() {
-		var size int64
+		var size, at int64
 		var root, note []byte
-		if err := rows.Scan(&size, &root, &note); err != nil {
+		if err := rows.Scan(&size, &root, &at, &note); err != nil {
 			return nil, nil, fmt.Errorf("journal %s: read checkpoints: %w", j.path, err)
 		}
 		cp, err := integrity.ParseCheckpoint(note, verifiers)
@@ -159,6 +160,11 @@ func (j *Journal) verifyCheckpoints(ctx context.Context, verifiers integrity.Ver
 		}
 		if int64(cp.Size) != size || !bytes.Equal(cp.Root[:], root) {
 			return nil, &Problem{Checkpoint: size, What: fmt.Sprintf("the signed note says %d events and root %s", cp.Size, cp.Root)}, nil
+		}
+		// The time column decides when the next checkpoint is due: one
+		// moved into the future would quietly stop time-based signing.
+		if !cp.Time.IsZero() && at != cp.Time.UnixNano() {
+			return nil, &Problem{Checkpoint: size, What: fmt.Sprintf("the signed note is dated %s", cp.Time.Format(time.RFC3339))}, nil
 		}
 		cps = append(cps, verifyCheckpoint{size: size, root: cp.Root})
 	}

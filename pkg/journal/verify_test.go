@@ -86,6 +86,7 @@ func TestVerifyFindsEdits(t *testing.T) {
 			queue_id = CASE seq WHEN 11 THEN (SELECT queue_id FROM events WHERE seq = 12) ELSE (SELECT queue_id FROM events WHERE seq = 11) END
 			WHERE seq IN (11, 12)`, "checkpoint at 50 events: events 1 to 50"},
 		{"truncated tail", "DELETE FROM events WHERE seq > 180", "checkpoint at 200 events: the journal holds 180 events"},
+		{"moved checkpoint time", "UPDATE checkpoints SET time = time + 3600000000000 WHERE size = 50", "checkpoint at 50 events: the signed note is dated"},
 		{"forged checkpoint root", "UPDATE checkpoints SET root = zeroblob(32) WHERE size = 100", "checkpoint at 100 events: the signed note says"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
