@@ -14,8 +14,6 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // dumpTables are the tables whose every row is compared before and after a
@@ -250,7 +248,7 @@ func problemOf(r *Report) any {
 // small signed journal and truncations of it: it must never panic, and
 // must return an error or a report.
 func FuzzVerifyCorrupt(f *testing.F) {
-	path, v := smallSignedJournal(f, 60, 10, 20)
+	path, v := signedJournal(f, 60, 10, 20)
 	orig, err := os.ReadFile(path)
 	if err != nil {
 		f.Fatal(err)
@@ -290,55 +288,4 @@ func FuzzVerifyCorrupt(f *testing.F) {
 			t.Fatal("a problem that says nothing")
 		}
 	})
-}
-
-// smallSignedJournal is signedJournal for a testing.TB (a fuzz target has
-// no *testing.T to give it).
-func smallSignedJournal(tb testing.TB, n, batch, every int) (string, integrity.Verifiers) {
-	tb.Helper()
-	skey, vkey, err := integrity.GenerateKey("test")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dir := tb.TempDir()
-	if err := writeFile(filepath.Join(dir, "key"), skey); err != nil {
-		tb.Fatal(err)
-	}
-	if err := writeFile(filepath.Join(dir, "key.pub"), vkey); err != nil {
-		tb.Fatal(err)
-	}
-	signer, err := integrity.LoadSigner(filepath.Join(dir, "key"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	verifier, err := integrity.LoadVerifier(filepath.Join(dir, "key.pub"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	path := filepath.Join(dir, "j.db")
-	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	ctx := context.Background()
-	j, err := Open(ctx, path, Options{Now: func() time.Time { return now }, Signer: signer, VerifierKey: vkey, Origin: "test", CheckpointEvery: every})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for done := 0; done < n; done += batch {
-		var recs []Record
-		for i := done; i < min(done+batch, n); i++ {
-			recs = append(recs, Record{Source: "/var/log/mail.log", Event: parser.Event{
-				Time: now.Add(time.Duration(i) * time.Second), Kind: parser.KindDelivery, QueueID: "Q" + strings.Repeat("A", i%7),
-				Recipient: "r@example.com", Raw: "line",
-			}})
-		}
-		if err := j.Commit(ctx, recs, nil); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := j.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
-		tb.Fatalf("%s-wal left with %d bytes", path, fi.Size())
-	}
-	return path, integrity.NewVerifiers(verifier)
 }

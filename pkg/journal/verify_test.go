@@ -15,7 +15,9 @@ import (
 
 // signedJournal writes n events in batches of batch into a journal that
 // checkpoints every `every` events, and returns its path and verifiers.
-func signedJournal(t *testing.T, n, batch, every int) (string, integrity.Verifiers) {
+// The journal is closed, its write-ahead log merged into the file. It takes
+// a testing.TB because fuzz targets build one too.
+func signedJournal(t testing.TB, n, batch, every int) (string, integrity.Verifiers) {
 	t.Helper()
 	skey, vkey, err := integrity.GenerateKey("test")
 	if err != nil {
@@ -58,6 +60,9 @@ func signedJournal(t *testing.T, n, batch, every int) (string, integrity.Verifie
 	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Fatalf("%s-wal left with %d bytes", path, fi.Size())
 	}
 	return path, integrity.NewVerifiers(verifier)
 }
