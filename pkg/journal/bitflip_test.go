@@ -13,7 +13,6 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
-
 )
 
 // dumpTables are the tables whose every row is compared before and after a
