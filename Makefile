@@ -4,7 +4,7 @@ GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
-FUZZTIME  ?= 20s
+FUZZTIME  ?= 45s
 BENCHTIME ?= 1s
 
 .PHONY: all build test deps lint vet fmt-check unit fuzz bench soak corpus-coverage golden demo clean
