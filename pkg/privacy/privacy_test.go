@@ -1,0 +1,125 @@
+package privacy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/parser"
+)
+
+var secret = []byte("0123456789abcdef0123456789abcdef")
+
+// parse reads a real line (lightmeterio+ControlCenter 1_bounce_simple.log
+// and friends) as ingest would.
+func parse(t *testing.T, line string) parser.Event {
+	t.Helper()
+	p := &parser.Parser{Location: time.UTC}
+	return p.Parse(line, time.Date(2024, 6, 15, 0, 0, 0, 0, time.UTC))
+}
+
+const clientLine = "Jun  3 10:40:57 mail postfix/submission/smtpd[9708]: 4AA091855DA0: client=some.domain.name[1.2.3.4], sasl_method=PLAIN, sasl_username=user@sender.com"
+
+func TestHMACKeepsQueriesWorking(t *testing.T) {
+	r, err := New(Config{Fields: map[string]Policy{"sasl_username": HMAC, "client_ip": HMAC}, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := parse(t, clientLine)
+	r.Apply(&e)
+	if e.SASLUsername != r.Pseudonym("user@sender.com") || !strings.HasPrefix(e.SASLUsername, "hmac:") {
+		t.Errorf("sasl_username = %q, want the pseudonym of the user", e.SASLUsername)
+	}
+	if e.ClientIP != r.Pseudonym("1.2.3.4") {
+		t.Errorf("client_ip = %q", e.ClientIP)
+	}
+	for _, secretValue := range []string{"user@sender.com", "1.2.3.4"} {
+		if strings.Contains(e.Raw, secretValue) {
+			t.Errorf("raw still holds %q: %s", secretValue, e.Raw)
+		}
+	}
+	if !strings.Contains(e.Raw, e.SASLUsername) || e.ClientHost != "some.domain.name" {
+		t.Errorf("raw should carry the pseudonym, other fields stay: %+v", e)
+	}
+	// Stable across events and redactors with the same key; different
+	// with another key.
+	r2, _ := New(Config{Fields: map[string]Policy{"sasl_username": HMAC}, Secret: secret})
+	other, _ := New(Config{Fields: map[string]Policy{"sasl_username": HMAC}, Secret: []byte("another secret of enough bytes!")})
+	if r2.Pseudonym("user@sender.com") != e.SASLUsername || other.Pseudonym("user@sender.com") == e.SASLUsername {
+		t.Error("pseudonyms are not stable per key")
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	line := "Jun  3 10:40:57 mail postfix/qmgr[1005]: 4AA091855DA0: from=<user@sender.com>, size=391, nrcpt=1 (queue active)"
+	for _, tt := range []struct {
+		policy     Policy
+		wantSender string
+		wantInRaw  string
+	}{
+		{Keep, "user@sender.com", "from=<user@sender.com>"},
+		{DropLocal, "@sender.com", "from=<@sender.com>"},
+		{Drop, "", "from=<[redacted]>"},
+	} {
+		r, err := New(Config{Fields: map[string]Policy{"sender": tt.policy}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := parse(t, line)
+		r.Apply(&e)
+		if e.Sender != tt.wantSender || !strings.Contains(e.Raw, tt.wantInRaw) {
+			t.Errorf("%v: sender %q raw %q", tt.policy, e.Sender, e.Raw)
+		}
+		if e.Size != 391 || e.QueueID != "4AA091855DA0" {
+			t.Errorf("%v: other fields changed: %+v", tt.policy, e)
+		}
+	}
+}
+
+// A value in two fields under two policies: the raw line follows the
+// stricter.
+func TestRawFollowsStrictestPolicy(t *testing.T) {
+	r, err := New(Config{Fields: map[string]Policy{"sender": DropLocal, "sasl_username": HMAC}, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := parser.Event{Kind: parser.KindClient, Sender: "user@sender.com", SASLUsername: "user@sender.com",
+		Raw: "from=<user@sender.com> sasl_username=user@sender.com"}
+	r.Apply(&e)
+	want := "from=<" + r.Pseudonym("user@sender.com") + "> sasl_username=" + r.Pseudonym("user@sender.com")
+	if e.Raw != want || e.Sender != "@sender.com" {
+		t.Errorf("raw %q sender %q, want raw %q", e.Raw, e.Sender, want)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	if _, err := New(Config{Fields: map[string]Policy{"passwd": Drop}}); err == nil || !strings.Contains(err.Error(), `no field "passwd"`) {
+		t.Errorf("unknown field: %v", err)
+	}
+	if _, err := New(Config{Fields: map[string]Policy{"sender": HMAC}, Secret: []byte("short")}); err == nil || !strings.Contains(err.Error(), "at least 16") {
+		t.Errorf("short secret: %v", err)
+	}
+	if _, err := ParsePolicy("encrypt"); err == nil {
+		t.Error("unknown policy accepted")
+	}
+	for _, name := range []string{"keep", "drop_local", "hmac", "drop"} {
+		p, err := ParsePolicy(name)
+		if err != nil || p.String() != name {
+			t.Errorf("%s: %v %v", name, p, err)
+		}
+	}
+	if r, _ := New(Config{}); r.Active() {
+		t.Error("an empty config changes events")
+	}
+}
+
+func BenchmarkApply(b *testing.B) {
+	r, _ := New(Config{Fields: map[string]Policy{"sasl_username": HMAC, "client_ip": HMAC, "sender": DropLocal}, Secret: secret})
+	p := &parser.Parser{Location: time.UTC}
+	ref := time.Date(2024, 6, 15, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		e := p.Parse(clientLine, ref)
+		r.Apply(&e)
+	}
+}
