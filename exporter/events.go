@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
@@ -19,9 +20,9 @@ import (
 func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
 	cmd := app.Command("events", "Print journaled events.")
 	var (
-		path, since, until, queueID, user, ip, format string
-		kinds                                         []string
-		limit                                         int
+		path, since, until, queueID, user, ip, format, configFile string
+		kinds                                                     []string
+		limit                                                     int
 	)
 	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").StringVar(&path)
 	cmd.Flag("since", "Only events at or after this time (RFC 3339, or a duration ago like 2h).").StringVar(&since)
@@ -32,6 +33,7 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("client-ip", "Only events from this client IP.").StringVar(&ip)
 	cmd.Flag("limit", "At most this many events (0: all).").Default("1000").IntVar(&limit)
 	cmd.Flag("format", "Output format.").Default("jsonl").EnumVar(&format, "jsonl", "table")
+	cmd.Flag("config.file", "The exporter's configuration: with pseudonymised fields, --sasl-username and --client-ip are looked up by their pseudonyms.").StringVar(&configFile)
 	return cmd.FullCommand(), func() int {
 		now := time.Now()
 		f := journal.Filter{QueueID: queueID, SASLUsername: user, ClientIP: ip, Limit: limit}
@@ -43,6 +45,24 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		if f.Until, err = parseWhen(until, now); err != nil {
 			fmt.Fprintf(stderr, "exporter events: --until: %v\n", err)
 			return 2
+		}
+		if configFile != "" {
+			c, err := config.Load(configFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "exporter events: %v\n", err)
+				return 2
+			}
+			r, err := c.Redactor()
+			if err != nil {
+				fmt.Fprintf(stderr, "exporter events: %v\n", err)
+				return 2
+			}
+			if user != "" {
+				f.SASLUsername = r.Query("sasl_username", user)
+			}
+			if ip != "" {
+				f.ClientIP = r.Query("client_ip", ip)
+			}
 		}
 		if limit < 0 {
 			fmt.Fprintf(stderr, "exporter events: --limit=%d: must not be negative\n", limit)

@@ -44,6 +44,10 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
 			return 2
 		}
+		if _, err := c.Redactor(); err != nil {
+			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
+			return 2
+		}
 		show := progress == "always"
 		if f, ok := stderr.(*os.File); ok && progress == "auto" {
 			show = term.IsTerminal(int(f.Fd()))
@@ -105,6 +109,10 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 	}
 	// Replays enrich events like serve does, continuing from what the
 	// journal already holds.
+	redactor, err := c.Redactor()
+	if err != nil {
+		return nil, err
+	}
 	corr := correlate.New(correlate.Config{})
 	if err := rebuild(ctx, j, corr, slog.New(slog.DiscardHandler)); err != nil {
 		return nil, err
@@ -167,7 +175,7 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 		}()
 	}
 	err = ingest.Run(ctx, ingest.Config{
-		Parser: p, Journal: j, Correlator: corr, Observer: sum, BatchSize: 8192,
+		Parser: p, Journal: j, Correlator: corr, Redactor: redactor, Observer: sum, BatchSize: 8192,
 		Ref: func(source string) time.Time { return mtimes[source] },
 	}, lines)
 	close(stopProgress)

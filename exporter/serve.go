@@ -238,6 +238,10 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 				return 2
 			}
 		}
+		if _, err := c.Redactor(); err != nil {
+			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
+			return 2
+		}
 		if check {
 			fmt.Fprintln(stdout, "configuration ok")
 			return 0
@@ -291,6 +295,10 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	if verifyEvery > 0 {
 		verifier = newBackgroundVerifier(reg, c.Journal.Path, vkey, verifyEvery, logger)
 	}
+	redactor, err := c.Redactor()
+	if err != nil {
+		return err
+	}
 	corr := correlate.New(correlate.Config{MaxBytes: c.Correlate.MaxBytes})
 	registerCorrelator(reg, corr)
 	if err := rebuild(ctx, j, corr, logger); err != nil {
@@ -335,7 +343,7 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	ingestDone := make(chan error, 1)
 	go func() {
 		ingestDone <- ingest.Run(ctx, ingest.Config{
-			Parser: p, Journal: j, Correlator: corr, BatchSize: c.Journal.BatchSize, FlushInterval: time.Duration(c.Journal.FlushInterval),
+			Parser: p, Journal: j, Correlator: corr, Redactor: redactor, BatchSize: c.Journal.BatchSize, FlushInterval: time.Duration(c.Journal.FlushInterval),
 			Observer: pipeline{ingest: im, mail: mail, offenders: off}, Logger: logger,
 		}, lines)
 	}()

@@ -11,11 +11,35 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
+
+// Redactor builds the privacy redactor the configuration asks for, reading
+// its secret; with no policies it changes nothing.
+func (c *Config) Redactor() (*privacy.Redactor, error) {
+	pc := privacy.Config{Fields: map[string]privacy.Policy{}}
+	for f, name := range c.Privacy.Fields {
+		p, err := privacy.ParsePolicy(name)
+		if err != nil {
+			return nil, fmt.Errorf("privacy.fields.%s: %w", f, err)
+		}
+		pc.Fields[f] = p
+	}
+	if c.Privacy.SecretFile != "" {
+		b, err := os.ReadFile(c.Privacy.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("privacy.secret_file: %w", err)
+		}
+		pc.Secret = bytes.TrimSpace(b)
+	}
+	return privacy.New(pc)
+}
 
 // Config is the whole configuration file.
 type Config struct {
@@ -32,6 +56,17 @@ type Config struct {
 	Auth      Auth      `yaml:"auth"`
 	Correlate Correlate `yaml:"correlate"`
 	Postfix   Postfix   `yaml:"postfix"`
+	Privacy   Privacy   `yaml:"privacy"`
+}
+
+// Privacy sets what the journal keeps of personal fields.
+type Privacy struct {
+	// Fields maps an event field (sasl_username, sender, recipient,
+	// orig_recipient, client_ip, client_host, helo, message_id) to keep,
+	// drop_local, hmac or drop.
+	Fields map[string]string `yaml:"fields"`
+	// SecretFile holds the HMAC key (at least 16 bytes).
+	SecretFile string `yaml:"secret_file"`
 }
 
 // Tenant lists the domains that get their own sender_domain label value.
@@ -185,6 +220,19 @@ func (c *Config) Validate() error {
 	for _, d := range c.Tenant.Domains {
 		if d == "" || strings.ContainsAny(d, " @/") {
 			errs = append(errs, fmt.Sprintf("tenant.domains: %q is not a domain", d))
+		}
+	}
+	names := make([]string, 0, len(c.Privacy.Fields))
+	for f := range c.Privacy.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		p := c.Privacy.Fields[f]
+		if _, err := privacy.ParsePolicy(p); err != nil {
+			errs = append(errs, fmt.Sprintf("privacy.fields.%s: %v", f, err))
+		} else if p == "hmac" && c.Privacy.SecretFile == "" {
+			errs = append(errs, fmt.Sprintf("privacy.fields.%s: hmac needs privacy.secret_file", f))
 		}
 	}
 	if c.Journal.CheckpointEvery < 0 || c.Journal.CheckpointInterval < 0 {

@@ -82,3 +82,33 @@ func TestLoadNamesTheFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestPrivacyConfig(t *testing.T) {
+	for _, tt := range []struct{ yaml, want string }{
+		{"privacy:\n  fields:\n    sender: encrypt\n", `privacy.fields.sender: unknown privacy policy "encrypt"`},
+		{"privacy:\n  fields:\n    sender: hmac\n", "privacy.fields.sender: hmac needs privacy.secret_file"},
+	} {
+		if _, err := Parse([]byte(tt.yaml)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
+	c, err := Parse([]byte("privacy:\n  fields:\n    passwd: drop\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Redactor(); err == nil || !strings.Contains(err.Error(), `no field "passwd"`) {
+		t.Errorf("unknown field: %v", err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Parse([]byte("privacy:\n  secret_file: " + secret + "\n  fields:\n    sasl_username: hmac\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Redactor()
+	if err != nil || r.Query("sasl_username", "u@example.com") == "u@example.com" {
+		t.Errorf("redactor %v, %v", r, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	// Correlator enriches each event with what earlier ones said before
 	// it is observed and journaled; nil leaves events as parsed.
 	Correlator *correlate.Correlator
+	// Redactor applies the privacy policies after the event was observed
+	// (metrics need the sender's domain) and before it is journaled;
+	// nil keeps every field.
+	Redactor *privacy.Redactor
 	// BatchSize commits once this many events are waiting; 0 means 2048.
 	BatchSize int
 	// FlushInterval commits waiting events at least this often; 0 means 1s.
@@ -116,6 +121,9 @@ func (b *batcher) add(l tailer.Line) {
 	}
 	if b.cfg.Observer != nil {
 		b.cfg.Observer.Observed(l.Source, &r.Event, note)
+	}
+	if b.cfg.Redactor != nil {
+		b.cfg.Redactor.Apply(&r.Event)
 	}
 	if _, seen := b.pos[l.Source]; !seen {
 		b.order = append(b.order, l.Source)

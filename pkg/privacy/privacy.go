@@ -2,7 +2,8 @@
 // written: keep a field, replace it with a keyed pseudonym (HMAC-SHA256, so
 // that "every event of user X" still works for a caller who knows X), drop
 // an address's local part, or drop the field. The raw line is rewritten to
-// follow the strictest policy of every value it contains.
+// follow the strictest policy of every value it contains, and so are the
+// reply and warning texts.
 package privacy
 
 import (
@@ -119,6 +120,26 @@ func New(cfg Config) (*Redactor, error) {
 	return r, nil
 }
 
+// Policy is the policy of a field.
+func (r *Redactor) Policy(field string) Policy {
+	for _, ru := range r.rules {
+		if ru.name == field {
+			return ru.policy
+		}
+	}
+	return Keep
+}
+
+// Query turns a value a user asks for into what the journal holds for
+// field: its pseudonym when the field is pseudonymised, the value itself
+// otherwise (a dropped field cannot be searched).
+func (r *Redactor) Query(field, value string) string {
+	if r.Policy(field) == HMAC {
+		return r.Pseudonym(value)
+	}
+	return value
+}
+
 // Active reports whether any field is changed.
 func (r *Redactor) Active() bool { return len(r.rules) > 0 }
 
@@ -131,22 +152,29 @@ func (r *Redactor) Pseudonym(value string) string {
 	var sum [sha256.Size]byte
 	digest := m.Sum(sum[:0])
 	r.macs.Put(m)
-	var out [5 + 32]byte
-	copy(out[:], "hmac:")
-	hex.Encode(out[5:], digest[:16])
+	var out [len(pseudonymPrefix) + 32]byte
+	copy(out[:], pseudonymPrefix)
+	hex.Encode(out[len(pseudonymPrefix):], digest[:16])
 	return string(out[:])
 }
+
+const pseudonymPrefix = "hmac:"
 
 // Apply rewrites e's fields and raw line in place.
 func (r *Redactor) Apply(e *parser.Event) {
 	if len(r.rules) == 0 {
 		return
 	}
-	raw := e.Raw
+	// The free text of a line (the raw line itself, an SMTP reply, a
+	// warning's text) repeats the values the fields hold: it follows the
+	// same policies.
+	texts := [...]*string{&e.Raw, &e.Response, &e.Detail}
 	for _, ru := range r.rules {
 		f := ru.get(e)
 		orig := *f
-		if orig == "" {
+		if orig == "" || (ru.policy == HMAC && strings.HasPrefix(orig, pseudonymPrefix)) {
+			// Empty, or already a pseudonym (the correlator, rebuilt from
+			// the journal, fills fields with what the journal holds).
 			continue
 		}
 		var repl string
@@ -165,11 +193,15 @@ func (r *Redactor) Apply(e *parser.Event) {
 			}
 		}
 		*f = repl
-		if repl != orig && strings.Contains(raw, orig) {
-			raw = strings.ReplaceAll(raw, orig, rawStandIn(ru.policy, repl))
+		if repl == orig {
+			continue
+		}
+		for _, text := range texts {
+			if strings.Contains(*text, orig) {
+				*text = strings.ReplaceAll(*text, orig, rawStandIn(ru.policy, repl))
+			}
 		}
 	}
-	e.Raw = raw
 }
 
 // rawStandIn is what replaces a value in the raw line: the pseudonym or

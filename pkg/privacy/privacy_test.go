@@ -123,3 +123,28 @@ func BenchmarkApply(b *testing.B) {
 		r.Apply(&e)
 	}
 }
+
+// An SMTP reply repeats the address it rejects: it follows the policy too.
+func TestReplyTextFollowsPolicy(t *testing.T) {
+	// whyscream+postfix-grok-patterns smtpd_0004 with a syslog header.
+	line := "Jun  3 10:40:57 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from 061238241086.static.ctinets.com[61.238.241.86]: 550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User unknown in virtual mailbox table; from=<wumt5@cchfdc.com> to=<toernooicommissie@example.com> proto=ESMTP helo=<ecsolved.com>"
+	r, err := New(Config{Fields: map[string]Policy{"recipient": HMAC, "sender": HMAC, "client_ip": Drop}, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := parse(t, line)
+	if e.Kind != parser.KindReject || !strings.Contains(e.Response, "toernooicommissie@example.com") {
+		t.Fatalf("fixture: %+v", e)
+	}
+	r.Apply(&e)
+	for _, text := range []string{e.Raw, e.Response, e.Recipient, e.Sender, e.ClientIP} {
+		for _, v := range []string{"toernooicommissie@example.com", "wumt5@cchfdc.com", "61.238.241.86"} {
+			if strings.Contains(text, v) {
+				t.Errorf("%q still in %q", v, text)
+			}
+		}
+	}
+	if !strings.Contains(e.Response, r.Pseudonym("toernooicommissie@example.com")) || !strings.Contains(e.Raw, "[[redacted]]") {
+		t.Errorf("response %q raw %q", e.Response, e.Raw)
+	}
+}
