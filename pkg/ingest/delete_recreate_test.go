@@ -3,7 +3,6 @@ package ingest
 import (
 	"os"
 	"testing"
-	"time"
 )
 
 // The log is deleted and recreated while being written, five times. The
@@ -18,29 +17,11 @@ func TestDeleteRecreate(t *testing.T) {
 	w.write(100)
 	r.start()
 	r.waitFor(100)
-	hup, stop := make(chan struct{}), make(chan struct{})
-	done := w.background(200*time.Microsecond, hup, stop)
-	for i := 0; i < deletions; i++ {
-		time.Sleep(250 * time.Millisecond)
+	r.replaceWhileWriting(w, deletions, func() {
 		if err := os.Remove(r.log); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond) // lines land in the deleted file
-		hup <- struct{}{}
-	}
-	time.Sleep(100 * time.Millisecond)
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	got := r.waitFor(r.next)
-	assertSameLines(t, got, lines(0, r.next))
-	if n := r.obs.rotated.Load(); n != deletions {
-		t.Errorf("replacements counted as rotations: %d, want %d", n, deletions)
-	}
-	if n := r.obs.lost.Load() + r.obs.truncated.Load(); n != 0 {
-		t.Errorf("lost or truncated files: %d", n)
-	}
+	})
 }
 
 // The log is deleted and recreated while the exporter is stopped. Lines

@@ -288,3 +288,33 @@ func assertInOrder(t *testing.T, got, want []string) {
 		}
 	}
 }
+
+// replaceWhileWriting has a background writer append lines while replace
+// swaps the log n times, each swap followed 20ms later by the writer's
+// reopen (the HUP; lines written meanwhile land in the old file). It then
+// checks that every line was journaled exactly once, that n rotations were
+// counted and that nothing was lost or truncated.
+func (r *rig) replaceWhileWriting(w *writer, n int, replace func()) {
+	r.t.Helper()
+	hup, stop := make(chan struct{}), make(chan struct{})
+	done := w.background(200*time.Microsecond, hup, stop)
+	for i := 0; i < n; i++ {
+		time.Sleep(250 * time.Millisecond)
+		replace()
+		time.Sleep(20 * time.Millisecond)
+		hup <- struct{}{}
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	if err := <-done; err != nil {
+		r.t.Fatal(err)
+	}
+	got := r.waitFor(r.next)
+	assertSameLines(r.t, got, lines(0, r.next))
+	if got := r.obs.rotated.Load(); got != int64(n) {
+		r.t.Errorf("rotations counted: %d, want %d", got, n)
+	}
+	if got := r.obs.lost.Load() + r.obs.truncated.Load(); got != 0 {
+		r.t.Errorf("lost or truncated files: %d", got)
+	}
+}
