@@ -14,8 +14,14 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/exporter ./exporter
 
+# Areas add their own targets in mk/*.mk: TEST_TARGETS run by `make test`,
+# BENCH_TARGETS by `make bench`.
+TEST_TARGETS  :=
+BENCH_TARGETS :=
+-include mk/*.mk
+
 # test: everything CI runs, in one go, on a fresh machine.
-test: deps lint unit fuzz
+test: deps lint unit fuzz $(TEST_TARGETS)
 
 deps:
 	bash scripts/deps.sh
@@ -40,6 +46,7 @@ fuzz:
 bench: build
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
 	bash scripts/bench-replay.sh
+	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
 # The kill -9 crash test for 300 rounds (CI's `unit` runs 30).
 soak:

@@ -6,12 +6,18 @@ set -euo pipefail
 
 # Debian packages the tests run for real: logrotate rotates logs under the
 # tailer, sqlite3 lets tests edit journals the way a tamperer would,
-# prometheus brings promtool to lint the exporter's metrics.
+# prometheus brings promtool to lint the exporter's metrics (and the
+# Prometheus server of the alert test).
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v logrotate >/dev/null || [ -x /usr/sbin/logrotate ] || need+=(logrotate)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v gcc >/dev/null || need+=(gcc)
+# The mixin's end-to-end alert test runs Alertmanager; jsonnet renders the
+# mixin; wrk loads the query API in `make bench`.
+command -v prometheus-alertmanager >/dev/null || [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
+command -v jsonnet >/dev/null || need+=(jsonnet)
+command -v wrk >/dev/null || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,16 +10,29 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
-// Filter selects journaled events. Zero fields do not filter.
+// Filter selects journaled events. Zero fields do not filter; set fields
+// must all match.
 type Filter struct {
 	Since, Until time.Time // Since inclusive, Until exclusive
 	Kinds        []parser.Kind
 	QueueID      string
+	MessageID    string
 	SASLUsername string
 	ClientIP     string
-	// AfterSeq continues a listing after the event with this sequence
-	// number.
-	AfterSeq int64
+	// Sender and Recipient match the envelope address exactly
+	// (case-insensitively, as mail systems compare them).
+	Sender, Recipient string
+	Status            string
+	// Text matches events whose raw line contains it, case-insensitively.
+	Text string
+	// Match, when set, is a last filter in Go (tenant scopes, say); it
+	// sees the decoded event and must not keep the pointer.
+	Match func(*Stored) bool
+	// AfterSeq continues an ascending listing after the event with this
+	// sequence number; BeforeSeq a descending one (Desc).
+	AfterSeq, BeforeSeq int64
+	// Desc lists newest first.
+	Desc bool
 	// Limit caps the result; 0 means no limit.
 	Limit int
 }
@@ -30,13 +44,33 @@ type Stored struct {
 	Event  parser.Event
 }
 
-// Events returns the events matching f in journal order.
+// Events returns the events matching f in journal order (or newest first
+// with f.Desc).
 func (j *Journal) Events(ctx context.Context, f Filter) ([]Stored, error) {
+	var out []Stored
+	err := j.Scan(ctx, f, func(s *Stored) error {
+		out = append(out, *s)
+		return nil
+	})
+	return out, err
+}
+
+// ErrStop ends a Scan early without an error.
+var ErrStop = errors.New("stop scan")
+
+// Scan calls fn for each event matching f, in journal order (newest first
+// with f.Desc), up to f.Limit events. fn must not keep s; returning
+// ErrStop ends the scan quietly.
+func (j *Journal) Scan(ctx context.Context, f Filter, fn func(s *Stored) error) error {
 	var where []string
 	var args []any
 	if f.AfterSeq > 0 {
 		where = append(where, "e.seq > ?")
 		args = append(args, f.AfterSeq)
+	}
+	if f.BeforeSeq > 0 {
+		where = append(where, "e.seq < ?")
+		args = append(args, f.BeforeSeq)
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "e.time >= ?")
@@ -62,24 +96,30 @@ func (j *Journal) Events(ctx context.Context, f Filter) ([]Stored, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY e.seq"
+	if f.Desc {
+		q += " ORDER BY e.seq DESC"
+	} else {
+		q += " ORDER BY e.seq"
+	}
 	rows, err := j.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("journal %s: query events: %w", j.path, err)
+		return fmt.Errorf("journal %s: query events: %w", j.path, err)
 	}
 	defer rows.Close()
-	var out []Stored
+	text := strings.ToLower(f.Text)
+	n := 0
+	var s Stored
 	for rows.Next() {
-		var s Stored
+		s = Stored{}
 		var t, kind int64
 		var qid *string
 		var data []byte
 		if err := rows.Scan(&s.Seq, &t, &kind, &qid, &s.Source, &data); err != nil {
-			return nil, fmt.Errorf("journal %s: read event: %w", j.path, err)
+			return fmt.Errorf("journal %s: read event: %w", j.path, err)
 		}
 		hasTime, err := decodeEvent(data, &s.Event)
 		if err != nil {
-			return nil, fmt.Errorf("journal %s: event %d: %w", j.path, s.Seq, err)
+			return fmt.Errorf("journal %s: event %d: %w", j.path, s.Seq, err)
 		}
 		if hasTime {
 			s.Event.Time = colToTime(t)
@@ -88,19 +128,41 @@ func (j *Journal) Events(ctx context.Context, f Filter) ([]Stored, error) {
 		if qid != nil {
 			s.Event.QueueID = *qid
 		}
-		// Fields without an index are filtered here.
-		if f.SASLUsername != "" && s.Event.SASLUsername != f.SASLUsername {
+		if !f.matches(&s, text) {
 			continue
 		}
-		if f.ClientIP != "" && s.Event.ClientIP != f.ClientIP {
-			continue
+		if err := fn(&s); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
 		}
-		out = append(out, s)
-		if f.Limit > 0 && len(out) >= f.Limit {
+		n++
+		if f.Limit > 0 && n >= f.Limit {
 			break
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("journal %s: read events: %w", j.path, err)
+	}
+	return nil
+}
+
+// matches applies the filters that no index answers; lowerText is f.Text
+// in lower case.
+func (f *Filter) matches(s *Stored, lowerText string) bool {
+	e := &s.Event
+	switch {
+	case f.MessageID != "" && e.MessageID != f.MessageID,
+		f.SASLUsername != "" && e.SASLUsername != f.SASLUsername,
+		f.ClientIP != "" && e.ClientIP != f.ClientIP,
+		f.Sender != "" && !strings.EqualFold(e.Sender, f.Sender),
+		f.Recipient != "" && !strings.EqualFold(e.Recipient, f.Recipient),
+		f.Status != "" && e.Status != f.Status,
+		lowerText != "" && !strings.Contains(strings.ToLower(e.Raw), lowerText):
+		return false
+	}
+	return f.Match == nil || f.Match(s)
 }
 
 // Count returns how many events the journal holds.

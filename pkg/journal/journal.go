@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -46,9 +47,13 @@ type Options struct {
 	CheckpointInterval time.Duration
 }
 
-// Journal is an open event journal. Commit must be called from one
-// goroutine at a time; queries may run concurrently with it (WAL).
+// Journal is an open event journal. Commit may be called from several
+// goroutines (ingest, the API's access log); queries run concurrently with
+// it (WAL).
 type Journal struct {
+	// mu serialises commits: the Merkle tree grows in memory in step with
+	// the transaction.
+	mu      sync.Mutex
 	db      *sql.DB
 	path    string
 	now     func() time.Time
@@ -206,6 +211,8 @@ const insertChunk = 64
 // Commit writes a batch of records and the positions they were read up to,
 // in one transaction: after a crash either all of it is there or none.
 func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourcePosition) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("journal %s: begin: %w", j.path, err)

@@ -40,6 +40,12 @@ const (
 	KindWarning
 	KindStats
 	KindNotice
+	// The journal's own records, never produced by parsing a line: an API
+	// call (who asked what) and an erasure (forget) or retention run. They
+	// share the Merkle tree with the mail events, so they are as
+	// tamper-evident as what they are about.
+	KindAccess
+	KindErasure
 	numKinds
 )
 
@@ -65,6 +71,8 @@ var kindNames = [numKinds]string{
 	KindWarning:        "warning",
 	KindStats:          "stats",
 	KindNotice:         "notice",
+	KindAccess:         "access",
+	KindErasure:        "erasure",
 }
 
 // Kinds lists every kind in contract order.
