@@ -1,0 +1,80 @@
+package privacy
+
+import (
+	"reflect"
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/parser"
+)
+
+// Erase replaces every appearance of subject (an address or user name,
+// compared case-insensitively, as mail systems compare addresses) in every
+// string field of e, the raw line and reply texts included, with standIn.
+// It reports whether anything changed. Erasure is rare and must not miss a
+// field added to the Event later, so it walks the struct by reflection
+// rather than a list that could fall behind.
+func Erase(e *parser.Event, subject, standIn string) bool {
+	if subject == "" {
+		return false
+	}
+	changed := false
+	v := reflect.ValueOf(e).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() != reflect.String || !f.CanSet() {
+			continue
+		}
+		if s, ok := replaceFold(f.String(), subject, standIn); ok {
+			f.SetString(s)
+			changed = true
+		}
+	}
+	return changed
+}
+
+// Mentions reports whether subject appears in any string field of e.
+func Mentions(e *parser.Event, subject string) bool {
+	if subject == "" {
+		return false
+	}
+	v := reflect.ValueOf(e).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() == reflect.String && indexFold(f.String(), subject) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceFold replaces every case-insensitive occurrence of old in s.
+func replaceFold(s, old, repl string) (string, bool) {
+	i := indexFold(s, old)
+	if i < 0 {
+		return s, false
+	}
+	var sb strings.Builder
+	for i >= 0 {
+		sb.WriteString(s[:i])
+		sb.WriteString(repl)
+		s = s[i+len(old):]
+		i = indexFold(s, old)
+	}
+	sb.WriteString(s)
+	return sb.String(), true
+}
+
+// indexFold is strings.Index ignoring ASCII and Unicode simple case. The
+// lengths of a match and of sub are equal for the addresses erased here,
+// so the byte offsets carry over.
+func indexFold(s, sub string) int {
+	if len(sub) == 0 || len(sub) > len(s) {
+		return -1
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
