@@ -1,0 +1,2 @@
+// One file per dashboard: jsonnet -m provisioning/dashboards dashboards.jsonnet
+(import 'mixin.libsonnet').grafanaDashboards
