@@ -31,6 +31,7 @@ var commands = []command{
 	replayCommand,
 	parseCommand,
 	simulateCommand,
+	reportCommand,
 }
 
 // run parses the arguments and runs one subcommand. It returns the process
