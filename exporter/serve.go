@@ -24,8 +24,10 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/mailtrail/mailtrail/pkg/api"
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
+	"github.com/mailtrail/mailtrail/pkg/enrich"
 	"github.com/mailtrail/mailtrail/pkg/ingest"
 	"github.com/mailtrail/mailtrail/pkg/metrics"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
@@ -140,6 +142,9 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		postqueue, postfixConfigDir       string
 		postqueueSet                      bool
 		verifyEvery                       time.Duration
+		enrichGeoIP                       []string
+		enrichBlocklist                   string
+		apiAnonymous                      bool
 	)
 	cmd.Flag("log.path", "Log file or glob to follow, repeatable; '-' reads stdin.").StringsVar(&paths)
 	cmd.Flag("log.rotated-glob", "Glob of a log file's rotated generations, repeatable; {path} stands for the file (default: {path}.* and {path}-*).").StringsVar(&rotated)
@@ -160,7 +165,10 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd.Flag("correlate.max-bytes", "Memory bound of the session and message state (at least 40 MiB; 64 MiB holds about 85k messages in flight).").Default("67108864").IsSetByUser(&correlateSet).IntVar(&correlateBytes)
 	cmd.Flag("postfix.postqueue", "postqueue binary for the queue metrics; empty turns them off.").Default("postqueue").IsSetByUser(&postqueueSet).StringVar(&postqueue)
 	cmd.Flag("journal.verify-interval", "Re-verify the journal's Merkle tree and checkpoints this often in the background (0: never).").Default("1h").DurationVar(&verifyEvery)
+	cmd.Flag("api.allow-anonymous", "Serve the query API (/api/v1/) to requests without a token, as an auditor; without it and without api.tokens the API is off.").BoolVar(&apiAnonymous)
 	cmd.Flag("postfix.config-dir", "Postfix configuration directory of this instance (postqueue -c).").StringVar(&postfixConfigDir)
+	cmd.Flag("enrich.geoip", "MaxMind database (GeoLite2/GeoIP2 Country, City or ASN) for the API's and reports' countries, repeatable; re-read when it changes.").StringsVar(&enrichGeoIP)
+	cmd.Flag("enrich.blocklist", "Threat list, one CIDR or address per line ('#' comments), re-read when it changes; events from listed addresses are marked.").StringVar(&enrichBlocklist)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
 	cmd.Flag("log.level", "Only log messages with this severity or above: debug, info, warn, error.").Default("info").EnumVar(&logLevel, "debug", "info", "warn", "error")
@@ -206,6 +214,24 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 			c.Postfix.Postqueue = postqueue
 		}
 		pick(&c.Postfix.ConfigDir, postfixConfigDir, postfixConfigDir != "")
+		if len(enrichGeoIP) > 0 {
+			c.Enrich.GeoIP = enrichGeoIP
+		}
+		pick(&c.Enrich.Blocklist, enrichBlocklist, enrichBlocklist != "")
+		// The files are read now so that a wrong path fails --config.check
+		// and the start, not the first query.
+		if _, err := enrich.New(enrich.Options{GeoIP: c.Enrich.GeoIP, Blocklist: c.Enrich.Blocklist}); err != nil {
+			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
+			return 2
+		}
+		pick(&c.API.AllowAnonymous, apiAnonymous, apiAnonymous)
+		if tokens, err := apiTokens(c); err != nil {
+			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
+			return 2
+		} else if _, err := api.New(api.Config{Tokens: tokens}); err != nil {
+			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
+			return 2
+		}
 		if err := c.Validate(); err != nil {
 			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
 			return 2
@@ -299,6 +325,15 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
+	// Enrichment is read-side only: the API and reports ask it; ingest
+	// never waits for it.
+	enricher, err := enrich.New(enrich.Options{
+		GeoIP: c.Enrich.GeoIP, Blocklist: c.Enrich.Blocklist, PollInterval: time.Duration(c.Enrich.PollInterval),
+		Registerer: reg, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
 	corr := correlate.New(correlate.Config{MaxBytes: c.Correlate.MaxBytes})
 	registerCorrelator(reg, corr)
 	if err := rebuild(ctx, j, corr, logger); err != nil {
@@ -348,7 +383,19 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 		}, lines)
 	}()
 
+	tokens, err := apiTokens(c)
+	if err != nil {
+		return err
+	}
+	queryAPI, err := api.New(api.Config{
+		Journal: j, Instance: c.Instance, Version: version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,
+		Offenders: off, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
+	mux.Handle("/api/", queryAPI)
 	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), Registry: reg}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
@@ -375,6 +422,7 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	if verifier != nil {
 		go verifier.run(ctx)
 	}
+	go enricher.Run(ctx)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- web.ServeMultiple(listeners, server, webFlags, logger) }()
 	ready.Store(true)
@@ -404,6 +452,19 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	defer done()
 	server.Shutdown(shutdownCtx)
 	return runErr
+}
+
+// apiTokens reads the query API's tokens from the configuration.
+func apiTokens(c *config.Config) ([]api.Token, error) {
+	var out []api.Token
+	for _, t := range c.API.Tokens {
+		secret, err := t.Secret()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, api.Token{Name: t.Name, Secret: secret, Role: api.Role(t.Role), Tenants: t.Tenants})
+	}
+	return out, nil
 }
 
 func listen(addrs []string) ([]net.Listener, error) {

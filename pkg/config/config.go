@@ -57,6 +57,50 @@ type Config struct {
 	Correlate Correlate `yaml:"correlate"`
 	Postfix   Postfix   `yaml:"postfix"`
 	Privacy   Privacy   `yaml:"privacy"`
+	Enrich    Enrich    `yaml:"enrich"`
+	API       API       `yaml:"api"`
+}
+
+// API configures the HTTP query API. Without tokens (and without
+// allow_anonymous) it is off.
+type API struct {
+	// AllowAnonymous serves requests without a token (as an auditor).
+	AllowAnonymous bool       `yaml:"allow_anonymous"`
+	Tokens         []APIToken `yaml:"tokens"`
+}
+
+// APIToken is one API client: a bearer token given inline or (better) in
+// a file, a role (viewer, auditor, admin) and optionally the tenant
+// domains it is limited to.
+type APIToken struct {
+	Name      string   `yaml:"name"`
+	Token     string   `yaml:"token"`
+	TokenFile string   `yaml:"token_file"`
+	Role      string   `yaml:"role"`
+	Tenants   []string `yaml:"tenants"`
+}
+
+// Secret returns the token, read from TokenFile when given.
+func (t APIToken) Secret() (string, error) {
+	if t.TokenFile == "" {
+		return t.Token, nil
+	}
+	b, err := os.ReadFile(t.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("api.tokens %s: token_file: %w", t.Name, err)
+	}
+	return string(bytes.TrimSpace(b)), nil
+}
+
+// Enrich names the files the API and reports enrich addresses from;
+// each is re-read when it changes.
+type Enrich struct {
+	// GeoIP are MaxMind databases (Country, City, ASN).
+	GeoIP []string `yaml:"geoip"`
+	// Blocklist is a threat list: one CIDR or address per line.
+	Blocklist string `yaml:"blocklist"`
+	// PollInterval is how often the files are checked (default 10s).
+	PollInterval Duration `yaml:"poll_interval"`
 }
 
 // Privacy sets what the journal keeps of personal fields.
@@ -238,8 +282,37 @@ func (c *Config) Validate() error {
 	if c.Journal.CheckpointEvery < 0 || c.Journal.CheckpointInterval < 0 {
 		errs = append(errs, "journal: checkpoint_every and checkpoint_interval must not be negative")
 	}
+	if c.Enrich.PollInterval < 0 {
+		errs = append(errs, "enrich.poll_interval: must not be negative")
+	}
+	for _, g := range c.Enrich.GeoIP {
+		if g == "" {
+			errs = append(errs, "enrich.geoip: empty path")
+		}
+	}
 	if c.Journal.BatchSize < 0 {
 		errs = append(errs, "journal.batch_size: must not be negative")
+	}
+	tokenNames := map[string]bool{}
+	for i, t := range c.API.Tokens {
+		switch {
+		case t.Name == "":
+			errs = append(errs, fmt.Sprintf("api.tokens[%d]: name is required", i))
+		case tokenNames[t.Name]:
+			errs = append(errs, fmt.Sprintf("api.tokens[%d]: name %q used twice", i, t.Name))
+		}
+		tokenNames[t.Name] = true
+		if (t.Token == "") == (t.TokenFile == "") {
+			errs = append(errs, fmt.Sprintf("api.tokens[%d]: give exactly one of token and token_file", i))
+		}
+		if t.Role != "viewer" && t.Role != "auditor" && t.Role != "admin" {
+			errs = append(errs, fmt.Sprintf("api.tokens[%d]: role %q (want viewer, auditor or admin)", i, t.Role))
+		}
+		for _, d := range t.Tenants {
+			if d == "" || strings.ContainsAny(d, " @/") {
+				errs = append(errs, fmt.Sprintf("api.tokens[%d]: tenant %q is not a domain", i, d))
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))

@@ -1,0 +1,351 @@
+// Package api serves the exporter's HTTP query API (/api/v1/...) over the
+// journal: bearer-token authentication with roles and tenant scopes,
+// strict parameter validation with JSON errors, and an access log of every
+// call journaled beside the events it is about.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/offenders"
+	"github.com/mailtrail/mailtrail/pkg/query"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1/"
+
+// Role is what a token may do.
+type Role string
+
+// The roles, from the least to the most trusted.
+const (
+	// RoleViewer sees traces, events and aggregates with every e-mail
+	// address pseudonymised, and may not search by address or text.
+	RoleViewer Role = "viewer"
+	// RoleAuditor sees full events.
+	RoleAuditor Role = "auditor"
+	// RoleAdmin also sees the access log and the journal's own records.
+	RoleAdmin Role = "admin"
+)
+
+// ParseRole checks a role name.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleViewer, RoleAuditor, RoleAdmin:
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q (want viewer, auditor or admin)", s)
+}
+
+// Token is one API client.
+type Token struct {
+	Name   string
+	Secret string
+	Role   Role
+	// Tenants limits the token to mail of these domains; empty means all.
+	Tenants []string
+}
+
+// Offenders is where the offender list comes from (the live tracker).
+type Offenders interface {
+	Offenders() []offenders.Offender
+}
+
+// Config configures the API.
+type Config struct {
+	// Journal is the event journal; nil answers 503.
+	Journal           *journal.Journal
+	Instance, Version string
+	Tokens            []Token
+	// AllowAnonymous serves requests without a token as an auditor with
+	// no tenant scope. Without it and without tokens the API is off.
+	AllowAnonymous bool
+	Offenders      Offenders
+	Enricher       query.Enricher
+	Logger         *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// API is the HTTP handler for Prefix.
+type API struct {
+	cfg      Config
+	tokens   []token
+	redactor *query.Redactor
+	hosts    query.Hosts
+	access   *accessLog
+}
+
+type token struct {
+	Token
+	hash [sha256.Size]byte
+}
+
+// New checks the tokens and builds the handler.
+func New(cfg Config) (*API, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &API{cfg: cfg}
+	names := map[string]bool{}
+	secrets := map[[sha256.Size]byte]bool{}
+	for _, t := range cfg.Tokens {
+		if t.Name == "" {
+			return nil, errors.New("api token without a name")
+		}
+		if names[t.Name] {
+			return nil, fmt.Errorf("api token %q named twice", t.Name)
+		}
+		names[t.Name] = true
+		if len(t.Secret) < 16 {
+			return nil, fmt.Errorf("api token %q: the secret is %d bytes, want at least 16", t.Name, len(t.Secret))
+		}
+		if _, err := ParseRole(string(t.Role)); err != nil {
+			return nil, fmt.Errorf("api token %q: %w", t.Name, err)
+		}
+		h := sha256.Sum256([]byte(t.Secret))
+		if secrets[h] {
+			return nil, fmt.Errorf("api token %q: the same secret as another token", t.Name)
+		}
+		secrets[h] = true
+		a.tokens = append(a.tokens, token{Token: t, hash: h})
+	}
+	// Viewers' pseudonyms hold for one run: a fresh key each start, so
+	// they cannot be precomputed for a guessed address.
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("api: redaction key: %w", err)
+	}
+	a.redactor = query.NewRedactor(key)
+	if cfg.Journal != nil {
+		a.access = &accessLog{j: cfg.Journal}
+	}
+	return a, nil
+}
+
+// Enabled reports whether the API answers at all.
+func (a *API) Enabled() bool { return len(a.tokens) > 0 || a.cfg.AllowAnonymous }
+
+// apiError is an error response.
+type apiError struct {
+	Status int    `json:"-"`
+	Code   string `json:"error"`
+	Detail string `json:"detail"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Detail }
+
+func badRequest(param, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Detail: param + ": " + fmt.Sprintf(format, args...)}
+}
+
+// caller is an authenticated request's identity.
+type caller struct {
+	name    string
+	role    Role
+	tenants []string
+}
+
+func (c *caller) access(r *query.Redactor) query.Access {
+	acc := query.Access{Tenants: c.tenants, System: c.role == RoleAdmin}
+	if c.role == RoleViewer {
+		acc.Redact = r
+	}
+	return acc
+}
+
+// authenticate finds the caller of r.
+func (a *API) authenticate(r *http.Request) (*caller, *apiError) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		if a.cfg.AllowAnonymous {
+			return &caller{name: "anonymous", role: RoleAuditor}, nil
+		}
+		return nil, &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "Authorization: Bearer <token> is required"}
+	}
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return nil, &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "Authorization must be Bearer <token>"}
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(secret)))
+	var found *token
+	for i := range a.tokens {
+		// Every token is compared, in constant time, so the timing says
+		// nothing about which one came close.
+		if subtle.ConstantTimeCompare(sum[:], a.tokens[i].hash[:]) == 1 {
+			found = &a.tokens[i]
+		}
+	}
+	if found == nil {
+		return nil, &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "unknown token"}
+	}
+	return &caller{name: found.Name, role: found.Role, tenants: found.Tenants}, nil
+}
+
+// endpoint is one API call: the parameters it takes, the least role it
+// needs, and what it does.
+type endpoint struct {
+	params []string
+	role   Role
+	// run answers; n is the number of results, for the access log.
+	run func(ctx context.Context, c *caller, p *params) (body any, n int, err error)
+}
+
+var rangeParams = []string{"since", "until"}
+
+func (a *API) endpoints() map[string]endpoint {
+	filters := append([]string{"kind", "queue_id", "message_id", "sasl_username", "client_ip", "sender", "recipient", "status", "q"}, rangeParams...)
+	return map[string]endpoint{
+		"trace":      {params: []string{"queue_id", "message_id", "sender", "recipient", "since", "until", "limit"}, role: RoleViewer, run: a.trace},
+		"events":     {params: append([]string{"limit", "cursor", "order"}, filters...), role: RoleViewer, run: a.events},
+		"logins":     {params: append([]string{"user", "ip", "outcome", "limit"}, rangeParams...), role: RoleViewer, run: a.logins},
+		"offenders":  {role: RoleViewer, run: a.offenders},
+		"instance":   {role: RoleViewer, run: a.instance},
+		"stats":      {params: append([]string{"step"}, filters...), role: RoleViewer, run: a.stats},
+		"values":     {params: append([]string{"field", "limit"}, rangeParams...), role: RoleViewer, run: a.values},
+		"access-log": {params: append([]string{"limit", "cursor"}, rangeParams...), role: RoleAdmin, run: a.accessLog},
+	}
+}
+
+var roleRank = map[Role]int{RoleViewer: 1, RoleAuditor: 2, RoleAdmin: 3}
+
+// ServeHTTP answers every request under Prefix.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.Enabled() {
+		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found",
+			Detail: "the query API is off: configure api.tokens in --config.file, or start with --api.allow-anonymous"})
+		return
+	}
+	start := a.cfg.Now()
+	c, aerr := a.authenticate(r)
+	status, n := 0, 0
+	var body any
+	if aerr == nil {
+		body, n, aerr = a.handle(r, c)
+	}
+	if aerr != nil {
+		status = aerr.Status
+	} else {
+		status = http.StatusOK
+	}
+	if a.access != nil {
+		entry := query.AccessEntry{Time: start, Method: r.Method, Path: r.URL.Path, Query: cut(r.URL.RawQuery, 1024), Status: status, Results: n, ClientIP: remoteIP(r)}
+		if c != nil {
+			entry.Token, entry.Role = c.name, string(c.role)
+		}
+		if err := a.access.write(entry.Record(a.cfg.Instance)); err != nil {
+			// An answer that could not be logged is not given.
+			a.cfg.Logger.Error("api access log", "err", err)
+			writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: "the access log cannot be written; try again"})
+			return
+		}
+	}
+	if aerr != nil {
+		if aerr.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mailtrail"`)
+		}
+		writeError(w, aerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// handle routes an authenticated request.
+func (a *API) handle(r *http.Request, c *caller) (any, int, *apiError) {
+	name, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	ep, found := a.endpoints()[name]
+	if !ok || !found {
+		return nil, 0, &apiError{Status: http.StatusNotFound, Code: "not_found", Detail: "no such endpoint " + safeName(r.URL.Path)}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return nil, 0, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: "only GET"}
+	}
+	if roleRank[c.role] < roleRank[ep.role] {
+		return nil, 0, &apiError{Status: http.StatusForbidden, Code: "forbidden", Detail: fmt.Sprintf("%s needs the %s role; token %q is %s", name, ep.role, c.name, c.role)}
+	}
+	p, err := newParams(r.URL.RawQuery, ep.params, a.cfg.Now())
+	if err != nil {
+		return nil, 0, asAPIError(err)
+	}
+	if c.role == RoleViewer {
+		for _, f := range []string{"sender", "recipient", "sasl_username", "user", "q"} {
+			if p.has(f) {
+				return nil, 0, &apiError{Status: http.StatusForbidden, Code: "forbidden", Detail: f + ": viewer tokens see no addresses and cannot search by them or by text"}
+			}
+		}
+	}
+	if a.cfg.Journal == nil && name != "offenders" {
+		return nil, 0, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: "no journal is configured (--journal.path)"}
+	}
+	body, n, err := ep.run(r.Context(), c, p)
+	if err != nil {
+		return nil, 0, a.asAPIErrorLogged(err)
+	}
+	return body, n, nil
+}
+
+func asAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var pe *query.ParamError
+	if errors.As(err, &pe) {
+		return badRequest(pe.Param, "%s", pe.Msg)
+	}
+	if errors.Is(err, query.ErrNotFound) {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Detail: "no message matches"}
+	}
+	return nil
+}
+
+func (a *API) asAPIErrorLogged(err error) *apiError {
+	if ae := asAPIError(err); ae != nil {
+		return ae
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: "the query was cancelled"}
+	}
+	a.cfg.Logger.Error("api query", "err", err)
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Detail: "the query failed; see the exporter's log"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.Encode(body)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Status, e) }
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
+}

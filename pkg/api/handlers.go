@@ -1,0 +1,190 @@
+package api
+
+import (
+	"context"
+
+	"github.com/mailtrail/mailtrail/pkg/query"
+)
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func (a *API) trace(ctx context.Context, c *caller, p *params) (any, int, error) {
+	req := query.TraceRequest{Instance: a.cfg.Instance, Access: c.access(a.redactor)}
+	var e1, e2, e3, e4, e5 error
+	req.QueueID, e1 = p.queueID("queue_id")
+	req.MessageID, e2 = p.messageID()
+	req.Sender, e3 = p.address("sender")
+	req.Recipient, e4 = p.address("recipient")
+	req.Limit, e5 = p.limit()
+	since, until, e6 := p.timeRange()
+	if err := firstErr(e1, e2, e3, e4, e5, e6); err != nil {
+		return nil, 0, err
+	}
+	given := 0
+	for _, s := range []string{req.QueueID, req.MessageID, req.Sender, req.Recipient} {
+		if s != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, 0, badRequest("queue_id", "give exactly one of queue_id, message_id, sender, recipient")
+	}
+	if req.QueueID != "" {
+		if p.has("since") || p.has("until") {
+			return nil, 0, badRequest("since", "a trace by queue_id takes no time range")
+		}
+	} else {
+		req.Since, req.Until = since, until
+	}
+	res, err := query.Trace(ctx, a.cfg.Journal, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	return res, len(res.Messages), nil
+}
+
+// eventFilter reads the filters events and stats share.
+func eventFilter(p *params) (query.EventFilter, error) {
+	var f query.EventFilter
+	var errs [10]error
+	f.Since, f.Until, errs[0] = p.timeRange()
+	f.Kinds, errs[1] = p.kinds()
+	f.QueueID, errs[2] = p.queueID("queue_id")
+	f.MessageID, errs[3] = p.messageID()
+	f.SASLUsername, errs[4] = p.user("sasl_username")
+	f.ClientIP, errs[5] = p.ip("client_ip")
+	f.Sender, errs[6] = p.address("sender")
+	f.Recipient, errs[7] = p.address("recipient")
+	f.Status, errs[8] = p.status()
+	f.Text, errs[9] = p.text()
+	return f, firstErr(errs[:]...)
+}
+
+func (a *API) events(ctx context.Context, c *caller, p *params) (any, int, error) {
+	f, err := eventFilter(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	req := query.EventsRequest{EventFilter: f, Access: c.access(a.redactor)}
+	order, e1 := p.enum("order", "desc", "asc", "desc")
+	req.Limit, err = p.limit()
+	req.Asc = order == "asc"
+	cur, e3 := p.cursor()
+	if err := firstErr(e1, err, e3); err != nil {
+		return nil, 0, err
+	}
+	if cur != "" {
+		if err := query.ValidCursor(cur, req.Asc); err != nil {
+			return nil, 0, err
+		}
+		req.Cursor = cur
+	}
+	page, err := query.Events(ctx, a.cfg.Journal, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	return page, len(page.Events), nil
+}
+
+func (a *API) logins(ctx context.Context, c *caller, p *params) (any, int, error) {
+	req := query.LoginRequest{Enricher: a.cfg.Enricher, Access: c.access(a.redactor)}
+	var errs [5]error
+	req.Since, req.Until, errs[0] = p.timeRange()
+	req.User, errs[1] = p.user("user")
+	req.IP, errs[2] = p.ip("ip")
+	req.Outcome, errs[3] = p.enum("outcome", "", query.OutcomeSuccess, query.OutcomeFailure)
+	req.Limit, errs[4] = p.limit()
+	if err := firstErr(errs[:]...); err != nil {
+		return nil, 0, err
+	}
+	rows, err := query.Logins(ctx, a.cfg.Journal, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"logins": rows}, len(rows), nil
+}
+
+func (a *API) offenders(_ context.Context, c *caller, _ *params) (any, int, error) {
+	list := []any{}
+	if a.cfg.Offenders != nil {
+		for _, o := range query.Offenders(a.cfg.Offenders.Offenders(), c.access(a.redactor)) {
+			list = append(list, o)
+		}
+	}
+	return map[string]any{"offenders": list}, len(list), nil
+}
+
+func (a *API) instance(ctx context.Context, _ *caller, _ *params) (any, int, error) {
+	info, err := query.Instance(ctx, a.cfg.Journal, a.cfg.Instance, a.cfg.Version, &a.hosts)
+	if err != nil {
+		return nil, 0, err
+	}
+	return info, 1, nil
+}
+
+func (a *API) stats(ctx context.Context, c *caller, p *params) (any, int, error) {
+	f, err := eventFilter(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	step, given, err := p.step()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !given {
+		step = query.DefaultStep(f.Since, f.Until)
+	}
+	res, err := query.Stats(ctx, a.cfg.Journal, query.StatsRequest{EventFilter: f, Step: step, Access: c.access(a.redactor)})
+	if err != nil {
+		return nil, 0, err
+	}
+	return res, len(res.Points), nil
+}
+
+func (a *API) values(ctx context.Context, c *caller, p *params) (any, int, error) {
+	req := query.ValuesRequest{Access: c.access(a.redactor)}
+	var errs [3]error
+	req.Since, req.Until, errs[0] = p.timeRange()
+	req.Field, errs[1] = p.enum("field", "", query.ValueFields...)
+	req.Limit, errs[2] = p.limit()
+	if err := firstErr(errs[:]...); err != nil {
+		return nil, 0, err
+	}
+	if req.Field == "" {
+		return nil, 0, badRequest("field", "required")
+	}
+	vals, err := query.Values(ctx, a.cfg.Journal, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"values": vals}, len(vals), nil
+}
+
+func (a *API) accessLog(ctx context.Context, _ *caller, p *params) (any, int, error) {
+	var req query.AccessLogRequest
+	var errs [3]error
+	req.Since, req.Until, errs[0] = p.timeRange()
+	req.Limit, errs[1] = p.limit()
+	req.Cursor, errs[2] = p.cursor()
+	if err := firstErr(errs[:]...); err != nil {
+		return nil, 0, err
+	}
+	if req.Cursor != "" {
+		if err := query.ValidCursor(req.Cursor, false); err != nil {
+			return nil, 0, err
+		}
+	}
+	page, err := query.AccessLog(ctx, a.cfg.Journal, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	return page, len(page.Entries), nil
+}

@@ -1,0 +1,142 @@
+package query
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/integrity"
+	"github.com/mailtrail/mailtrail/pkg/journal"
+)
+
+// InstanceInfo describes this exporter and its journal.
+type InstanceInfo struct {
+	Instance   string          `json:"instance"`
+	Version    string          `json:"version"`
+	Hosts      []string        `json:"hosts"`
+	Journal    JournalInfo     `json:"journal"`
+	Checkpoint *CheckpointInfo `json:"checkpoint,omitempty"`
+}
+
+// JournalInfo is the journal's span and size.
+type JournalInfo struct {
+	FirstTime time.Time `json:"first_time,omitzero"`
+	LastTime  time.Time `json:"last_time,omitzero"`
+	Events    int64     `json:"events"`
+	SizeBytes int64     `json:"size_bytes"`
+}
+
+// CheckpointInfo is the newest signed checkpoint; Root is base64, as in
+// the signed note.
+type CheckpointInfo struct {
+	Size uint64    `json:"size"`
+	Root string    `json:"root"`
+	Time time.Time `json:"time,omitzero"`
+}
+
+// Hosts remembers the syslog hosts seen in the journal, reading only the
+// events journaled since its last call. A first call on a large journal
+// reads its newest hostScanStart events only: hosts are for pickers, and
+// a host silent for that long is rarely the one wanted.
+type Hosts struct {
+	mu      sync.Mutex
+	lastSeq int64
+	hosts   map[string]bool
+}
+
+const hostScanStart = 200000
+
+// List returns the hosts, sorted.
+func (h *Hosts) List(ctx context.Context, j *journal.Journal) ([]string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hosts == nil {
+		h.hosts = map[string]bool{}
+		var newest int64
+		if err := j.Scan(ctx, journal.Filter{Desc: true, Limit: 1}, func(s *journal.Stored) error {
+			newest = s.Seq
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		h.lastSeq = max(newest-hostScanStart, 0)
+	}
+	err := j.Scan(ctx, journal.Filter{AfterSeq: h.lastSeq}, func(s *journal.Stored) error {
+		if s.Event.Host != "" && !systemKind(s.Event.Kind) {
+			h.hosts[s.Event.Host] = true
+		}
+		h.lastSeq = s.Seq
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(h.hosts))
+	for k := range h.hosts {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Instance describes the exporter (name and version given) and its
+// journal; hosts may be nil to skip listing the hosts.
+func Instance(ctx context.Context, j *journal.Journal, name, version string, hosts *Hosts) (*InstanceInfo, error) {
+	info := &InstanceInfo{Instance: name, Version: version, Hosts: []string{}}
+	if hosts != nil {
+		var err error
+		if info.Hosts, err = hosts.List(ctx, j); err != nil {
+			return nil, err
+		}
+	}
+	for _, desc := range []bool{false, true} {
+		err := j.Scan(ctx, journal.Filter{Desc: desc, Limit: 1}, func(s *journal.Stored) error {
+			if desc {
+				info.Journal.LastTime = s.Event.Time
+			} else {
+				info.Journal.FirstTime = s.Event.Time
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	n, err := j.Count(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info.Journal.Events = n
+	info.Journal.SizeBytes = j.Size()
+	cp, err := lastCheckpoint(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	info.Checkpoint = cp
+	return info, nil
+}
+
+// lastCheckpoint reads the newest checkpoint, checked against the key
+// stored with the journal; nil when the journal is unsigned.
+func lastCheckpoint(ctx context.Context, j *journal.Journal) (*CheckpointInfo, error) {
+	notes, err := j.Checkpoints(ctx)
+	if err != nil || len(notes) == 0 {
+		return nil, err
+	}
+	vkey, err := j.SignerKey(ctx)
+	if err != nil || vkey == "" {
+		return nil, err
+	}
+	v, err := integrity.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("journal signer key: %w", err)
+	}
+	cp, err := integrity.ParseCheckpoint(notes[len(notes)-1], integrity.NewVerifiers(v))
+	if err != nil {
+		return nil, fmt.Errorf("newest checkpoint: %w", err)
+	}
+	return &CheckpointInfo{Size: cp.Size, Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Time: cp.Time}, nil
+}

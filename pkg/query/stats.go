@@ -1,0 +1,68 @@
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/journal"
+)
+
+// MaxPoints caps a stats series.
+const MaxPoints = 11000
+
+// StatsRequest counts the events a filter selects per step.
+type StatsRequest struct {
+	EventFilter
+	Step   time.Duration
+	Access Access
+}
+
+// StatsResult is a count per step, every step present.
+type StatsResult struct {
+	StepSeconds int64   `json:"step_seconds"`
+	Points      []Point `json:"points"`
+}
+
+// Point is one step's count; Time is the step's start.
+type Point struct {
+	Time  time.Time `json:"time"`
+	Count int64     `json:"count"`
+}
+
+// DefaultStep is the step for a range: a minute, or as coarse as keeps the
+// series within MaxPoints.
+func DefaultStep(since, until time.Time) time.Duration {
+	step := time.Minute
+	if n := until.Sub(since) / MaxPoints; n > step {
+		step = n.Truncate(time.Second) + time.Second
+	}
+	return step
+}
+
+// Stats counts the events req selects per step bucket. Buckets start at
+// Since truncated to the step; Since and Until must be set.
+func Stats(ctx context.Context, j *journal.Journal, req StatsRequest) (*StatsResult, error) {
+	if req.Step < time.Second {
+		return nil, &ParamError{Param: "step", Msg: "must be at least 1s"}
+	}
+	start := req.Since.Truncate(req.Step)
+	n := int((req.Until.Sub(start) + req.Step - 1) / req.Step)
+	if n > MaxPoints {
+		return nil, &ParamError{Param: "step", Msg: "too small for the range: more than 11000 points"}
+	}
+	counts := make([]int64, n)
+	err := j.Scan(ctx, req.journalFilter(&req.Access), func(s *journal.Stored) error {
+		if i := int(s.Event.Time.Sub(start) / req.Step); i >= 0 && i < n {
+			counts[i]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &StatsResult{StepSeconds: int64(req.Step / time.Second), Points: make([]Point, n)}
+	for i := range counts {
+		res.Points[i] = Point{Time: start.Add(time.Duration(i) * req.Step).UTC(), Count: counts[i]}
+	}
+	return res, nil
+}
