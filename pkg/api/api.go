@@ -23,6 +23,9 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/query"
 )
 
+// queryTimeout bounds one call.
+const queryTimeout = 30 * time.Second
+
 // Prefix is where the API is mounted.
 const Prefix = "/api/v1/"
 
@@ -292,7 +295,11 @@ func (a *API) handle(r *http.Request, c *caller) (any, int, *apiError) {
 	if a.cfg.Journal == nil && name != "offenders" {
 		return nil, 0, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: "no journal is configured (--journal.path)"}
 	}
-	body, n, err := ep.run(r.Context(), c, p)
+	// A query that scans more than this is cut off rather than left to
+	// hold a connection and the journal's readers.
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	body, n, err := ep.run(ctx, c, p)
 	if err != nil {
 		return nil, 0, a.asAPIErrorLogged(err)
 	}
