@@ -494,3 +494,39 @@ func TestReportErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestServeEnrichConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	list := cliWriteFile(t, filepath.Join(dir, "block.txt"), "192.0.2.0/24 # test\n")
+	bad := cliWriteFile(t, filepath.Join(dir, "bad.txt"), "192.0.2.0/24\n192.0.2.300\n")
+	mmdb := filepath.Join(dir, "country.mmdb")
+	if err := enrichtest.WriteMMDB(mmdb, "GeoLite2-Country", []enrichtest.Network{{CIDR: "192.0.2.0/24", Country: "DE"}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := cliWriteFile(t, filepath.Join(dir, "c.yml"), "logs:\n  paths: [/var/log/mail.log]\nenrich:\n  geoip: ["+mmdb+"]\n  blocklist: "+list+"\n  poll_interval: 30s\n")
+	badCfg := cliWriteFile(t, filepath.Join(dir, "bad.yml"), "logs:\n  paths: [/var/log/mail.log]\nenrich:\n  blocklist: "+bad+"\n")
+	typo := cliWriteFile(t, filepath.Join(dir, "typo.yml"), "logs:\n  paths: [/var/log/mail.log]\nenrich:\n  geo_ip: [x]\n")
+	for _, args := range [][]string{
+		{"--config.file=" + cfg},
+		{"--log.path=/var/log/mail.log", "--enrich.geoip=" + mmdb, "--enrich.blocklist=" + list},
+	} {
+		if got := cliMust(t, "", append([]string{"serve", "--config.check"}, args...)...); got != "configuration ok\n" {
+			t.Errorf("%v: %q", args, got)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config.file=" + badCfg}, "exporter serve: blocklist " + bad + ` line 2: "192.0.2.300" is neither a CIDR nor an IP address` + "\n"},
+		// The flag wins over the file.
+		{[]string{"--config.file=" + cfg, "--enrich.blocklist=" + bad}, "exporter serve: blocklist " + bad + ` line 2: "192.0.2.300" is neither a CIDR nor an IP address` + "\n"},
+		{[]string{"--log.path=/var/log/mail.log", "--enrich.geoip=" + list}, "exporter serve: geoip database " + list + ": "},
+		{[]string{"--config.file=" + typo}, "exporter serve: config " + typo + ": yaml: unmarshal errors:\n  line 4: field geo_ip not found in type config.Enrich\n"},
+	} {
+		r := cliRun(t, "", append([]string{"serve", "--config.check"}, c.args...)...)
+		if r.code != 2 || !strings.HasPrefix(r.stderr, c.want) {
+			t.Errorf("%v: want exit 2 and %q, got %s", c.args, c.want, r)
+		}
+	}
+}

@@ -37,7 +37,8 @@ type Options struct {
 	PollInterval time.Duration
 	// CacheSize bounds the cached GeoIP answers (default 65536 addresses).
 	CacheSize int
-	// Registerer receives the enrichment metrics; nil registers nothing.
+	// Registerer receives the enrichment metrics (only when a file is
+	// configured); nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
@@ -122,7 +123,9 @@ func New(opts Options) (*Enricher, error) {
 			return nil, err
 		}
 	}
-	if opts.Registerer != nil {
+	// Without files there is nothing to watch, and no metric to show:
+	// an exporter without enrichment exposes none of its series.
+	if opts.Registerer != nil && len(e.files) > 0 {
 		for _, c := range []prometheus.Collector{e.entries, e.reloads, e.reloadErrors} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("register enrichment metrics: %w", err)
