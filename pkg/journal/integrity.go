@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/integrity"
@@ -39,7 +40,10 @@ func (j *Journal) loadTree(ctx context.Context) error {
 	var frontier []byte
 	err := j.db.QueryRowContext(ctx, "SELECT size, frontier FROM merkle WHERE id = 1").Scan(&size, &frontier)
 	if errors.Is(err, sql.ErrNoRows) {
-		t := &integrity.Tree{}
+		t, err := j.readBase(ctx, j.db)
+		if err != nil {
+			return err
+		}
 		if err := j.eachLeaf(ctx, func(seq int64, leaf integrity.Hash) error {
 			if uint64(seq) != t.Size()+1 {
 				return fmt.Errorf("event %d follows event %d", seq, t.Size())
@@ -182,26 +186,234 @@ func (j *Journal) SignerKey(ctx context.Context) (string, error) {
 	return k, nil
 }
 
-// eachLeaf calls fn with every event's sequence number and leaf hash, in
-// sequence order.
-func (j *Journal) eachLeaf(ctx context.Context, fn func(seq int64, leaf integrity.Hash) error) error {
-	rows, err := j.db.QueryContext(ctx, "SELECT e.seq, e.time, e.kind, e.queue_id, s.name, e.data FROM events e LEFT JOIN sources s ON s.id = e.source ORDER BY e.seq")
+// readBase returns the tree over the events removed by retention (an
+// empty tree when none were).
+func (j *Journal) readBase(ctx context.Context, db queryer) (*integrity.Tree, error) {
+	if j.legacy {
+		return &integrity.Tree{}, nil
+	}
+	var id, size int64
+	var frontier []byte
+	// By position, like the other tables' readers' columns: a damaged
+	// schema text that renames a column of an empty table changes nothing.
+	err := db.QueryRowContext(ctx, "SELECT * FROM base").Scan(&id, &size, &frontier)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &integrity.Tree{}, nil
+	}
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("read retention base: %w", err)
+	}
+	hs, err := splitHashes(frontier)
+	if err != nil {
+		return nil, fmt.Errorf("read retention base: %w", err)
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("read retention base: size %d", size)
+	}
+	t, err := integrity.RestoreTree(uint64(size), hs)
+	if err != nil {
+		return nil, fmt.Errorf("read retention base: %w", err)
+	}
+	return t, nil
+}
+
+func splitHashes(b []byte) ([]integrity.Hash, error) {
+	if len(b)%integrity.HashSize != 0 {
+		return nil, fmt.Errorf("%d bytes of hashes", len(b))
+	}
+	hs := make([]integrity.Hash, len(b)/integrity.HashSize)
+	for i := range hs {
+		copy(hs[i][:], b[i*integrity.HashSize:])
+	}
+	return hs, nil
+}
+
+func joinHashes(hs []integrity.Hash) []byte {
+	b := make([]byte, 0, len(hs)*integrity.HashSize)
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return b
+}
+
+// eachLeaf calls fn with every retained event's sequence number and leaf
+// hash, in sequence order: the sealed blocks, then the hot table.
+func (j *Journal) eachLeaf(ctx context.Context, fn func(seq int64, leaf integrity.Hash) error) error {
+	_, err := j.walk(ctx, j.db, false, fn)
+	return err
+}
+
+// walk reads every block and hot event in sequence order and calls fn with
+// each leaf. With check, it also holds every block's metadata, checksum and
+// postings to its entries and returns the first that does not match as a
+// Problem (sources aside: a changed source name changes the leaf).
+func (j *Journal) walk(ctx context.Context, db queryer, check bool, fn func(seq int64, leaf integrity.Hash) error) (*Problem, error) {
+	sources, err := readSources(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("read sources: %w", err)
+	}
+	var buf, leafBuf []byte
+	var es []entry
+	if !j.legacy {
+		pc := &postingsCheck{db: db, gen: -1}
+		rows, err := db.QueryContext(ctx, `SELECT b.first_seq, b.last_seq, b.min_time, b.max_time, b.kinds, b.events, b.sum, d.data
+			FROM blocks b LEFT JOIN block_data d ON d.first_seq = b.first_seq ORDER BY b.first_seq`)
+		if err != nil {
+			return nil, fmt.Errorf("read blocks: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m blockMeta
+			var kinds, sum int64
+			var blob []byte
+			if err := rows.Scan(&m.first, &m.last, &m.minT, &m.maxT, &kinds, &m.events, &sum, &blob); err != nil {
+				return nil, fmt.Errorf("read block: %w", err)
+			}
+			m.kinds, m.sum = uint64(kinds), uint32(sum)
+			where := fmt.Sprintf("the block of events %d to %d", m.first, m.last)
+			if check && blob == nil {
+				return &Problem{Seq: m.first, What: where + " has no data (a row was deleted)"}, nil
+			}
+			if check && (sum < 0 || sum > 0xffffffff || crc32.Checksum(blob, crcTable) != m.sum) {
+				return &Problem{Seq: m.first, What: where + " does not match its checksum"}, nil
+			}
+			es, buf, err = decodeBlock(blob, buf, es[:0])
+			if err != nil {
+				if check {
+					return &Problem{Seq: m.first, What: fmt.Sprintf("%s: %v", where, err)}, nil
+				}
+				return nil, fmt.Errorf("block %d: %w", m.first, err)
+			}
+			if len(es) == 0 {
+				return &Problem{Seq: m.first, What: where + " is empty"}, nil
+			}
+			if check {
+				got := metaOf(es)
+				got.sum = m.sum
+				got.hasLiveEvent = false
+				if got != m {
+					return &Problem{Seq: m.first, What: fmt.Sprintf("%s: its index row (%d to %d, %d events, kinds %#x, times %d to %d) does not match its data (%d to %d, %d events, kinds %#x, times %d to %d)",
+						where, m.first, m.last, m.events, m.kinds, m.minT, m.maxT, got.first, got.last, got.events, got.kinds, got.minT, got.maxT)}, nil
+				}
+				if p, err := pc.add(ctx, m.first, es); p != nil || err != nil {
+					return p, err
+				}
+			}
+			for i := range es {
+				var leaf integrity.Hash
+				leaf, leafBuf = es[i].leafHash(leafBuf, sources[es[i].src])
+				if err := fn(es[i].seq, leaf); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read blocks: %w", err)
+		}
+		rows.Close()
+		if check {
+			if p, err := pc.flush(ctx); p != nil || err != nil {
+				return p, err
+			}
+			var orphan sql.NullInt64
+			if err := db.QueryRowContext(ctx, "SELECT min(first_seq) FROM block_data WHERE first_seq NOT IN (SELECT first_seq FROM blocks)").Scan(&orphan); err != nil {
+				return nil, fmt.Errorf("read blocks: %w", err)
+			}
+			if orphan.Valid {
+				return &Problem{Seq: orphan.Int64, What: "block data without a block (a row was inserted or its index row deleted)"}, nil
+			}
+			if p, err := pc.orphans(ctx); p != nil || err != nil {
+				return p, err
+			}
+		}
+	}
+	rows, err := db.QueryContext(ctx, "SELECT seq, time, kind, queue_id, source, data, "+j.leafCol()+" FROM events ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
 	}
 	defer rows.Close()
-	var buf []byte
 	for rows.Next() {
-		var seq, t, kind int64
-		var qid, source sql.NullString
-		var data []byte
-		if err := rows.Scan(&seq, &t, &kind, &qid, &source, &data); err != nil {
-			return fmt.Errorf("event after %d: %w", seq, err)
+		var e entry
+		if err := scanHot(rows, &e); err != nil {
+			if check {
+				return &Problem{Seq: e.seq, What: err.Error()}, nil
+			}
+			return nil, err
 		}
-		buf = appendLeaf(buf[:0], seq, t, parser.Kind(kind), qid.String, source.String, data)
-		if err := fn(seq, integrity.LeafHash(buf)); err != nil {
-			return err
+		var leaf integrity.Hash
+		leaf, leafBuf = e.leafHash(leafBuf, sources[e.src])
+		if err := fn(e.seq, leaf); err != nil {
+			return nil, err
 		}
 	}
-	return rows.Err()
+	return nil, rows.Err()
+}
+
+// postingsCheck compares the postings of each generation with the terms of
+// its blocks.
+type postingsCheck struct {
+	db    queryer
+	gen   int64
+	want  map[[2]int64]bool
+	terms []int64
+}
+
+func (pc *postingsCheck) add(ctx context.Context, first int64, es []entry) (*Problem, error) {
+	if g := first >> genShift; g != pc.gen {
+		if p, err := pc.flush(ctx); p != nil || err != nil {
+			return p, err
+		}
+		pc.gen, pc.want = g, map[[2]int64]bool{}
+	}
+	pc.terms = blockTerms(es, pc.terms)
+	for _, t := range pc.terms {
+		pc.want[[2]int64{t, first}] = true
+	}
+	return nil, nil
+}
+
+func (pc *postingsCheck) flush(ctx context.Context) (*Problem, error) {
+	if pc.gen < 0 {
+		return nil, nil
+	}
+	rows, err := pc.db.QueryContext(ctx, "SELECT term, block FROM postings WHERE gen = ?", pc.gen)
+	if err != nil {
+		return nil, fmt.Errorf("read postings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k [2]int64
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, fmt.Errorf("read postings: %w", err)
+		}
+		if !pc.want[k] {
+			return &Problem{Seq: k[1], What: fmt.Sprintf("the block starting at event %d: a lookup entry (term %#x) that its events do not have", k[1], uint64(k[0]))}, nil
+		}
+		delete(pc.want, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read postings: %w", err)
+	}
+	if len(pc.want) > 0 {
+		var first int64 = -1
+		for k := range pc.want {
+			if first < 0 || k[1] < first {
+				first = k[1]
+			}
+		}
+		return &Problem{Seq: first, What: fmt.Sprintf("the block starting here lacks lookup entries (%d missing in its generation): queries would not find its events", len(pc.want))}, nil
+	}
+	return nil, nil
+}
+
+// orphans finds postings of generations without blocks.
+func (pc *postingsCheck) orphans(ctx context.Context) (*Problem, error) {
+	var block sql.NullInt64
+	if err := pc.db.QueryRowContext(ctx, "SELECT min(block) FROM postings WHERE gen NOT IN (SELECT DISTINCT first_seq >> ? FROM blocks)", genShift).Scan(&block); err != nil {
+		return nil, fmt.Errorf("read postings: %w", err)
+	}
+	if block.Valid {
+		return &Problem{Seq: block.Int64, What: "lookup entries for a block that does not exist"}, nil
+	}
+	return nil, nil
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// passed since the last one; 0 means the defaults.
 	CheckpointEvery    int
 	CheckpointInterval time.Duration
+	// BlockEvents is how many events are sealed into one compressed block;
+	// 0 means DefaultBlockEvents. Tests use small blocks.
+	BlockEvents int
 }
 
 // Journal is an open event journal. Commit may be called from several
@@ -61,6 +64,15 @@ type Journal struct {
 	// Inserts of insertChunk rows and of one row, prepared at Open so a
 	// transaction never waits for a second connection to prepare them.
 	insertMany, insertOne *sql.Stmt
+	// postMany inserts postingsChunk postings.
+	postMany *sql.Stmt
+	// hot are the events of the hot table, oldest first: sealed into a
+	// block once there are BlockEvents of them. Only a writer keeps them.
+	hot      []entry
+	blockBuf []byte
+	terms    []int64
+	// legacy marks a read-only journal of a schema before blocks.
+	legacy bool
 
 	opts               Options
 	signer             integrity.Signer
@@ -81,6 +93,9 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	}
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if opts.BlockEvents <= 0 {
+		opts.BlockEvents = DefaultBlockEvents
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -105,19 +120,32 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	if !opts.ReadOnly {
+	if opts.ReadOnly {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blocks'").Scan(&n); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+		j.legacy = n == 0
+	} else {
 		if err := j.migrate(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
 		if j.insertMany, err = db.PrepareContext(ctx, insertSQL(insertChunk)); err == nil {
-			j.insertOne, err = db.PrepareContext(ctx, insertSQL(1))
+			if j.insertOne, err = db.PrepareContext(ctx, insertSQL(1)); err == nil {
+				j.postMany, err = db.PrepareContext(ctx, postingsSQL(postingsChunk))
+			}
 		}
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open journal %s: prepare insert: %w", path, err)
 		}
 		if err := j.loadTree(ctx); err != nil {
+			j.Close()
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+		if err := j.loadHot(ctx); err != nil {
 			j.Close()
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
@@ -140,7 +168,7 @@ func (j *Journal) DB() *sql.DB { return j.db }
 
 // Close closes the database.
 func (j *Journal) Close() error {
-	for _, s := range []*sql.Stmt{j.insertMany, j.insertOne} {
+	for _, s := range []*sql.Stmt{j.insertMany, j.insertOne, j.postMany} {
 		if s != nil {
 			s.Close()
 		}
@@ -218,13 +246,15 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 		return fmt.Errorf("journal %s: begin: %w", j.path, err)
 	}
 	// What a failed transaction must put back: the source ids it may have
-	// created and the tree it grew.
+	// created, the tree it grew and the hot events it sealed.
 	size, frontier := j.tree.Size(), j.tree.Frontier()
 	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
+	hot := j.hot
 	undo := func() {
 		j.sources = map[string]int64{}
 		j.tree, _ = integrity.RestoreTree(size, frontier)
 		j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
+		j.hot = hot
 	}
 	if err := j.commit(ctx, tx, recs, positions); err != nil {
 		tx.Rollback()
@@ -240,55 +270,41 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 
 func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positions []SourcePosition) error {
 	now := j.now()
-	args := make([]any, 0, insertChunk*6)
-	// Non-nil even when empty: the driver binds a nil slice as NULL.
-	buf := make([]byte, 0, 256*insertChunk)
-	for start := 0; start < len(recs); start += insertChunk {
-		chunk := recs[start:min(start+insertChunk, len(recs))]
-		args = args[:0]
-		buf = buf[:0]
-		// Encode into one buffer, then slice it: one allocation per chunk.
-		ends := make([]int, len(chunk))
-		for i := range chunk {
-			buf = appendEvent(buf, &chunk[i].Event)
-			ends[i] = len(buf)
+	// One buffer for the batch's queue ids and codec bytes: hot entries
+	// point into it until they are sealed.
+	buf := make([]byte, 0, 320*len(recs))
+	ends := make([]int, 2*len(recs))
+	for i := range recs {
+		e := &recs[i].Event
+		buf = append(buf, e.QueueID...)
+		ends[2*i] = len(buf)
+		buf = appendEvent(buf, e)
+		ends[2*i+1] = len(buf)
+	}
+	fresh := make([]entry, len(recs))
+	prev := 0
+	for i := range recs {
+		r := &recs[i]
+		src, err := j.sourceID(ctx, tx, r.Source)
+		if err != nil {
+			return err
 		}
-		prev := 0
-		for i := range chunk {
-			r := &chunk[i]
-			src, err := j.sourceID(ctx, tx, r.Source)
-			if err != nil {
-				return err
-			}
-			t := r.Event.Time
-			if t.IsZero() {
-				t = now
-			}
-			var qid any
-			if r.Event.QueueID != "" {
-				qid = r.Event.QueueID
-			}
-			// Sequence numbers are given, not left to SQLite, because the
-			// Merkle leaf covers them: event n is leaf n.
-			seq := int64(j.tree.Size()) + 1
-			data := buf[prev:ends[i]]
-			j.leafBuf = appendLeaf(j.leafBuf[:0], seq, timeToCol(t), r.Event.Kind, r.Event.QueueID, r.Source, data)
-			j.tree.Append(integrity.LeafHash(j.leafBuf))
-			args = append(args, seq, timeToCol(t), int64(r.Event.Kind), qid, src, data)
-			prev = ends[i]
+		t := r.Event.Time
+		if t.IsZero() {
+			t = now
 		}
-		if len(chunk) == insertChunk {
-			if _, err := tx.StmtContext(ctx, j.insertMany).ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("insert events: %w", err)
-			}
-			continue
-		}
-		one := tx.StmtContext(ctx, j.insertOne)
-		for i := 0; i < len(args); i += 6 {
-			if _, err := one.ExecContext(ctx, args[i:i+6]...); err != nil {
-				return fmt.Errorf("insert events: %w", err)
-			}
-		}
+		// Sequence numbers are given, not left to SQLite, because the
+		// Merkle leaf covers them: event n is leaf n.
+		e := &fresh[i]
+		*e = entry{seq: int64(j.tree.Size()) + 1, t: timeToCol(t), kind: r.Event.Kind, src: src,
+			qid: buf[prev:ends[2*i]:ends[2*i]], data: buf[ends[2*i]:ends[2*i+1]:ends[2*i+1]]}
+		prev = ends[2*i+1]
+		var leaf integrity.Hash
+		leaf, j.leafBuf = e.leafHash(j.leafBuf, r.Source)
+		j.tree.Append(leaf)
+	}
+	if err := j.addHot(ctx, tx, fresh); err != nil {
+		return err
 	}
 	if len(recs) > 0 {
 		if err := j.saveTree(ctx, tx); err != nil {
@@ -325,6 +341,128 @@ func insertSQL(rows int) string {
 		sb.WriteString("(?,?,?,?,?,?)")
 	}
 	return sb.String()
+}
+
+// addHot appends fresh events to the hot ones and seals every full block:
+// rows already in the hot table that are sealed are deleted, fresh events
+// that are sealed at once never touch it.
+func (j *Journal) addHot(ctx context.Context, tx *sql.Tx, fresh []entry) error {
+	be := j.opts.BlockEvents
+	persisted := len(j.hot)
+	all := append(j.hot[:len(j.hot):len(j.hot)], fresh...)
+	sealed := 0
+	for len(all)-sealed >= be {
+		if err := j.writeBlock(ctx, tx, all[sealed:sealed+be]); err != nil {
+			return err
+		}
+		sealed += be
+	}
+	if sealed > 0 && persisted > 0 {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM events WHERE seq <= ?", all[min(sealed, persisted)-1].seq); err != nil {
+			return fmt.Errorf("seal hot events: %w", err)
+		}
+	}
+	if err := j.insertHot(ctx, tx, all[max(sealed, persisted):]); err != nil {
+		return err
+	}
+	j.hot = append([]entry(nil), all[sealed:]...)
+	return nil
+}
+
+// insertHot writes events into the hot table.
+func (j *Journal) insertHot(ctx context.Context, tx *sql.Tx, es []entry) error {
+	args := make([]any, 0, insertChunk*6)
+	for start := 0; start < len(es); start += insertChunk {
+		chunk := es[start:min(start+insertChunk, len(es))]
+		args = args[:0]
+		for i := range chunk {
+			e := &chunk[i]
+			var qid any
+			if len(e.qid) > 0 {
+				qid = string(e.qid)
+			}
+			args = append(args, e.seq, e.t, int64(e.kind), qid, e.src, e.data)
+		}
+		if len(chunk) == insertChunk {
+			if _, err := tx.StmtContext(ctx, j.insertMany).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			continue
+		}
+		one := tx.StmtContext(ctx, j.insertOne)
+		for i := 0; i < len(args); i += 6 {
+			if _, err := one.ExecContext(ctx, args[i:i+6]...); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// leafCol is the hot table's tombstone column, absent before blocks.
+func (j *Journal) leafCol() string {
+	if j.legacy {
+		return "NULL"
+	}
+	return "leaf"
+}
+
+// loadHot reads the hot table. A journal from before blocks holds all its
+// events there: they are sealed now, a page of blocks per transaction.
+func (j *Journal) loadHot(ctx context.Context) error {
+	be := j.opts.BlockEvents
+	page := be * 16
+	var after int64
+	for {
+		es, err := j.readHot(ctx, after, page)
+		if err != nil {
+			return err
+		}
+		full := len(es) / be * be
+		if full > 0 {
+			tx, err := j.db.BeginTx(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("seal old events: %w", err)
+			}
+			for s := 0; s < full; s += be {
+				if err := j.writeBlock(ctx, tx, es[s:s+be]); err != nil {
+					tx.Rollback()
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM events WHERE seq <= ?", es[full-1].seq); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("seal old events: %w", err)
+			}
+			if err := tx.Commit(); err != nil {
+				return fmt.Errorf("seal old events: %w", err)
+			}
+			after = es[full-1].seq
+		}
+		if len(es) < page {
+			j.hot = es[full:]
+			return nil
+		}
+	}
+}
+
+// readHot reads up to limit hot rows after seq, with their own copies of
+// the bytes.
+func (j *Journal) readHot(ctx context.Context, after int64, limit int) ([]entry, error) {
+	rows, err := j.db.QueryContext(ctx, "SELECT seq, time, kind, queue_id, source, data, "+j.leafCol()+" FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read hot events: %w", err)
+	}
+	defer rows.Close()
+	var es []entry
+	for rows.Next() {
+		var e entry
+		if err := scanHot(rows, &e); err != nil {
+			return nil, err
+		}
+		es = append(es, e)
+	}
+	return es, rows.Err()
 }
 
 func (j *Journal) sourceID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {

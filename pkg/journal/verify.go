@@ -32,7 +32,10 @@ func (p *Problem) String() string {
 
 // Report is what Verify found.
 type Report struct {
-	Events      int64
+	Events int64
+	// Removed counts the oldest events that retention removed: the tree
+	// over them is kept, the events are not.
+	Removed     int64
 	Checkpoints int
 	// Uncovered counts the events after the last checkpoint: intact as
 	// far as the tree goes, but not yet signed.
@@ -76,19 +79,36 @@ func Verify(ctx context.Context, path string, verifiers integrity.Verifiers, ext
 		return nil, fmt.Errorf("journal %s: read Merkle tree: %w", path, err)
 	}
 
-	tree := &integrity.Tree{}
+	tree, err := j.readBase(ctx, j.db)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	r.Removed = int64(tree.Size())
 	next := 0
-	err = j.eachLeaf(ctx, func(seq int64, leaf integrity.Hash) error {
+	// Checkpoints inside the removed prefix were checked when their events
+	// were there; one at its very end must still match what is left of it.
+	for next < len(cps) && cps[next].size <= r.Removed {
+		if cps[next].size == r.Removed && tree.Root() != cps[next].root {
+			r.Problem = &Problem{Checkpoint: cps[next].size, What: "the Merkle tree kept for the events removed by retention does not match the signed root"}
+			return r, nil
+		}
+		next++
+	}
+	problem, err = j.walk(ctx, j.db, true, func(seq int64, leaf integrity.Hash) error {
 		want := int64(tree.Size()) + 1
 		if seq != want {
-			r.Problem = &Problem{Seq: want, What: fmt.Sprintf("missing: the next event is %d (a row was deleted)", seq)}
+			if seq < want {
+				r.Problem = &Problem{Seq: seq, What: fmt.Sprintf("out of order: it follows event %d (a row was inserted or moved)", want-1)}
+			} else {
+				r.Problem = &Problem{Seq: want, What: fmt.Sprintf("missing: the next event is %d (a row was deleted)", seq)}
+			}
 			return errStop
 		}
 		tree.Append(leaf)
 		for next < len(cps) && cps[next].size == seq {
 			if tree.Root() != cps[next].root {
-				prev := int64(0)
-				if next > 0 {
+				prev := r.Removed
+				if next > 0 && cps[next-1].size > prev {
 					prev = cps[next-1].size
 				}
 				r.Problem = &Problem{Checkpoint: seq, What: fmt.Sprintf(
@@ -102,7 +122,10 @@ func Verify(ctx context.Context, path string, verifiers integrity.Verifiers, ext
 	if err != nil && err != errStop {
 		return nil, fmt.Errorf("journal %s: read events: %w", path, err)
 	}
-	r.Events = int64(tree.Size())
+	if r.Problem == nil {
+		r.Problem = problem
+	}
+	r.Events = int64(tree.Size()) - r.Removed
 	if r.Problem != nil {
 		return r, nil
 	}

@@ -1,10 +1,13 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,11 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
+
+// testBlockEvents is the block size of test journals: small, so that they
+// have sealed blocks and a hot table (250 events: blocks from 1, 33, ...,
+// 193; events 225 on are hot).
+const testBlockEvents = 32
 
 // signedJournal writes n events in batches of batch into a journal that
 // checkpoints every `every` events, and returns its path and verifiers.
@@ -42,7 +50,7 @@ func signedJournal(t testing.TB, n, batch, every int) (string, integrity.Verifie
 	path := filepath.Join(dir, "j.db")
 	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	ctx := context.Background()
-	j, err := Open(ctx, path, Options{Now: func() time.Time { return now }, Signer: signer, VerifierKey: vkey, Origin: "test", CheckpointEvery: every})
+	j, err := Open(ctx, path, Options{Now: func() time.Time { return now }, Signer: signer, VerifierKey: vkey, Origin: "test", CheckpointEvery: every, BlockEvents: testBlockEvents})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,24 +87,66 @@ func TestVerifyIntact(t *testing.T) {
 }
 
 func TestVerifyFindsEdits(t *testing.T) {
+	// The hot table is edited with plain SQL; a block is rewritten the way
+	// a tamperer who can decompress it would: entries changed, the data
+	// recompressed, its checksum and index row fixed up.
+	swapTimes := func(es []entry, a, b int64) {
+		ea, eb := findEntry(es, a), findEntry(es, b)
+		ea.t, eb.t = eb.t, ea.t
+		ea.qid, eb.qid = eb.qid, ea.qid
+	}
 	for _, tt := range []struct {
-		name, sql, want string
+		name  string
+		sql   string
+		block int64
+		edit  func([]entry) []entry
+		want  string
 	}{
-		{"edited field", "UPDATE events SET data = CAST(replace(CAST(data AS TEXT), 'r@example.com', 'x@example.com') AS BLOB) WHERE seq = 77", "checkpoint at 100 events: events 51 to 100"},
-		{"edited time", "UPDATE events SET time = time + 1 WHERE seq = 120", "checkpoint at 150 events: events 101 to 150"},
-		{"deleted row", "DELETE FROM events WHERE seq = 33", "event 33: missing"},
-		{"inserted row", "INSERT INTO events (seq, time, kind, queue_id, source, data) SELECT 251, time, kind, queue_id, source, data FROM events WHERE seq = 250", "event 251: not journaled by the exporter"},
-		{"reordered rows", `UPDATE events SET
-			time = CASE seq WHEN 11 THEN (SELECT time FROM events WHERE seq = 12) ELSE (SELECT time FROM events WHERE seq = 11) END,
-			queue_id = CASE seq WHEN 11 THEN (SELECT queue_id FROM events WHERE seq = 12) ELSE (SELECT queue_id FROM events WHERE seq = 11) END
-			WHERE seq IN (11, 12)`, "checkpoint at 50 events: events 1 to 50"},
-		{"truncated tail", "DELETE FROM events WHERE seq > 180", "checkpoint at 200 events: the journal holds 180 events"},
-		{"moved checkpoint time", "UPDATE checkpoints SET time = time + 3600000000000 WHERE size = 50", "checkpoint at 50 events: the signed note is dated"},
-		{"forged checkpoint root", "UPDATE checkpoints SET root = zeroblob(32) WHERE size = 100", "checkpoint at 100 events: the signed note says"},
+		{name: "edited field in a block", block: 65, edit: func(es []entry) []entry {
+			e := findEntry(es, 77)
+			e.data = bytes.Replace(e.data, []byte("r@example.com"), []byte("x@example.com"), 1)
+			return es
+		}, want: "checkpoint at 100 events: events 51 to 100"},
+		{name: "edited field in the hot table", sql: "UPDATE events SET data = CAST(replace(CAST(data AS TEXT), 'r@example.com', 'x@example.com') AS BLOB) WHERE seq = 240", want: "checkpoint at 250 events: events 201 to 250"},
+		{name: "edited time in a block", block: 97, edit: func(es []entry) []entry {
+			findEntry(es, 120).t++
+			return es
+		}, want: "checkpoint at 150 events: events 101 to 150"},
+		{name: "edited time in the hot table", sql: "UPDATE events SET time = time + 1 WHERE seq = 230", want: "checkpoint at 250 events: events 201 to 250"},
+		{name: "edited block index row", sql: "UPDATE blocks SET max_time = max_time - 1 WHERE first_seq = 33", want: "event 33: the block of events 33 to 64: its index row"},
+		{name: "deleted lookup entry", sql: "DELETE FROM postings WHERE block = 65 AND term = (SELECT min(term) FROM postings WHERE block = 65)", want: "event 65: the block starting here lacks lookup entries"},
+		{name: "deleted event in a block", block: 33, edit: func(es []entry) []entry {
+			return slices.DeleteFunc(es, func(e entry) bool { return e.seq == 40 })
+		}, want: "event 40: missing"},
+		{name: "deleted block", sql: "DELETE FROM blocks WHERE first_seq = 33; DELETE FROM block_data WHERE first_seq = 33; DELETE FROM postings WHERE block = 33", want: "event 33: missing: the next event is 65"},
+		{name: "deleted row", sql: "DELETE FROM events WHERE seq = 233", want: "event 233: missing"},
+		{name: "inserted row", sql: "INSERT INTO events (seq, time, kind, queue_id, source, data) SELECT 251, time, kind, queue_id, source, data FROM events WHERE seq = 250", want: "event 251: not journaled by the exporter"},
+		{name: "inserted event in a block", block: 129, edit: func(es []entry) []entry {
+			// Sequence numbers only grow inside a block: the insertion
+			// takes the number of the next block's first event.
+			e := *findEntry(es, 160)
+			e.seq = 161
+			return append(es, e)
+		}, want: "event 161: out of order: it follows event 161"},
+		{name: "reordered rows", sql: `UPDATE events SET
+			time = CASE seq WHEN 231 THEN (SELECT time FROM events WHERE seq = 232) ELSE (SELECT time FROM events WHERE seq = 231) END,
+			queue_id = CASE seq WHEN 231 THEN (SELECT queue_id FROM events WHERE seq = 232) ELSE (SELECT queue_id FROM events WHERE seq = 231) END
+			WHERE seq IN (231, 232)`, want: "checkpoint at 250 events: events 201 to 250"},
+		{name: "reordered events in a block", block: 1, edit: func(es []entry) []entry {
+			swapTimes(es, 11, 12)
+			return es
+		}, want: "checkpoint at 50 events: events 1 to 50"},
+		{name: "truncated tail", sql: "DELETE FROM events; DELETE FROM blocks WHERE first_seq > 160; DELETE FROM block_data WHERE first_seq > 160; DELETE FROM postings WHERE block > 160", want: "checkpoint at 200 events: the journal holds 160 events"},
+		{name: "moved checkpoint time", sql: "UPDATE checkpoints SET time = time + 3600000000000 WHERE size = 50", want: "checkpoint at 50 events: the signed note is dated"},
+		{name: "forged checkpoint root", sql: "UPDATE checkpoints SET root = zeroblob(32) WHERE size = 100", want: "checkpoint at 100 events: the signed note says"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path, v := signedJournal(t, 250, 10, 50)
-			if err := execSQL(path, tt.sql); err != nil {
+			if tt.edit != nil {
+				if err := rewriteBlock(path, tt.block, tt.edit); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := execSQL(path, tt.sql); err != nil {
 				t.Fatal(err)
 			}
 			r, err := Verify(context.Background(), path, v, nil)
@@ -108,6 +158,55 @@ func TestVerifyFindsEdits(t *testing.T) {
 			}
 		})
 	}
+}
+
+func findEntry(es []entry, seq int64) *entry {
+	for i := range es {
+		if es[i].seq == seq {
+			return &es[i]
+		}
+	}
+	panic(fmt.Sprintf("no event %d in the block", seq))
+}
+
+// rewriteBlock decodes the block starting at first, lets edit change its
+// entries and writes it back with a matching checksum, index row and
+// postings, using plain SQL for the writing.
+func rewriteBlock(path string, first int64, edit func([]entry) []entry) error {
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var blob []byte
+	if err := db.QueryRow("SELECT data FROM block_data WHERE first_seq = ?", first).Scan(&blob); err != nil {
+		return err
+	}
+	es, _, err := decodeBlock(blob, nil, nil)
+	if err != nil {
+		return err
+	}
+	es = edit(es)
+	m, blob, _, err := encodeBlock(es, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := db.Exec("UPDATE block_data SET data = ? WHERE first_seq = ?", blob, first); err != nil {
+		return err
+	}
+	if _, err := db.Exec("UPDATE blocks SET last_seq = ?, min_time = ?, max_time = ?, kinds = ?, events = ?, sum = ? WHERE first_seq = ?",
+		m.last, m.minT, m.maxT, int64(m.kinds), m.events, int64(m.sum), first); err != nil {
+		return err
+	}
+	if _, err := db.Exec("DELETE FROM postings WHERE block = ?", first); err != nil {
+		return err
+	}
+	for _, t := range blockTerms(es, nil) {
+		if _, err := db.Exec("INSERT INTO postings (gen, term, block) VALUES (?, ?, ?)", first>>genShift, t, first); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }
