@@ -394,6 +394,8 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
+	// Deferred after the journal's close, so it runs before it.
+	defer queryAPI.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/api/", queryAPI)
 	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), Registry: reg}))

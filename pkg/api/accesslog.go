@@ -2,53 +2,124 @@ package api
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
 
-// accessLog journals API calls with group commit: a call waits until its
-// record is committed (an answer is never given unlogged), and the calls
-// that arrive during one commit share the next, so a busy API costs one
-// transaction per batch rather than per call.
+// maxPendingAccess bounds the access records waiting for their commit.
+// Beyond it calls are refused (503) rather than answered unlogged: a
+// journal that cannot keep up, or cannot be written, stops the API.
+const maxPendingAccess = 10000
+
+var errAccessBacklog = errors.New("access log backlog full")
+
+// accessLog journals API calls in the background: each call's record is
+// queued as its answer is given and committed within milliseconds, in
+// batches (one transaction for every call that arrived during the previous
+// commit). Answers do not wait for the commit, so a WAL checkpoint's fsync
+// never stalls them; the price is that a crash may lose the last
+// milliseconds of records, as it loses syslog lines not yet committed.
 type accessLog struct {
-	j       *journal.Journal
+	j      *journal.Journal
+	logger *slog.Logger
+
 	mu      sync.Mutex
 	pending []journal.Record
-	waiters []chan error
-	running bool
+	closed  bool
+
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
 }
 
+func newAccessLog(j *journal.Journal, logger *slog.Logger) *accessLog {
+	l := &accessLog{j: j, logger: logger, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// write queues a record; it fails only when the backlog is full or the
+// log closed.
 func (l *accessLog) write(rec journal.Record) error {
-	done := make(chan error, 1)
 	l.mu.Lock()
-	l.pending = append(l.pending, rec)
-	l.waiters = append(l.waiters, done)
-	if !l.running {
-		l.running = true
-		go l.flush()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("access log closed")
 	}
-	l.mu.Unlock()
-	return <-done
+	if len(l.pending) >= maxPendingAccess {
+		return errAccessBacklog
+	}
+	l.pending = append(l.pending, rec)
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
-// flush commits batches until none is waiting.
-func (l *accessLog) flush() {
+func (l *accessLog) run() {
+	defer close(l.done)
+	pause := time.Duration(0)
 	for {
-		l.mu.Lock()
-		recs, waiters := l.pending, l.waiters
-		l.pending, l.waiters = nil, nil
-		if len(recs) == 0 {
-			l.running = false
-			l.mu.Unlock()
-			return
+		if pause > 0 {
+			select {
+			case <-time.After(pause):
+			case <-l.stop:
+				l.flush()
+				return
+			}
+		} else {
+			select {
+			case <-l.wake:
+			case <-l.stop:
+				l.flush()
+				return
+			}
 		}
-		l.mu.Unlock()
-		// Not the request's context: a client hanging up must not undo
-		// the record of its call.
-		err := l.j.Commit(context.Background(), recs, nil)
-		for _, w := range waiters {
-			w <- err
+		if err := l.flush(); err != nil {
+			// Kept and retried with growing pauses, as ingest does with
+			// its batches (a full disk, say).
+			pause = min(max(2*pause, 100*time.Millisecond), 5*time.Second)
+			l.logger.Error("api access log: commit failed; retrying", "err", err, "retry_in", pause)
+			continue
 		}
+		pause = 0
 	}
+}
+
+// flush commits what is pending; on failure the records stay queued.
+func (l *accessLog) flush() error {
+	l.mu.Lock()
+	recs := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.j.Commit(ctx, recs, nil); err != nil {
+		l.mu.Lock()
+		l.pending = append(recs, l.pending...)
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// close commits what is pending and stops; calls after it fail.
+func (l *accessLog) close() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
 }

@@ -136,9 +136,17 @@ func New(cfg Config) (*API, error) {
 	}
 	a.redactor = query.NewRedactor(key)
 	if cfg.Journal != nil {
-		a.access = &accessLog{j: cfg.Journal}
+		a.access = newAccessLog(cfg.Journal, cfg.Logger)
 	}
 	return a, nil
+}
+
+// Close commits the access records still queued; call it after the HTTP
+// server has stopped and before the journal is closed.
+func (a *API) Close() {
+	if a.access != nil {
+		a.access.close()
+	}
 }
 
 // Enabled reports whether the API answers at all.
@@ -252,7 +260,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			entry.Token, entry.Role = c.name, string(c.role)
 		}
 		if err := a.access.write(entry.Record(a.cfg.Instance)); err != nil {
-			// An answer that could not be logged is not given.
+			// An answer that cannot be logged is not given.
 			a.cfg.Logger.Error("api access log", "err", err)
 			writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: "the access log cannot be written; try again"})
 			return
