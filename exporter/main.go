@@ -28,6 +28,7 @@ var commands = []command{
 	eventsCommand,
 	verifyCommand,
 	checkpointsCommand,
+	restoreCommand,
 	replayCommand,
 	parseCommand,
 	simulateCommand,

@@ -169,6 +169,7 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd.Flag("postfix.config-dir", "Postfix configuration directory of this instance (postqueue -c).").StringVar(&postfixConfigDir)
 	cmd.Flag("enrich.geoip", "MaxMind database (GeoLite2/GeoIP2 Country, City or ASN) for the API's and reports' countries, repeatable; re-read when it changes.").StringsVar(&enrichGeoIP)
 	cmd.Flag("enrich.blocklist", "Threat list, one CIDR or address per line ('#' comments), re-read when it changes; events from listed addresses are marked.").StringVar(&enrichBlocklist)
+	rf := addRetentionFlags(cmd)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
 	cmd.Flag("log.level", "Only log messages with this severity or above: debug, info, warn, error.").Default("info").EnumVar(&logLevel, "debug", "info", "warn", "error")
@@ -264,6 +265,11 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 				return 2
 			}
 		}
+		rf.apply(c)
+		if _, err := parseRetention(c.Journal); err != nil {
+			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
+			return 2
+		}
 		if _, err := c.Redactor(); err != nil {
 			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
 			return 2
@@ -320,6 +326,11 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	var verifier *backgroundVerifier
 	if verifyEvery > 0 {
 		verifier = newBackgroundVerifier(reg, c.Journal.Path, vkey, verifyEvery, logger)
+	}
+	if r, err := parseRetention(c.Journal); err != nil {
+		return err
+	} else if r.Default > 0 || len(r.Kinds) > 0 {
+		go newRetentionJob(reg, j, r, logger).run(ctx, time.Hour)
 	}
 	redactor, err := c.Redactor()
 	if err != nil {

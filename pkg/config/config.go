@@ -173,6 +173,12 @@ type Journal struct {
 	SigningKey         string   `yaml:"signing_key"`
 	CheckpointEvery    int      `yaml:"checkpoint_every"`
 	CheckpointInterval Duration `yaml:"checkpoint_interval"`
+	// Retention is how long events are kept ("90d", "36h"; empty: forever),
+	// RetentionKinds overrides it per kind; expired blocks are archived
+	// to ArchiveDir first when it is set.
+	Retention      string            `yaml:"retention"`
+	RetentionKinds map[string]string `yaml:"retention_kinds"`
+	ArchiveDir     string            `yaml:"archive_dir"`
 }
 
 // Duration is a time.Duration written as "1s", "5m".
