@@ -91,8 +91,9 @@ type apiRig struct {
 }
 
 // startAPIRig replays the fixture and simLines simulated lines into a
-// served journal; extra are more serve flags.
-func startAPIRig(t *testing.T, simLines int, withConfig bool, extra ...string) *apiRig {
+// served journal; with withConfig the tokens are configured and cfgExtra
+// appended to the configuration; extra are more serve flags.
+func startAPIRig(t *testing.T, simLines int, withConfig bool, cfgExtra string, extra ...string) *apiRig {
 	t.Helper()
 	dir := t.TempDir()
 	fixture := filepath.Join(dir, "fixture.log")
@@ -118,7 +119,7 @@ func startAPIRig(t *testing.T, simLines int, withConfig bool, extra ...string) *
 			t.Fatal(err)
 		}
 		cfg := filepath.Join(dir, "mailtrail.yml")
-		body := fmt.Sprintf(apiConfig, adminFile, apiTokensForTest["auditor"], apiTokensForTest["viewer"], apiTokensForTest["tenant-a"], apiTokensForTest["tenant-b"])
+		body := fmt.Sprintf(apiConfig, adminFile, apiTokensForTest["auditor"], apiTokensForTest["viewer"], apiTokensForTest["tenant-a"], apiTokensForTest["tenant-b"]) + cfgExtra
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +217,7 @@ func (m *apiMessage) link(t *testing.T, relation string) (qid, hint, relayHost s
 // The API's tests share one exporter: starting it and replaying the log
 // costs more than all the calls.
 func TestAPI(t *testing.T) {
-	r := startAPIRig(t, 20000, true)
+	r := startAPIRig(t, 20000, true, "")
 	t.Run("TraceBounce", r.testTraceBounce)
 	t.Run("TraceHops", r.testTraceHops)
 	t.Run("Events", r.testEvents)
@@ -769,7 +770,7 @@ func (r *apiRig) testAccessLog(t *testing.T) {
 }
 
 func TestAPIOffWithoutTokens(t *testing.T) {
-	r := startAPIRig(t, 100, false)
+	r := startAPIRig(t, 100, false, "")
 	status, body := r.get("", "/api/v1/instance")
 	if status != 404 || !strings.Contains(string(body), "api.tokens") || !strings.Contains(string(body), "--api.allow-anonymous") {
 		t.Errorf("API without tokens: %d %s, want 404 saying how to turn it on", status, body)
@@ -784,7 +785,7 @@ func TestAPIOffWithoutTokens(t *testing.T) {
 }
 
 func TestAPIAnonymous(t *testing.T) {
-	r := startAPIRig(t, 100, false, "--api.allow-anonymous")
+	r := startAPIRig(t, 100, false, "", "--api.allow-anonymous")
 	var tr apiTrace
 	r.getJSON("", "/api/v1/trace?queue_id=AAA1111111", 200, &tr)
 	if len(tr.Messages) != 1 || tr.Messages[0].Sender != "alice@tenant-a.test" {
@@ -812,5 +813,43 @@ func TestAPIAnonymous(t *testing.T) {
 		if e.Event.SASLUsername != "anonymous" || e.Event.Level != "auditor" {
 			t.Errorf("anonymous call recorded as %+v", e.Event)
 		}
+	}
+}
+
+// Under a privacy policy that pseudonymises users, senders and client
+// addresses, the API finds them by their plain values, as exporter events
+// does, and answers with what the journal holds.
+func TestAPIPrivacyLookup(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "hmac.key")
+	if err := os.WriteFile(secret, []byte("a secret of more than sixteen bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startAPIRig(t, 100, true, "privacy:\n  secret_file: "+secret+"\n  fields: {sasl_username: hmac, sender: hmac, client_ip: hmac}\n")
+	var page struct{ Events []apiEvent }
+	r.getJSON("auditor", "/api/v1/events?sasl_username=alice@tenant-a.test&client_ip=198.51.100.7&"+apiRange, 200, &page)
+	kinds := map[parser.Kind]bool{}
+	for _, e := range page.Events {
+		kinds[e.Kind] = true
+	}
+	// Her submission (and the message's lines the correlator enriched)
+	// and her IMAP login.
+	if !kinds[parser.KindClient] || !kinds[parser.KindLogin] || !kinds[parser.KindDelivery] {
+		t.Fatalf("alice's events from 198.51.100.7 by plain values: kinds %v", kinds)
+	}
+	for _, e := range page.Events {
+		if !strings.HasPrefix(e.SASLUsername, "hmac:") || !strings.HasPrefix(e.ClientIP, "hmac:") || strings.Contains(e.Raw, "alice@") {
+			t.Errorf("the journal's pseudonyms not returned: %+v", e.Event)
+		}
+	}
+	var tr apiTrace
+	r.getJSON("auditor", "/api/v1/trace?sender=alice@tenant-a.test&"+apiRange, 200, &tr)
+	if len(tr.Messages) != 1 || tr.Messages[0].QueueID != "AAA1111111" {
+		t.Errorf("trace by a pseudonymised sender: %+v", tr.Messages)
+	}
+	var logins struct{ Logins []struct{ User string } }
+	r.getJSON("auditor", "/api/v1/logins?user=bob@tenant-b.test&"+apiRange, 200, &logins)
+	if len(logins.Logins) != 3 {
+		t.Errorf("bob's login rows by his plain name: %+v, want 3", logins.Logins)
 	}
 }

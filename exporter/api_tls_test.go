@@ -64,7 +64,7 @@ func TestAPIOverTLS(t *testing.T) {
 	if err := os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := startAPIRig(t, 100, true, "--web.config.file="+webCfg)
+	r := startAPIRig(t, 100, true, "", "--web.config.file="+webCfg)
 	r.base = strings.Replace(r.base, "http://", "https://", 1)
 	r.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	var tr apiTrace

@@ -77,7 +77,10 @@ type Config struct {
 	AllowAnonymous bool
 	Offenders      Offenders
 	Enricher       query.Enricher
-	Logger         *slog.Logger
+	// Lookup turns a searched value into what the journal holds for the
+	// field (its pseudonym under a privacy hmac policy); nil keeps it.
+	Lookup func(field, value string) string
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -147,6 +150,14 @@ func (a *API) Close() {
 	if a.access != nil {
 		a.access.close()
 	}
+}
+
+// lookup is Config.Lookup for a non-empty value.
+func (a *API) lookup(field, value string) string {
+	if value == "" || a.cfg.Lookup == nil {
+		return value
+	}
+	return a.cfg.Lookup(field, value)
 }
 
 // Enabled reports whether the API answers at all.

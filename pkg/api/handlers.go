@@ -37,6 +37,9 @@ func (a *API) trace(ctx context.Context, c *caller, p *params) (any, int, error)
 	if given != 1 {
 		return nil, 0, badRequest("queue_id", "give exactly one of queue_id, message_id, sender, recipient")
 	}
+	req.MessageID = a.lookup("message_id", req.MessageID)
+	req.Sender = a.lookup("sender", req.Sender)
+	req.Recipient = a.lookup("recipient", req.Recipient)
 	if req.QueueID != "" {
 		if p.has("since") || p.has("until") {
 			return nil, 0, badRequest("since", "a trace by queue_id takes no time range")
@@ -51,8 +54,9 @@ func (a *API) trace(ctx context.Context, c *caller, p *params) (any, int, error)
 	return res, len(res.Messages), nil
 }
 
-// eventFilter reads the filters events and stats share.
-func eventFilter(p *params) (query.EventFilter, error) {
+// eventFilter reads the filters events and stats share, as the journal
+// holds the values.
+func (a *API) eventFilter(p *params) (query.EventFilter, error) {
 	var f query.EventFilter
 	var errs [10]error
 	f.Since, f.Until, errs[0] = p.timeRange()
@@ -65,11 +69,16 @@ func eventFilter(p *params) (query.EventFilter, error) {
 	f.Recipient, errs[7] = p.address("recipient")
 	f.Status, errs[8] = p.status()
 	f.Text, errs[9] = p.text()
+	f.MessageID = a.lookup("message_id", f.MessageID)
+	f.SASLUsername = a.lookup("sasl_username", f.SASLUsername)
+	f.ClientIP = a.lookup("client_ip", f.ClientIP)
+	f.Sender = a.lookup("sender", f.Sender)
+	f.Recipient = a.lookup("recipient", f.Recipient)
 	return f, firstErr(errs[:]...)
 }
 
 func (a *API) events(ctx context.Context, c *caller, p *params) (any, int, error) {
-	f, err := eventFilter(p)
+	f, err := a.eventFilter(p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -105,6 +114,8 @@ func (a *API) logins(ctx context.Context, c *caller, p *params) (any, int, error
 	if err := firstErr(errs[:]...); err != nil {
 		return nil, 0, err
 	}
+	req.User = a.lookup("sasl_username", req.User)
+	req.IP = a.lookup("client_ip", req.IP)
 	rows, err := query.Logins(ctx, a.cfg.Journal, req)
 	if err != nil {
 		return nil, 0, err
@@ -131,7 +142,7 @@ func (a *API) instance(ctx context.Context, _ *caller, _ *params) (any, int, err
 }
 
 func (a *API) stats(ctx context.Context, c *caller, p *params) (any, int, error) {
-	f, err := eventFilter(p)
+	f, err := a.eventFilter(p)
 	if err != nil {
 		return nil, 0, err
 	}
