@@ -180,7 +180,7 @@ func startPlugin(t *testing.T, bin string, jsonData string) *pluginClient {
 		t.Fatalf("starting the plugin: %v", err)
 	}
 	pc := &pluginClient{client: c, settings: &pluginv2.DataSourceInstanceSettings{
-		Id: 1, Uid: "mailtrail-ds", Name: "mailtrail", JsonData: []byte(jsonData),
+		Uid: "mailtrail-ds", Name: "mailtrail", JsonData: []byte(jsonData),
 		DecryptedSecureJsonData: map[string]string{"token": token}, LastUpdatedMS: time.Now().UnixMilli(),
 	}}
 	for name, dst := range map[string]any{"data": &pc.data, "diagnostics": &pc.diagnostics, "resource": &pc.resource} {
