@@ -92,6 +92,7 @@ type API struct {
 	redactor *query.Redactor
 	hosts    query.Hosts
 	access   *accessLog
+	routes   map[string]endpoint
 }
 
 type token struct {
@@ -138,6 +139,7 @@ func New(cfg Config) (*API, error) {
 		return nil, fmt.Errorf("api: redaction key: %w", err)
 	}
 	a.redactor = query.NewRedactor(key)
+	a.routes = a.endpoints()
 	if cfg.Journal != nil {
 		a.access = newAccessLog(cfg.Journal, cfg.Logger)
 	}
@@ -290,7 +292,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handle routes an authenticated request.
 func (a *API) handle(r *http.Request, c *caller) (any, int, *apiError) {
 	name, ok := strings.CutPrefix(r.URL.Path, Prefix)
-	ep, found := a.endpoints()[name]
+	ep, found := a.routes[name]
 	if !ok || !found {
 		return nil, 0, &apiError{Status: http.StatusNotFound, Code: "not_found", Detail: "no such endpoint " + safeName(r.URL.Path)}
 	}
