@@ -206,6 +206,7 @@ func (s *scope) init(name Scope, window time.Duration, threshold, maxKeys, maxHi
 // window, the send key is marked AfterFailures.
 //
 // Events older than their window at the newest observed time are ignored.
+// Every other event with a time only moves the tracker's clock.
 func (t *Tracker) Observe(e *parser.Event) {
 	switch e.Kind {
 	case parser.KindAuthFailure:
@@ -248,6 +249,15 @@ func (t *Tracker) Observe(e *parser.Event) {
 			t.send.check(ent, ts)
 		}
 		t.mu.Unlock()
+	default:
+		// Every line moves the window's clock, so an offender stops being
+		// one once its failures have aged out, even when no more failures
+		// or deliveries follow (a burst that simply ended).
+		if !e.Time.IsZero() {
+			t.mu.Lock()
+			t.observeTime(e.Time)
+			t.mu.Unlock()
+		}
 	}
 }
 

@@ -556,3 +556,27 @@ func TestFailureLines(t *testing.T) {
 		}
 	}
 }
+
+// A burst that simply ends must stop being an offence as the log goes on
+// with other traffic: any event's time drains the windows.
+func TestOtherEventsDrain(t *testing.T) {
+	tr := New(Config{})
+	for range 11 {
+		tr.Observe(authFail(t0, "192.0.2.1", "bob"))
+	}
+	connect := func(at time.Time) *parser.Event {
+		return &parser.Event{Time: at, Kind: parser.KindConnect, ClientIP: "198.51.100.9"}
+	}
+	tr.Observe(connect(t0.Add(4 * time.Minute)))
+	if tr.Active(ScopeIP) != 1 {
+		t.Fatal("offender drained before its window passed")
+	}
+	tr.Observe(connect(t0.Add(5 * time.Minute)))
+	if tr.Active(ScopeIP) != 0 || tr.Active(ScopeUser) != 0 {
+		t.Error("offender still active after later traffic passed its window")
+	}
+	tr.Observe(&parser.Event{Kind: parser.KindConnect}) // no time: no move
+	if got := tr.Now(); !got.Equal(t0.Add(5 * time.Minute)) {
+		t.Errorf("clock = %v, want %v", got, t0.Add(5*time.Minute))
+	}
+}
