@@ -207,6 +207,20 @@ func (sc *scanner) hot(ctx context.Context) error {
 		q += " AND seq < ?"
 		args = append(args, f.BeforeSeq)
 	}
+	// The hot table has no index but its key; filtering in SQL still
+	// spares reading and decoding rows that cannot match.
+	if f.QueueID != "" {
+		q += " AND queue_id = ?"
+		args = append(args, f.QueueID)
+	}
+	if !f.Since.IsZero() {
+		q += " AND time >= ?"
+		args = append(args, f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		q += " AND time < ?"
+		args = append(args, f.Until.UnixNano())
+	}
 	if f.Desc {
 		q += " ORDER BY seq DESC"
 	} else {
