@@ -1,0 +1,22 @@
+// Jest for the plugin frontend, set up like Grafana's create-plugin scaffold.
+// Grafana's packages pull in dozens of ESM-only dependencies (d3-*, ol,
+// @react-hookz, marked, some as .mjs); an allow-list of them breaks with
+// every Grafana release, so node_modules is transformed as a whole (swc
+// takes about a minute for it on a cold cache, then it is cached).
+module.exports = {
+  testEnvironment: 'jsdom',
+  roots: ['<rootDir>/src'],
+  testMatch: ['<rootDir>/src/**/*.test.{ts,tsx}'],
+  setupFiles: ['<rootDir>/.config/jest/shims.js'],
+  setupFilesAfterEnv: ['<rootDir>/.config/jest/setup.js'],
+  moduleNameMapper: {
+    '\\.(css|scss|sass)$': 'identity-obj-proxy',
+    'react-inlinesvg': '<rootDir>/.config/jest/mocks/react-inlinesvg.js',
+  },
+  transform: {
+    '^.+\\.(t|j)sx?$': '@swc/jest',
+    '^.+\\.mjs$': '@swc/jest',
+  },
+  transformIgnorePatterns: [],
+  moduleFileExtensions: ['ts', 'tsx', 'js', 'jsx', 'mjs', 'json'],
+};
