@@ -846,7 +846,7 @@ func TestAPIPrivacyLookup(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("a secret of more than sixteen bytes"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := startAPIRig(t, 100, true, "privacy:\n  secret_file: "+secret+"\n  fields: {sasl_username: hmac, sender: hmac, client_ip: hmac}\n")
+	r := startAPIRig(t, 100, true, "privacy:\n  secret_file: "+secret+"\n  fields: {sasl_username: hmac, sender: hmac, recipient: hmac, client_ip: hmac}\n")
 	var page struct{ Events []apiEvent }
 	r.getJSON("auditor", "/api/v1/events?sasl_username=alice@tenant-a.test&client_ip=198.51.100.7&"+apiRange, 200, &page)
 	kinds := map[parser.Kind]bool{}
@@ -872,5 +872,43 @@ func TestAPIPrivacyLookup(t *testing.T) {
 	r.getJSON("auditor", "/api/v1/logins?user=bob@tenant-b.test&"+apiRange, 200, &logins)
 	if len(logins.Logins) != 3 {
 		t.Errorf("bob's login rows by his plain name: %+v, want 3", logins.Logins)
+	}
+	// The access log keeps the searches as the policy keeps the values:
+	// pseudonyms in the entries, and after a clean stop no searched name or
+	// address in the journal's files (the fixture's own lines are
+	// pseudonymised likewise).
+	var log struct {
+		Entries []struct{ Path, Query string }
+	}
+	searches := 0
+	// Records are committed in the background, within milliseconds.
+	for deadline := time.Now().Add(10 * time.Second); searches < 3 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		r.getJSON("admin", "/api/v1/access-log?limit=20", 200, &log)
+		searches = 0
+		for _, e := range log.Entries {
+			if strings.Contains(e.Query, "hmac") {
+				searches++
+			}
+		}
+	}
+	for _, e := range log.Entries {
+		if strings.Contains(e.Query, "tenant-") || strings.Contains(e.Query, "198.51.100") {
+			t.Errorf("access log keeps a plain value: %s?%s", e.Path, e.Query)
+		}
+	}
+	if searches != 3 {
+		t.Errorf("%d access entries with pseudonymised searches, want 3: %+v", searches, log.Entries)
+	}
+	r.p.term()
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(r.db + suffix)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, plain := range []string{"alice@tenant-a.test", "alice%40tenant-a.test", "bob@tenant-b.test", "bob%40tenant-b.test", "198.51.100.7"} {
+			if bytes.Contains(b, []byte(plain)) {
+				t.Errorf("%s%s holds %q", filepath.Base(r.db), suffix, plain)
+			}
+		}
 	}
 }

@@ -400,7 +400,7 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	queryAPI, err := api.New(api.Config{
 		Journal: j, Instance: c.Instance, Version: version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,
-		Offenders: off, Enricher: enricher, Lookup: redactor.Query, Logger: logger,
+		Offenders: off, Enricher: enricher, Privacy: redactor, Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -15,11 +15,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/query"
 )
 
@@ -77,10 +80,11 @@ type Config struct {
 	AllowAnonymous bool
 	Offenders      Offenders
 	Enricher       query.Enricher
-	// Lookup turns a searched value into what the journal holds for the
-	// field (its pseudonym under a privacy hmac policy); nil keeps it.
-	Lookup func(field, value string) string
-	Logger *slog.Logger
+	// Privacy is the journal's privacy policy: searched values are looked
+	// up as the journal holds them (by pseudonym under hmac), and the
+	// access log keeps them as the policy says. nil means none.
+	Privacy *privacy.Redactor
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -154,12 +158,53 @@ func (a *API) Close() {
 	}
 }
 
-// lookup is Config.Lookup for a non-empty value.
+// lookup turns a searched value of an event field into what the journal
+// holds.
 func (a *API) lookup(field, value string) string {
-	if value == "" || a.cfg.Lookup == nil {
+	if value == "" || a.cfg.Privacy == nil {
 		return value
 	}
-	return a.cfg.Lookup(field, value)
+	return a.cfg.Privacy.Query(field, value)
+}
+
+// personalParams are the parameters that carry a personal value, with the
+// event field whose privacy policy they follow.
+var personalParams = map[string]func(*parser.Event) *string{
+	"sender":        func(e *parser.Event) *string { return &e.Sender },
+	"recipient":     func(e *parser.Event) *string { return &e.Recipient },
+	"sasl_username": func(e *parser.Event) *string { return &e.SASLUsername },
+	"user":          func(e *parser.Event) *string { return &e.SASLUsername },
+	"client_ip":     func(e *parser.Event) *string { return &e.ClientIP },
+	"ip":            func(e *parser.Event) *string { return &e.ClientIP },
+	"message_id":    func(e *parser.Event) *string { return &e.MessageID },
+}
+
+// loggedQuery is the query string as the access log keeps it: the first
+// KiB, with personal values treated as the privacy policy treats them in
+// events, so the log of a search holds no more than the journal does.
+func (a *API) loggedQuery(raw string) string {
+	if a.cfg.Privacy == nil || !a.cfg.Privacy.Active() {
+		return cut(raw, 1024)
+	}
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return fmt.Sprintf("[unparsable query of %d bytes]", len(raw))
+	}
+	for name, vals := range v {
+		get, ok := personalParams[name]
+		if !ok {
+			continue
+		}
+		for i, val := range vals {
+			var e parser.Event
+			*get(&e) = val
+			a.cfg.Privacy.Apply(&e)
+			if vals[i] = *get(&e); vals[i] == "" {
+				vals[i] = "[redacted]"
+			}
+		}
+	}
+	return cut(v.Encode(), 1024)
 }
 
 // Enabled reports whether the API answers at all.
@@ -268,7 +313,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	if a.access != nil {
-		entry := query.AccessEntry{Time: start, Method: r.Method, Path: r.URL.Path, Query: cut(r.URL.RawQuery, 1024), Status: status, Results: n, ClientIP: remoteIP(r)}
+		entry := query.AccessEntry{Time: start, Method: r.Method, Path: r.URL.Path, Query: a.loggedQuery(r.URL.RawQuery), Status: status, Results: n, ClientIP: remoteIP(r)}
 		if c != nil {
 			entry.Token, entry.Role = c.name, string(c.role)
 		}
