@@ -16,8 +16,10 @@ command -v wrk >/dev/null || { echo "bench-api: wrk is needed (Debian package wr
 
 if [ -n "${KEEP:-}" ]; then
   dir=$KEEP; mkdir -p "$dir"
+  trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; true' EXIT
 else
-  dir=$(mktemp -d); trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+  dir=$(mktemp -d)
+  trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 fi
 db=$dir/journal-$events.db
 if [ ! -s "$db" ]; then
@@ -65,6 +67,7 @@ end
 LUA
 out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$dir/trace.lua" "$url")
 kill "$pid"; wait "$pid" 2>/dev/null || true
+pid=
 echo "$out" | grep -E 'Non-2xx|Socket errors' >&2 || true
 p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
 p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
