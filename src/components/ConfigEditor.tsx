@@ -133,8 +133,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             <Field label={i === 0 ? '\u00a0' : undefined}>
               <IconButton
                 name="trash-alt"
-                aria-label={`Remove exporter ${i + 1}`}
-                tooltip="Remove this exporter"
+                tooltip={`Remove exporter ${i + 1}`}
                 onClick={() => setExporters(exporters.filter((_, j) => j !== i))}
               />
             </Field>
