@@ -8,6 +8,7 @@ import path from 'path';
 import {
   DataFrame,
   DataFrameJSON,
+  DataFrameType,
   DataFrameView,
   dataFrameFromJSON,
   Field,
@@ -19,6 +20,8 @@ import {
   TraceLog,
   TraceSpanRow,
 } from '@grafana/data';
+
+import { typeLogFrames } from './frames';
 
 const FIXTURES = path.join(__dirname, '__fixtures__', 'frames');
 const KINDS = ['trace', 'events', 'logins', 'offenders', 'instances', 'stats'] as const;
@@ -112,19 +115,21 @@ describe('trace frame', () => {
   });
 });
 
-// How Grafana's logs view finds its columns in a logs frame: a field by its
-// data-plane name, else the first of the type.
+// How Grafana's logs view finds its columns (public/app/features/logs/
+// logsFrame.ts): the data-plane names only in frames typed log-lines;
+// otherwise the legacy way, where the level comes from a field named `level`.
 function readLogRows(frame: DataFrame) {
   const cache = new FieldCache(frame);
   const named = (name: string, type: FieldType) => {
     const f = cache.getFieldByName(name);
     return f && f.type === type ? f : undefined;
   };
-  const time = named('timestamp', FieldType.time) ?? cache.getFirstFieldOfType(FieldType.time);
-  const body = named('body', FieldType.string) ?? cache.getFirstFieldOfType(FieldType.string);
-  const severity = named('severity', FieldType.string);
-  const id = named('id', FieldType.string);
-  const attributes = named('attributes', FieldType.other);
+  const dataplane = frame.meta?.type === DataFrameType.LogLines;
+  const time = dataplane ? named('timestamp', FieldType.time) : cache.getFirstFieldOfType(FieldType.time);
+  const body = dataplane ? named('body', FieldType.string) : cache.getFirstFieldOfType(FieldType.string);
+  const severity = dataplane ? named('severity', FieldType.string) : cache.getFieldByName('level');
+  const id = cache.getFieldByName('id');
+  const attributes = dataplane ? named('attributes', FieldType.other) : undefined;
   if (!time || !body) {
     throw new Error('not a logs frame: no time or no body field');
   }
@@ -138,11 +143,13 @@ function readLogRows(frame: DataFrame) {
 }
 
 describe('events frame', () => {
-  const frame = load('events');
+  // as the datasource hands it to Grafana
+  const frame: DataFrame = typeLogFrames({ data: [load('events')] }).data[0];
   const rows = readLogRows(frame);
 
   it('is a logs frame with the data-plane fields', () => {
     expect(frame.meta?.preferredVisualisationType).toBe('logs');
+    expect(frame.meta?.type).toBe(DataFrameType.LogLines);
     field(frame, 'timestamp', FieldType.time);
     field(frame, 'body', FieldType.string);
     field(frame, 'severity', FieldType.string);

@@ -1,6 +1,9 @@
-import { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { CoreApp, DataQueryRequest, DataQueryResponse, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+import { Observable } from 'rxjs';
+import { map } from 'rxjs/operators';
 
+import { typeLogFrames } from './frames';
 import {
   DEFAULT_QUERY,
   MailtrailOptions,
@@ -21,6 +24,10 @@ export class DataSource extends DataSourceWithBackend<MailtrailQuery, MailtrailO
   constructor(instanceSettings: DataSourceInstanceSettings<MailtrailOptions>) {
     super(instanceSettings);
     this.variables = new MailtrailVariableSupport(this);
+  }
+
+  query(request: DataQueryRequest<MailtrailQuery>): Observable<DataQueryResponse> {
+    return super.query(request).pipe(map(typeLogFrames));
   }
 
   getDefaultQuery(_app: CoreApp): Partial<MailtrailQuery> {
