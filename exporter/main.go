@@ -29,6 +29,7 @@ var commands = []command{
 	verifyCommand,
 	checkpointsCommand,
 	restoreCommand,
+	forgetCommand,
 	replayCommand,
 	parseCommand,
 	simulateCommand,

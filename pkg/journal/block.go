@@ -33,17 +33,20 @@ const genShift = 15
 type entry struct {
 	seq  int64
 	tomb bool
-	leaf integrity.Hash
-	t    int64
-	kind parser.Kind
-	src  int64
-	qid  []byte
-	data []byte
+	// redacted marks an event rewritten by an erasure: its data no longer
+	// hashes to its leaf, which is kept in leaf.
+	redacted bool
+	leaf     integrity.Hash
+	t        int64
+	kind     parser.Kind
+	src      int64
+	qid      []byte
+	data     []byte
 }
 
 // leafHash is the Merkle leaf of e; source is its source's name.
 func (e *entry) leafHash(buf []byte, source string) (integrity.Hash, []byte) {
-	if e.tomb {
+	if e.tomb || e.redacted {
 		return e.leaf, buf
 	}
 	buf = appendLeaf(buf[:0], e.seq, e.t, e.kind, string(e.qid), source, e.data)
@@ -54,11 +57,13 @@ func (e *entry) leafHash(buf []byte, source string) (integrity.Hash, []byte) {
 // byte (0 event, 1 tombstone), the uvarint gap to the previous sequence
 // number (from 0 for the first), then for an event the zig-zag time delta,
 // the kind byte, the uvarint source id, and the length-prefixed queue id and
-// codec bytes; for a tombstone the 32-byte leaf hash. Self-contained, so an
+// codec bytes; for a tombstone the 32-byte leaf hash. A redacted event (2)
+// is an event followed by its original leaf hash. Self-contained, so an
 // archive carries blocks as they are.
 const (
-	entryEvent = 0
-	entryTomb  = 1
+	entryEvent    = 0
+	entryTomb     = 1
+	entryRedacted = 2
 )
 
 func appendBlockPayload(dst []byte, es []entry) []byte {
@@ -73,7 +78,11 @@ func appendBlockPayload(dst []byte, es []entry) []byte {
 			prevSeq = e.seq
 			continue
 		}
-		dst = append(dst, entryEvent)
+		if e.redacted {
+			dst = append(dst, entryRedacted)
+		} else {
+			dst = append(dst, entryEvent)
+		}
 		dst = binary.AppendUvarint(dst, uint64(e.seq-prevSeq))
 		dst = binary.AppendVarint(dst, e.t-prevT)
 		dst = append(dst, byte(e.kind))
@@ -82,6 +91,9 @@ func appendBlockPayload(dst []byte, es []entry) []byte {
 		dst = append(dst, e.qid...)
 		dst = binary.AppendUvarint(dst, uint64(len(e.data)))
 		dst = append(dst, e.data...)
+		if e.redacted {
+			dst = append(dst, e.leaf[:]...)
+		}
 		prevSeq, prevT = e.seq, e.t
 	}
 	return dst
@@ -130,7 +142,7 @@ func decodeBlockPayload(b []byte, es []entry) ([]entry, error) {
 			e.tomb = true
 			copy(e.leaf[:], b)
 			b = b[integrity.HashSize:]
-		case entryEvent:
+		case entryEvent, entryRedacted:
 			dt, k := binary.Varint(b)
 			if k <= 0 || len(b) < k+1 {
 				return es, fmt.Errorf("%w: time", errCorruptBlock)
@@ -151,6 +163,14 @@ func decodeBlockPayload(b []byte, es []entry) ([]entry, error) {
 			}
 			if e.data, err = bytesField("event"); err != nil {
 				return es, err
+			}
+			if flag == entryRedacted {
+				if len(b) < integrity.HashSize {
+					return es, fmt.Errorf("%w: original leaf cut off", errCorruptBlock)
+				}
+				e.redacted = true
+				copy(e.leaf[:], b)
+				b = b[integrity.HashSize:]
 			}
 		default:
 			return es, fmt.Errorf("%w: entry flag %d", errCorruptBlock, flag)

@@ -239,15 +239,16 @@ func joinHashes(hs []integrity.Hash) []byte {
 // eachLeaf calls fn with every retained event's sequence number and leaf
 // hash, in sequence order: the sealed blocks, then the hot table.
 func (j *Journal) eachLeaf(ctx context.Context, fn func(seq int64, leaf integrity.Hash) error) error {
-	_, err := j.walk(ctx, j.db, false, fn)
+	_, err := j.walk(ctx, j.db, false, nil, fn)
 	return err
 }
 
 // walk reads every block and hot event in sequence order and calls fn with
 // each leaf. With check, it also holds every block's metadata, checksum and
 // postings to its entries and returns the first that does not match as a
-// Problem (sources aside: a changed source name changes the leaf).
-func (j *Journal) walk(ctx context.Context, db queryer, check bool, fn func(seq int64, leaf integrity.Hash) error) (*Problem, error) {
+// Problem (sources aside: a changed source name changes the leaf). visit,
+// when set, sees every entry before its leaf is passed on.
+func (j *Journal) walk(ctx context.Context, db queryer, check bool, visit func(e *entry), fn func(seq int64, leaf integrity.Hash) error) (*Problem, error) {
 	sources, err := readSources(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("read sources: %w", err)
@@ -300,6 +301,9 @@ func (j *Journal) walk(ctx context.Context, db queryer, check bool, fn func(seq 
 				}
 			}
 			for i := range es {
+				if visit != nil {
+					visit(&es[i])
+				}
 				var leaf integrity.Hash
 				leaf, leafBuf = es[i].leafHash(leafBuf, sources[es[i].src])
 				if err := fn(es[i].seq, leaf); err != nil {
@@ -339,6 +343,9 @@ func (j *Journal) walk(ctx context.Context, db queryer, check bool, fn func(seq 
 				return &Problem{Seq: e.seq, What: err.Error()}, nil
 			}
 			return nil, err
+		}
+		if visit != nil {
+			visit(&e)
 		}
 		var leaf integrity.Hash
 		leaf, leafBuf = e.leafHash(leafBuf, sources[e.src])

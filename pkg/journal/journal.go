@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -57,6 +58,7 @@ type Journal struct {
 	// mu serialises commits: the Merkle tree grows in memory in step with
 	// the transaction.
 	mu      sync.Mutex
+	lock    *os.File // the writer lock; nil for readers
 	db      *sql.DB
 	path    string
 	now     func() time.Time
@@ -85,6 +87,23 @@ type Journal struct {
 // Open opens (creating if needed) the journal at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
+	var lock *os.File
+	if !opts.ReadOnly {
+		var err error
+		if lock, err = lockWriter(path); err != nil {
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+	}
+	j, err := open(ctx, path, opts)
+	if err != nil {
+		unlockWriter(lock)
+		return nil, err
+	}
+	j.lock = lock
+	return j, nil
+}
+
+func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -173,7 +192,36 @@ func (j *Journal) Close() error {
 			s.Close()
 		}
 	}
-	return j.db.Close()
+	err := j.db.Close()
+	unlockWriter(j.lock)
+	j.lock = nil
+	return err
+}
+
+// lockWriter takes the journal's writer lock, a lock file beside it: the
+// Merkle tree and the hot events live in the writer's memory, so a second
+// writer (an `exporter forget` or `restore` while `serve` runs, two
+// exporters given one journal) would fork the tree. Readers take no lock.
+// The lock is flock(2), released by the kernel when the process dies.
+func lockWriter(path string) (*os.File, error) {
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("writer lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errors.New("another process is writing to this journal (stop the exporter, or use its API)")
+		}
+		return nil, fmt.Errorf("writer lock: %w", err)
+	}
+	return f, nil
+}
+
+func unlockWriter(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
 }
 
 // migrate applies the embedded migrations newer than the database's

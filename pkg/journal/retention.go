@@ -24,8 +24,13 @@ type Retention struct {
 	BlocksPerTx int
 }
 
-// keep returns how long events of kind k are kept (0: forever).
+// keep returns how long events of kind k are kept (0: forever). Erasure
+// records are kept forever: they are what lets verify accept the events
+// they rewrote or removed.
 func (r *Retention) keep(k parser.Kind) time.Duration {
+	if k == parser.KindErasure {
+		return 0
+	}
 	if d, ok := r.Kinds[k]; ok {
 		return d
 	}
@@ -95,6 +100,23 @@ func (j *Journal) expireSome(ctx context.Context, r Retention, now time.Time, la
 		return 0, 0, err
 	}
 	defer tx.Rollback()
+	// The erasure record this run journals grows the tree: a failed
+	// transaction puts it back.
+	size, frontier := j.tree.Size(), j.tree.Frontier()
+	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
+	hot := j.hot
+	committed := false
+	defer func() {
+		if !committed {
+			j.sources = map[string]int64{}
+			j.tree, _ = integrity.RestoreTree(size, frontier)
+			j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
+			j.hot = hot
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return 0, 0, err
+	}
 	rows, err := tx.QueryContext(ctx, "SELECT first_seq FROM blocks WHERE first_seq > ? AND events > 0 AND min_time < ? ORDER BY first_seq LIMIT ?", after, latest, r.BlocksPerTx)
 	if err != nil {
 		return 0, 0, err
@@ -117,6 +139,7 @@ func (j *Journal) expireSome(ctx context.Context, r Retention, now time.Time, la
 		return 0, 0, err
 	}
 	var written []string
+	var removed []int64
 	for _, first := range firsts {
 		es, err := readBlock(ctx, tx, first)
 		if err != nil {
@@ -139,6 +162,7 @@ func (j *Journal) expireSome(ctx context.Context, r Retention, now time.Time, la
 			}
 			e.leaf, j.leafBuf = e.leafHash(j.leafBuf, sources[e.src])
 			*e = entry{seq: e.seq, tomb: true, leaf: e.leaf}
+			removed = append(removed, e.seq)
 			expired++
 		}
 		if expired == 0 {
@@ -156,10 +180,21 @@ func (j *Journal) expireSome(ctx context.Context, r Retention, now time.Time, la
 		}
 		res.Deleted += expired
 	}
+	if len(removed) > 0 {
+		rec := Record{Source: ErasureSource, Event: parser.Event{
+			Time: now, Kind: parser.KindErasure, Service: "mailtrail", Program: "retention", Action: "expire",
+			Detail: fmt.Sprintf("retention removed %d events;%s%s", len(removed), seqsMarker, formatSeqs(removed)),
+		}}
+		if err := j.commitSigned(ctx, tx, []Record{rec}); err != nil {
+			removeFiles(written)
+			return 0, 0, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		removeFiles(written)
 		return 0, 0, err
 	}
+	committed = true
 	res.Archives = append(res.Archives, written...)
 	return len(firsts), firsts[len(firsts)-1], nil
 }

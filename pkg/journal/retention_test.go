@@ -97,9 +97,41 @@ func TestRetention(t *testing.T) {
 			want = append(want, int64(i+1))
 		}
 	}
-	got := allSeqs(t, j)
+	// Each retention transaction journals what it removed.
+	all, err := j.Events(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	erased := map[int64]bool{}
+	for _, e := range all {
+		if e.Event.Kind != parser.KindErasure {
+			got = append(got, e.Seq)
+			continue
+		}
+		if e.Seq <= 300 || e.Event.Program != "retention" {
+			t.Errorf("unexpected erasure record %d: %+v", e.Seq, e.Event)
+		}
+		rs, err := erasureSeqs(&e.Event)
+		if err != nil {
+			t.Fatalf("erasure record %d: %v", e.Seq, err)
+		}
+		for _, r := range rs {
+			for s := r.lo; s <= r.hi; s++ {
+				erased[s] = true
+			}
+		}
+	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after retention:\n got %v\nwant %v", got, want)
+	}
+	if len(erased) != 300-len(want) {
+		t.Errorf("the erasure records name %d events, want the %d removed", len(erased), 300-len(want))
+	}
+	for _, s := range want {
+		if erased[s] {
+			t.Errorf("erasure records name kept event %d", s)
+		}
 	}
 	if res.Deleted != int64(300-len(want)) {
 		t.Errorf("deleted %d, want %d", res.Deleted, 300-len(want))
@@ -108,8 +140,8 @@ func TestRetention(t *testing.T) {
 	if res.Folded != 64 {
 		t.Errorf("folded %d events, want 64", res.Folded)
 	}
-	if n, err := j.Count(ctx); err != nil || n != int64(len(want)) {
-		t.Errorf("count %d, %v; want %d", n, err, len(want))
+	if n, err := j.Count(ctx); err != nil || n != int64(len(all)) {
+		t.Errorf("count %d, %v; want %d", n, err, len(all))
 	}
 	// Lookups still work on what is left, and nothing removed is found.
 	evs, err := j.Events(ctx, Filter{SASLUsername: "u0", Kinds: []parser.Kind{parser.KindAuthFailure}})
@@ -132,7 +164,8 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := Verify(ctx, path, v, nil)
-	if err != nil || rep.Problem != nil || rep.Removed != 64 || rep.Events != 300-64 {
+	records := int64(len(all) - len(got))
+	if err != nil || rep.Problem != nil || rep.Removed != 64 || rep.Events != 300+records-64 {
 		t.Fatalf("verify after retention: %+v, %v", rep, err)
 	}
 
@@ -147,6 +180,9 @@ func TestRetention(t *testing.T) {
 	if rr.Restored != res.Deleted {
 		t.Errorf("restored %d events, want %d", rr.Restored, res.Deleted)
 	}
+	for s := int64(301); s <= 300+records; s++ {
+		before = append(before, s)
+	}
 	if after := allSeqs(t, j); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("after restore: %v\nwant %v", after, before)
 	}
@@ -155,7 +191,7 @@ func TestRetention(t *testing.T) {
 		t.Errorf("restored Q1: %+v, %v", evs, err)
 	}
 	rep, err = Verify(ctx, path, v, nil)
-	if err != nil || rep.Problem != nil || rep.Removed != 0 || rep.Events != 300 {
+	if err != nil || rep.Problem != nil || rep.Removed != 0 || rep.Events != 300+records {
 		t.Fatalf("verify after restore: %+v, %v", rep, err)
 	}
 }

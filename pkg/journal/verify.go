@@ -94,7 +94,8 @@ func Verify(ctx context.Context, path string, verifiers integrity.Verifiers, ext
 		}
 		next++
 	}
-	problem, err = j.walk(ctx, j.db, true, func(seq int64, leaf integrity.Hash) error {
+	var kept storedLeaves
+	problem, err = j.walk(ctx, j.db, true, kept.visit, func(seq int64, leaf integrity.Hash) error {
 		want := int64(tree.Size()) + 1
 		if seq != want {
 			if seq < want {
@@ -150,6 +151,14 @@ func Verify(ctx context.Context, path string, verifiers integrity.Verifiers, ext
 	}
 	if !bytes.Equal(frontier, stored.frontier) && !(len(frontier) == 0 && len(stored.frontier) == 0) {
 		r.Problem = &Problem{What: "the stored Merkle tree does not match the events"}
+		return r, nil
+	}
+	signed := int64(-1)
+	if len(cps) > 0 {
+		signed = cps[len(cps)-1].size
+	}
+	if p := kept.check(signed); p != nil {
+		r.Problem = p
 		return r, nil
 	}
 	if len(cps) > 0 {

@@ -64,17 +64,43 @@ func replaceFold(s, old, repl string) (string, bool) {
 	return sb.String(), true
 }
 
-// indexFold is strings.Index ignoring ASCII and Unicode simple case. The
-// lengths of a match and of sub are equal for the addresses erased here,
-// so the byte offsets carry over.
+// indexFold finds sub in s ignoring case, where it stands as a whole
+// address or name: "alice@example.org" is not erased out of
+// "malice@example.org" or "alice@example.org.evil.net". The lengths of a
+// match and of sub are equal for the addresses erased here, so the byte
+// offsets carry over.
 func indexFold(s, sub string) int {
 	if len(sub) == 0 || len(sub) > len(s) {
 		return -1
 	}
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
+		if strings.EqualFold(s[i:i+len(sub)], sub) && (i == 0 || !addressByte(s[i-1])) && !continues(s[i+len(sub):]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// addressByte reports whether c can be part of an address or user name
+// next to a match.
+func addressByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("._%+-", c) >= 0 || c >= 0x80
+}
+
+// continues reports whether rest carries the address on: an address byte,
+// an "@domain" after a bare name, or a dot that starts another label
+// (while a dot ending a sentence does not).
+func continues(rest string) bool {
+	if rest == "" {
+		return false
+	}
+	c := rest[0]
+	if c == '.' {
+		return len(rest) > 1 && addressByte(rest[1]) && rest[1] != '.'
+	}
+	return c == '@' || addressByte(c)
 }

@@ -43,9 +43,12 @@ func TestErase(t *testing.T) {
 func TestReplaceFold(t *testing.T) {
 	for _, c := range []struct{ s, old, want string }{
 		{"a Bob b bob", "BOB", "a X b X"},
-		{"bobbob", "bob", "XX"},
 		{"no match", "bob", "no match"},
 		{"bo", "bob", "bo"},
+		// Only whole addresses and names.
+		{"malice@example.org alice@example.org", "alice@example.org", "malice@example.org X"},
+		{"alice@example.org.evil.net, <alice@example.org>.", "alice@example.org", "alice@example.org.evil.net, <X>."},
+		{"user=bob, bobby, bob@example.org", "bob", "user=X, bobby, bob@example.org"},
 	} {
 		if got, _ := replaceFold(c.s, c.old, "X"); got != c.want {
 			t.Errorf("replaceFold(%q, %q) = %q, want %q", c.s, c.old, got, c.want)

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
+)
+
+// forgetCommand is the GDPR erasure: every appearance of an address (or
+// user name) is replaced in the journal, the proofs stay verifiable and the
+// erasure is journaled.
+func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+	cmd := app.Command("forget", "Erase every appearance of an address or user name from the journal (right to erasure): events keep their place in the Merkle tree, the erasure is journaled and signed. Stop the exporter first.")
+	f := addSourceFlags(cmd)
+	var subject, actor string
+	var dryRun bool
+	cmd.Flag("subject", "The address or user name to erase (matched whole, in any letter case).").Required().StringVar(&subject)
+	cmd.Flag("actor", "Who asks for the erasure, recorded in the erasure event (default: the user running the command).").StringVar(&actor)
+	cmd.Flag("dry-run", "Only count the events that name the subject.").BoolVar(&dryRun)
+	return cmd.FullCommand(), func() int {
+		ctx := context.Background()
+		subject = strings.TrimSpace(subject)
+		if err := checkSubject(subject); err != nil {
+			fmt.Fprintf(stderr, "exporter forget: --subject=%q: %v\n", subject, err)
+			return 2
+		}
+		c, err := f.settings()
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+			return 2
+		}
+		if _, err := os.Stat(c.Journal.Path); err != nil {
+			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+			return 1
+		}
+		// Under a pseudonymising policy the journal holds the subject's
+		// pseudonym, not the subject: erase both.
+		subjects := []string{subject}
+		r, err := c.Redactor()
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+			return 2
+		}
+		for _, field := range privacy.Fields() {
+			if q := r.Query(field, subject); q != subject {
+				subjects = append(subjects, q)
+				break
+			}
+		}
+		if dryRun {
+			return forgetDryRun(ctx, c.Journal.Path, subjects, stdout, stderr)
+		}
+		if actor == "" {
+			actor = "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
+		}
+		j, _, err := openJournal(ctx, c, slog.New(slog.NewTextHandler(stderr, nil)))
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+			return 1
+		}
+		defer j.Close()
+		res, err := j.Erase(ctx, subjects, actor)
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+			return 1
+		}
+		if res.Events == 0 {
+			fmt.Fprintf(stdout, "no event names %s; nothing changed\n", subject)
+			return 0
+		}
+		fmt.Fprintf(stdout, "erased %s from %d events (now %s); the erasure is event %d, signed\n", subject, res.Events, res.StandIn, res.Seq)
+		if !res.WALTruncated {
+			fmt.Fprintln(stderr, "exporter forget: warning: a reader kept the write-ahead log busy, so old pages may remain in "+c.Journal.Path+"-wal until the next checkpoint; run forget again once readers are gone")
+		}
+		return 0
+	}
+}
+
+// checkSubject refuses subjects that would match far more than a person:
+// erasure replaces every whole-word appearance.
+func checkSubject(s string) error {
+	switch {
+	case len(s) < 3:
+		return fmt.Errorf("too short to name one person (at least 3 characters)")
+	case len(s) > 320:
+		return fmt.Errorf("longer than an address can be (320 characters)")
+	case strings.ContainsAny(s, " \t\r\n<>,;\"'()[]"):
+		return fmt.Errorf("not an address or user name (it holds spaces, brackets or quotes)")
+	case strings.HasPrefix(s, "@") || strings.HasSuffix(s, "@"):
+		return fmt.Errorf("a domain or a local part alone would erase other people's addresses")
+	}
+	return nil
+}
+
+func forgetDryRun(ctx context.Context, path string, subjects []string, stdout, stderr io.Writer) int {
+	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+		return 1
+	}
+	defer j.Close()
+	n, err := j.Count(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+		return 1
+	}
+	var hits int
+	err = j.Scan(ctx, journal.Filter{}, func(s *journal.Stored) error {
+		for _, sub := range subjects {
+			if privacy.Mentions(&s.Event, sub) {
+				hits++
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%d of %d events name %s; nothing changed (dry run)\n", hits, n, subjects[0])
+	return 0
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/parser"
+)
+
+// journalFiles is everything the journal keeps on disk, as `strings` over
+// the files would see it, in lower case.
+func journalFiles(t *testing.T, db string) []byte {
+	t.Helper()
+	var all []byte
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if b, err := os.ReadFile(db + suffix); err == nil {
+			all = append(all, bytes.ToLower(b)...)
+		}
+	}
+	return all
+}
+
+// TestForget: the user most present in a replayed simulated log is erased;
+// afterwards no event and no byte of the journal's files holds the address,
+// nothing else changed, the erasure is journaled, and verify passes.
+func TestForget(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "mail.log")
+	db := filepath.Join(dir, "journal.db")
+	cliMust(t, "", "simulate", "--lines", "6000", "--seed", "4", "--output", logPath)
+	// A journal small enough that part of it is still in the hot table,
+	// where lines sit uncompressed: the subject is in the files in plain
+	// text before the erasure.
+	if r := cliRun(t, "", "replay", "--journal.path="+db, "--instance=mx1", "--progress=never", logPath); r.code != 0 {
+		t.Fatalf("replay: %s", r)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &parser.Parser{Location: time.UTC}
+	count := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		e := p.Parse(l, time.Now())
+		if strings.Contains(e.SASLUsername, "@") {
+			count[e.SASLUsername]++
+		}
+	}
+	subject, most := "", 0
+	for u, n := range count {
+		if n > most || (n == most && u < subject) {
+			subject, most = u, n
+		}
+	}
+	if subject == "" {
+		t.Fatal("fixture: no SASL user with an address in the simulated log")
+	}
+	subject = strings.ToLower(subject)
+	if !bytes.Contains(journalFiles(t, db), []byte(subject)) {
+		t.Fatalf("fixture: %s is not in the journal's files before the erasure; the test would prove nothing", subject)
+	}
+
+	r := cliRun(t, "", "forget", "--journal.path="+db, "--subject="+strings.ToUpper(subject), "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "nothing changed (dry run)") {
+		t.Fatalf("dry run: %s", r)
+	}
+	before := countEvents(t, db)
+	r = cliRun(t, "", "forget", "--journal.path="+db, "--subject="+subject, "--actor=dpo@example.net")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "erased "+subject+" from ") {
+		t.Fatalf("forget: %s", r)
+	}
+	if after := countEvents(t, db); after != before+1 {
+		t.Errorf("%d events after forget, want %d (the same plus the erasure)", after, before+1)
+	}
+	if bytes.Contains(journalFiles(t, db), []byte(subject)) {
+		t.Errorf("%s is still in the journal's files", subject)
+	}
+	r = cliRun(t, "", "events", "--journal.path="+db, "--kind=erasure")
+	if r.code != 0 || !strings.Contains(r.stdout, "dpo@example.net") || strings.Contains(strings.ToLower(r.stdout), subject) {
+		t.Errorf("the erasure record: %s", r)
+	}
+	if r := cliRun(t, "", "events", "--journal.path="+db, "--sasl-username="+subject); r.code != 0 || r.stdout != "" {
+		t.Errorf("events of the erased user: %s", r)
+	}
+	if r := cliRun(t, "", "verify", "--journal.path="+db, "--pubkey="+db+".key.pub"); r.code != exitVerified {
+		t.Fatalf("verify after forget: %s", r)
+	}
+	r = cliRun(t, "", "forget", "--journal.path="+db, "--subject="+subject)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "no event names") {
+		t.Errorf("second forget: %s", r)
+	}
+}
+
+func countEvents(t *testing.T, db string) int64 {
+	t.Helper()
+	j, err := journal.Open(context.Background(), db, journal.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	n, err := j.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestForgetErrors(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "journal.db")
+	for _, c := range []struct{ subject, want string }{
+		{"ab", "too short to name one person (at least 3 characters)"},
+		{"@example.org", "a domain or a local part alone would erase other people's addresses"},
+		{"a b@example.org", "not an address or user name (it holds spaces, brackets or quotes)"},
+	} {
+		cliExpect(t, cliRun(t, "", "forget", "--journal.path="+db, "--subject="+c.subject), 2,
+			`exporter forget: --subject="`+c.subject+`": `+c.want+"\n")
+	}
+	r := cliRun(t, "", "forget", "--journal.path="+db, "--subject=alice@example.org")
+	if r.code != 1 || !strings.Contains(r.stderr, "no such file") {
+		t.Errorf("forget on a missing journal: %s", r)
+	}
+	// While another process writes the journal, forget refuses to fork
+	// its Merkle tree.
+	j, err := journal.Open(context.Background(), db, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r = cliRun(t, "", "forget", "--journal.path="+db, "--subject=alice@example.org")
+	if r.code != 1 || !strings.Contains(r.stderr, "another process is writing to this journal") {
+		t.Errorf("forget beside a writer: %s", r)
+	}
+}

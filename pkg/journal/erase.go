@@ -1,0 +1,363 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/integrity"
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
+)
+
+// An event whose stored bytes no longer hash to its Merkle leaf (an
+// erasure rewrote it, or retention reduced it to a tombstone) keeps the
+// original leaf beside it, so the tree can still be recomputed. Such a
+// stored leaf is only accepted when an erasure event, itself a leaf of the
+// tree, names the event: otherwise anyone able to write the file could
+// delete an event by replacing it with its own leaf hash.
+
+// ErasureSource is the source name of the journal's own erasure records.
+const ErasureSource = "mailtrail"
+
+// seqsMarker introduces the list of events an erasure event covers, at the
+// end of its detail text: "seqs=1-5,9".
+const seqsMarker = " seqs="
+
+// EraseResult is what an erasure did.
+type EraseResult struct {
+	// Events is how many events were rewritten.
+	Events int64
+	// Seq is the erasure event's own sequence number (0 when nothing
+	// matched and nothing was journaled).
+	Seq int64
+	// StandIn is what replaced the subject.
+	StandIn string
+	// WALTruncated says the write-ahead log, which still held the old
+	// pages, was emptied; false when readers kept it busy.
+	WALTruncated bool
+}
+
+// Erase replaces every appearance of the subjects (an address, and what
+// the journal holds for it, e.g. its pseudonym) in every event, raw lines
+// and reply texts included, with a stand-in naming this erasure, in one
+// transaction. The rewritten events keep their original leaf hashes, an
+// erasure event naming them and actor is journaled, and a checkpoint is
+// signed at once, so verify still passes and shows who erased what. The
+// freed pages are zeroed and the write-ahead log truncated so that the
+// file no longer holds the subject.
+func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (EraseResult, error) {
+	var res EraseResult
+	var subs []string
+	for _, s := range subjects {
+		if s = strings.TrimSpace(s); s != "" {
+			subs = append(subs, s)
+		}
+	}
+	if len(subs) == 0 {
+		return res, errors.New("erase: no subject given")
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
+	size, frontier := j.tree.Size(), j.tree.Frontier()
+	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
+	hot := j.hot
+	undo := func() {
+		tx.Rollback()
+		j.sources = map[string]int64{}
+		j.tree, _ = integrity.RestoreTree(size, frontier)
+		j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
+		j.hot = hot
+	}
+	// Zero what is deleted instead of leaving it in free pages.
+	if _, err := tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		undo()
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
+	res.Seq = int64(j.tree.Size()) + 1
+	res.StandIn = "[erased:" + strconv.FormatInt(res.Seq, 10) + "]"
+	seqs, err := j.eraseBlocks(ctx, tx, subs, res.StandIn)
+	if err != nil {
+		undo()
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
+	if len(seqs) == 0 {
+		undo()
+		res.Seq = 0
+		return res, nil
+	}
+	res.Events = int64(len(seqs))
+	rec := Record{Source: ErasureSource, Event: parser.Event{
+		Time: j.now(), Kind: parser.KindErasure, Service: "mailtrail", Program: "forget", Action: "forget",
+		Detail: fmt.Sprintf("erasure by %s: the subject was replaced by %s in %d events;%s%s",
+			actor, res.StandIn, len(seqs), seqsMarker, formatSeqs(seqs)),
+	}}
+	if err := j.commitSigned(ctx, tx, []Record{rec}); err != nil {
+		undo()
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		undo()
+		return res, fmt.Errorf("journal %s: erase: commit: %w", j.path, err)
+	}
+	// The log still holds the pages as they were before; emptying it is
+	// what makes the subject leave the files. A reader holding an old
+	// snapshot keeps it busy; the next erasure or checkpoint retries.
+	var busy, logPages, moved int
+	if err := j.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &moved); err == nil {
+		res.WALTruncated = busy == 0
+	}
+	return res, nil
+}
+
+// commitSigned journals the journal's own records inside tx and signs a
+// checkpoint covering them at once: an erasure is only accepted by verify
+// once a signature covers it.
+func (j *Journal) commitSigned(ctx context.Context, tx *sql.Tx, recs []Record) error {
+	if err := j.commit(ctx, tx, recs, nil); err != nil {
+		return err
+	}
+	if j.signer != nil && int64(j.tree.Size()) != j.lastCheckpoint {
+		return j.checkpoint(ctx, tx, j.now())
+	}
+	return nil
+}
+
+// eraseBlocks seals the hot events into a block (so that every event lives
+// in one kind of place), then rewrites every block holding a subject. It
+// returns the rewritten events' sequence numbers, ascending.
+func (j *Journal) eraseBlocks(ctx context.Context, tx *sql.Tx, subjects []string, standIn string) ([]int64, error) {
+	if len(j.hot) > 0 {
+		if err := j.writeBlock(ctx, tx, j.hot); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM events WHERE seq <= ?", j.hot[len(j.hot)-1].seq); err != nil {
+			return nil, fmt.Errorf("seal hot events: %w", err)
+		}
+		j.hot = nil
+	}
+	sources, err := readSources(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT first_seq FROM blocks WHERE events > 0 ORDER BY first_seq")
+	if err != nil {
+		return nil, fmt.Errorf("list blocks: %w", err)
+	}
+	var firsts []int64
+	for rows.Next() {
+		var f int64
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list blocks: %w", err)
+		}
+		firsts = append(firsts, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list blocks: %w", err)
+	}
+	var seqs []int64
+	for _, first := range firsts {
+		es, err := readBlock(ctx, tx, first)
+		if err != nil {
+			return nil, err
+		}
+		changed := false
+		for i := range es {
+			e := &es[i]
+			if e.tomb {
+				continue
+			}
+			var ev parser.Event
+			hasTime, err := decodeEvent(e.data, &ev)
+			if err != nil {
+				return nil, fmt.Errorf("event %d: %w", e.seq, err)
+			}
+			if hasTime {
+				ev.Time = colToTime(e.t)
+			}
+			hit := false
+			for _, s := range subjects {
+				if privacy.Erase(&ev, s, standIn) {
+					hit = true
+				}
+			}
+			if !hit {
+				continue
+			}
+			if !e.redacted {
+				// The leaf stays the one the tree was built with, even
+				// when an event is erased a second time.
+				e.leaf, j.leafBuf = e.leafHash(j.leafBuf, sources[e.src])
+				e.redacted = true
+			}
+			ev.Kind, ev.QueueID = e.kind, string(e.qid)
+			e.data = appendEvent(nil, &ev)
+			seqs = append(seqs, e.seq)
+			changed = true
+		}
+		if changed {
+			if err := j.replaceBlock(ctx, tx, first, es); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return seqs, nil
+}
+
+// formatSeqs writes ascending sequence numbers as ranges: "1-5,9".
+func formatSeqs(seqs []int64) string {
+	var sb strings.Builder
+	for i := 0; i < len(seqs); {
+		k := i
+		for k+1 < len(seqs) && seqs[k+1] == seqs[k]+1 {
+			k++
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.FormatInt(seqs[i], 10))
+		if k > i {
+			sb.WriteByte('-')
+			sb.WriteString(strconv.FormatInt(seqs[k], 10))
+		}
+		i = k + 1
+	}
+	return sb.String()
+}
+
+// seqRange is an inclusive range of sequence numbers.
+type seqRange struct{ lo, hi int64 }
+
+// parseSeqs reads what formatSeqs wrote; ranges must ascend.
+func parseSeqs(s string) ([]seqRange, error) {
+	var out []seqRange
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseInt(lo, 10, 64)
+		if err != nil || a <= 0 {
+			return nil, fmt.Errorf("bad event number %q", lo)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("bad event range %q", part)
+			}
+		}
+		if len(out) > 0 && a <= out[len(out)-1].hi {
+			return nil, fmt.Errorf("event ranges out of order at %q", part)
+		}
+		out = append(out, seqRange{a, b})
+	}
+	return out, nil
+}
+
+// erasureSeqs returns the events an erasure event names, or nil when e is
+// not one of the journal's erasure events.
+func erasureSeqs(e *parser.Event) ([]seqRange, error) {
+	if e.Kind != parser.KindErasure || e.Service != "mailtrail" {
+		return nil, nil
+	}
+	i := strings.LastIndex(e.Detail, seqsMarker)
+	if i < 0 {
+		return nil, errors.New("erasure event without its list of events")
+	}
+	return parseSeqs(e.Detail[i+len(seqsMarker):])
+}
+
+// storedLeaves checks, during verification, that every event kept only by
+// its leaf hash (a tombstone or a rewritten event) is named by a later
+// erasure event that a signed checkpoint covers.
+type storedLeaves struct {
+	// kept are the events with stored leaves, as ascending ranges.
+	kept []seqRange
+	// allowed are the ranges erasure events name, with the erasure's seq.
+	allowed []allowedRange
+	problem *Problem
+	ev      parser.Event
+}
+
+type allowedRange struct {
+	seqRange
+	by int64
+}
+
+// visit looks at one entry of the walk, in sequence order.
+func (sl *storedLeaves) visit(e *entry) {
+	if sl.problem != nil {
+		return
+	}
+	if e.tomb || e.redacted {
+		if n := len(sl.kept); n > 0 && sl.kept[n-1].hi == e.seq-1 {
+			sl.kept[n-1].hi = e.seq
+		} else {
+			sl.kept = append(sl.kept, seqRange{e.seq, e.seq})
+		}
+	}
+	if e.tomb || e.kind != parser.KindErasure {
+		return
+	}
+	sl.ev = parser.Event{Kind: e.kind}
+	if _, err := decodeEvent(e.data, &sl.ev); err != nil {
+		return // the leaf check reports the damage
+	}
+	rs, err := erasureSeqs(&sl.ev)
+	if err != nil {
+		sl.problem = &Problem{Seq: e.seq, What: "erasure event: " + err.Error()}
+		return
+	}
+	for _, r := range rs {
+		if r.hi >= e.seq {
+			sl.problem = &Problem{Seq: e.seq, What: fmt.Sprintf("erasure event names event %d, which is not older than itself", r.hi)}
+			return
+		}
+		sl.allowed = append(sl.allowed, allowedRange{r, e.seq})
+	}
+}
+
+// check returns the first kept leaf no erasure allows, or an erasure a
+// signature does not cover yet (signed is the newest checkpoint's size, -1
+// without checkpoints).
+func (sl *storedLeaves) check(signed int64) *Problem {
+	if sl.problem != nil {
+		return sl.problem
+	}
+	if signed >= 0 {
+		for _, a := range sl.allowed {
+			if a.by > signed {
+				return &Problem{Seq: a.by, What: "erasure event not covered by a signed checkpoint (an erasure is signed when it is made)"}
+			}
+		}
+	}
+	sort.Slice(sl.allowed, func(a, b int) bool { return sl.allowed[a].lo < sl.allowed[b].lo })
+	// Merge what is allowed into disjoint ranges, then hold each kept
+	// range to them.
+	var merged []seqRange
+	for _, a := range sl.allowed {
+		if n := len(merged); n > 0 && a.lo <= merged[n-1].hi+1 {
+			merged[n-1].hi = max(merged[n-1].hi, a.hi)
+			continue
+		}
+		merged = append(merged, a.seqRange)
+	}
+	for _, k := range sl.kept {
+		i := sort.Search(len(merged), func(i int) bool { return merged[i].hi >= k.lo })
+		for seq := k.lo; seq <= k.hi; {
+			if i >= len(merged) || merged[i].lo > seq {
+				return &Problem{Seq: seq, What: "only its leaf hash is kept, and no erasure names it (an event was removed)"}
+			}
+			seq = merged[i].hi + 1
+			i++
+		}
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
+)
+
+// fileMentions reports whether the journal's files (database and
+// write-ahead log) hold s in plain bytes, in any letter case: what
+// `strings journal.db | grep -i` would find.
+func fileMentions(t *testing.T, path, s string) bool {
+	t.Helper()
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(bytes.ToLower(b), []byte(strings.ToLower(s))) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestErase: after an erasure the subject is in no event and in neither of
+// the journal's files, the rewritten events keep their place in the tree,
+// the erasure is journaled and signed, and the journal verifies.
+func TestErase(t *testing.T) {
+	ctx := context.Background()
+	j, path, now, _, v := retentionJournal(t)
+	const subject = "alice@example.org"
+	recs := make([]Record, 40)
+	for i := range recs {
+		e := parser.Event{Time: now.Add(time.Duration(i) * time.Second), Kind: parser.KindDelivery, QueueID: fmt.Sprintf("A%d", i),
+			Recipient: "Alice@Example.org", Status: "bounced", DSN: "5.1.1",
+			Response: "550 5.1.1 <alice@example.org>: Recipient address rejected",
+			Raw:      fmt.Sprintf("postfix/smtp: A%d: to=<Alice@Example.org>, status=bounced (550 5.1.1 <alice@example.org>)", i)}
+		if i%5 == 0 {
+			e = parser.Event{Time: e.Time, Kind: parser.KindLogin, SASLUsername: subject, ClientIP: "192.0.2.4",
+				Raw: "dovecot: imap-login: Login: user=<alice@example.org>, rip=192.0.2.4"}
+		}
+		recs[i] = Record{Source: "/var/log/mail.log", Event: e}
+	}
+	if err := j.Commit(ctx, recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !fileMentions(t, path, subject) {
+		t.Fatal("the subject is not in the files before the erasure: the test would prove nothing")
+	}
+	before, err := j.Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := j.Erase(ctx, []string{subject}, "test-officer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 40 || res.Seq != before+1 || res.StandIn != fmt.Sprintf("[erased:%d]", before+1) {
+		t.Fatalf("erase: %+v (journal had %d events)", res, before)
+	}
+	all, err := j.Events(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(all)) != before+1 {
+		t.Fatalf("%d events after the erasure, want %d (the same plus the erasure record)", len(all), before+1)
+	}
+	rewritten := 0
+	for _, s := range all {
+		if privacy.Mentions(&s.Event, subject) {
+			t.Errorf("event %d still names the subject: %+v", s.Seq, s.Event)
+		}
+		if strings.Contains(s.Event.Raw, res.StandIn) {
+			rewritten++
+		}
+	}
+	if rewritten != 40 {
+		t.Errorf("%d events carry the stand-in in their raw line, want 40", rewritten)
+	}
+	last := all[len(all)-1].Event
+	if last.Kind != parser.KindErasure || !strings.Contains(last.Detail, "test-officer") || strings.Contains(strings.ToLower(last.Detail), subject) {
+		t.Errorf("erasure record: %+v", last)
+	}
+	if evs, err := j.Events(ctx, Filter{Recipient: subject}); err != nil || len(evs) != 0 {
+		t.Errorf("a lookup of the subject found %d events, %v", len(evs), err)
+	}
+	if evs, err := j.Events(ctx, Filter{QueueID: "A1"}); err != nil || len(evs) != 1 || evs[0].Event.Status != "bounced" {
+		t.Errorf("the rewritten event lost its other fields: %+v, %v", evs, err)
+	}
+	if !res.WALTruncated {
+		t.Error("the write-ahead log was not truncated")
+	}
+	if fileMentions(t, path, subject) {
+		t.Error("the subject is still in the journal's files")
+	}
+	rep, err := Verify(ctx, path, v, nil)
+	if err != nil || rep.Problem != nil || rep.Uncovered != 0 {
+		t.Fatalf("verify after the erasure: %+v, %v", rep, err)
+	}
+	if again, err := j.Erase(ctx, []string{subject}, "test-officer"); err != nil || again.Events != 0 || again.Seq != 0 {
+		t.Errorf("a second erasure: %+v, %v", again, err)
+	}
+}
+
+// TestUnauthorisedTombstone: an event replaced by its own leaf hash, which
+// keeps the Merkle tree intact, is still reported: no erasure names it.
+func TestUnauthorisedTombstone(t *testing.T) {
+	ctx := context.Background()
+	j, path, _, _, v := retentionJournal(t)
+	const victim = 40
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := readBlock(ctx, tx, 33)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range es {
+		if es[i].seq == victim {
+			var leaf [32]byte
+			leaf, j.leafBuf = es[i].leafHash(j.leafBuf, "/var/log/mail.log")
+			es[i] = entry{seq: victim, tomb: true, leaf: leaf}
+		}
+	}
+	if err := j.replaceBlock(ctx, tx, 33, es); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(ctx, path, v, nil)
+	if err != nil || rep.Problem == nil || rep.Problem.Seq != victim || !strings.Contains(rep.Problem.What, "no erasure names it") {
+		t.Fatalf("verify of a journal with an unauthorised tombstone: %+v, %v", rep, err)
+	}
+}
+
+func TestSeqRanges(t *testing.T) {
+	seqs := []int64{1, 2, 3, 5, 7, 8, 10}
+	s := formatSeqs(seqs)
+	if s != "1-3,5,7-8,10" {
+		t.Fatalf("formatSeqs = %q", s)
+	}
+	rs, err := parseSeqs(s)
+	if err != nil || fmt.Sprint(rs) != "[{1 3} {5 5} {7 8} {10 10}]" {
+		t.Fatalf("parseSeqs(%q) = %v, %v", s, rs, err)
+	}
+	for _, bad := range []string{"", "0", "3-1", "1,1", "5,2", "x", "1-", "-3"} {
+		if _, err := parseSeqs(bad); err == nil {
+			t.Errorf("parseSeqs(%q) accepted", bad)
+		}
+	}
+}
