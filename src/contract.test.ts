@@ -33,13 +33,20 @@ function load(kind: (typeof KINDS)[number]): DataFrame {
 
 function field(frame: DataFrame, name: string, type: FieldType): Field {
   const f = frame.fields.find((x) => x.name === name);
-  expect({ frame: frame.name, field: name, found: Boolean(f) }).toEqual({ frame: frame.name, field: name, found: true });
+  expect({ frame: frame.name, field: name, found: Boolean(f) }).toEqual({
+    frame: frame.name,
+    field: name,
+    found: true,
+  });
   expect({ field: name, type: f!.type }).toEqual({ field: name, type });
   return f!;
 }
 
 function isKeyValueList(v: unknown): v is TraceKeyValuePair[] {
-  return Array.isArray(v) && v.every((kv) => typeof kv === 'object' && kv !== null && typeof kv.key === 'string' && 'value' in kv);
+  return (
+    Array.isArray(v) &&
+    v.every((kv) => typeof kv === 'object' && kv !== null && typeof kv.key === 'string' && 'value' in kv)
+  );
 }
 
 describe.each(KINDS)('%s frame', (kind) => {
@@ -184,7 +191,9 @@ describe('events frame', () => {
     const links = queueId.config.links ?? [];
     expect(links.length).toBeGreaterThan(0);
     const query = links[0].internal?.query as Record<string, unknown> | undefined;
-    expect(query).toEqual(expect.objectContaining({ queryType: 'trace', queueId: expect.stringContaining('${__value.raw}') }));
+    expect(query).toEqual(
+      expect.objectContaining({ queryType: 'trace', queueId: expect.stringContaining('${__value.raw}') })
+    );
     expect(links[0].internal?.datasourceUid).toEqual(expect.any(String));
   });
 });

@@ -4,14 +4,7 @@ import { Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
 
 import { typeLogFrames } from './frames';
-import {
-  DEFAULT_QUERY,
-  MailtrailOptions,
-  MailtrailQuery,
-  STRING_FIELDS,
-  StringField,
-  VariableResource,
-} from './types';
+import { DEFAULT_QUERY, MailtrailOptions, MailtrailQuery, STRING_FIELDS, StringField, VariableResource } from './types';
 import { MailtrailVariableSupport } from './variables';
 
 /**

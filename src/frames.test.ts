@@ -15,7 +15,11 @@ const table = () => createDataFrame({ fields: [{ name: 'user', type: FieldType.s
 describe('typeLogFrames', () => {
   it('types untyped logs frames as log-lines so Grafana reads severity, id and attributes', () => {
     const res = typeLogFrames({ data: [logs(), table()] });
-    expect(res.data[0].meta).toEqual({ preferredVisualisationType: 'logs', type: DataFrameType.LogLines, typeVersion: [0, 0] });
+    expect(res.data[0].meta).toEqual({
+      preferredVisualisationType: 'logs',
+      type: DataFrameType.LogLines,
+      typeVersion: [0, 0],
+    });
     expect(res.data[1].meta).toBeUndefined();
     expect(res.data[0].fields.map((f: { name: string }) => f.name)).toEqual(['timestamp', 'body']);
   });

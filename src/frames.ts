@@ -15,7 +15,10 @@ export function typeLogFrames(response: DataQueryResponse): DataQueryResponse {
     ...response,
     data: response.data.map((frame: DataFrame) =>
       needsLogLinesType(frame)
-        ? { ...frame, meta: { ...frame.meta, type: DataFrameType.LogLines, typeVersion: frame.meta?.typeVersion ?? [0, 0] } }
+        ? {
+            ...frame,
+            meta: { ...frame.meta, type: DataFrameType.LogLines, typeVersion: frame.meta?.typeVersion ?? [0, 0] },
+          }
         : frame
     ),
   };

@@ -160,6 +160,8 @@ describe('validation', () => {
 
   it('leaves an untouched new row alone but needs a name once a URL is typed', () => {
     expect(validateExporters([{ name: '', url: '' }])).toEqual([{}]);
-    expect(validateExporters([{ name: '', url: 'http://mx1:9744' }])).toEqual([{ name: 'A name is needed', url: undefined }]);
+    expect(validateExporters([{ name: '', url: 'http://mx1:9744' }])).toEqual([
+      { name: 'A name is needed', url: undefined },
+    ]);
   });
 });

@@ -104,8 +104,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     <>
       {nothingToAsk && (
         <Alert severity="info" title="Where are your exporters?">
-          List the mailtrail exporters below, or let a Prometheus server that scrapes them tell the plugin where
-          they are.
+          List the mailtrail exporters below, or let a Prometheus server that scrapes them tell the plugin where they
+          are.
         </Alert>
       )}
 

@@ -121,7 +121,14 @@ describe('QueryEditor', () => {
   it('shows the backend error when autocomplete values cannot be read', async () => {
     const ds = newDataSource();
     jest.spyOn(ds, 'getResourceValues').mockRejectedValue({ data: { message: 'no exporter answered' } });
-    render(<QueryEditor datasource={ds} query={{ refId: 'A', queryType: 'offenders' }} onChange={jest.fn()} onRunQuery={jest.fn()} />);
+    render(
+      <QueryEditor
+        datasource={ds}
+        query={{ refId: 'A', queryType: 'offenders' }}
+        onChange={jest.fn()}
+        onRunQuery={jest.fn()}
+      />
+    );
     expect(await screen.findByText('no exporter answered')).toBeInTheDocument();
   });
 });

@@ -120,32 +120,98 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
                 value={splitList(q.kind).map(toOption)}
                 allowCustomValue
                 width={48}
-                onChange={(vs) => update({ kind: vs.map((v) => v.value ?? '').filter(Boolean).join(',') }, true)}
+                onChange={(vs) =>
+                  update(
+                    {
+                      kind: vs
+                        .map((v) => v.value ?? '')
+                        .filter(Boolean)
+                        .join(','),
+                    },
+                    true
+                  )
+                }
               />
             </InlineField>
             <InlineField label="Status" labelWidth={LABEL_WIDTH} tooltip="Delivery status (status=) of delivery events">
-              <Select inputId="mailtrail-status" aria-label="Status" placeholder="Any" options={STATUS_OPTIONS} {...selectProps('status')} width={20} />
+              <Select
+                inputId="mailtrail-status"
+                aria-label="Status"
+                placeholder="Any"
+                options={STATUS_OPTIONS}
+                {...selectProps('status')}
+                width={20}
+              />
             </InlineField>
           </InlineFieldRow>
           <InlineFieldRow>
-            <InlineField label="SASL user" labelWidth={LABEL_WIDTH} tooltip="sasl_username of submissions and authentication failures" invalid={Boolean(users.error)} error={users.error}>
-              <Select inputId="mailtrail-sasl-username" aria-label="SASL user" placeholder="Any user" options={users.options} isLoading={users.loading} {...selectProps('saslUsername')} />
+            <InlineField
+              label="SASL user"
+              labelWidth={LABEL_WIDTH}
+              tooltip="sasl_username of submissions and authentication failures"
+              invalid={Boolean(users.error)}
+              error={users.error}
+            >
+              <Select
+                inputId="mailtrail-sasl-username"
+                aria-label="SASL user"
+                placeholder="Any user"
+                options={users.options}
+                isLoading={users.loading}
+                {...selectProps('saslUsername')}
+              />
             </InlineField>
             <InlineField label="Client IP" labelWidth={LABEL_WIDTH}>
-              <Input id="mailtrail-client-ip" aria-label="Client IP" placeholder="203.0.113.7" width={24} {...textProps('clientIp', trim)} />
+              <Input
+                id="mailtrail-client-ip"
+                aria-label="Client IP"
+                placeholder="203.0.113.7"
+                width={24}
+                {...textProps('clientIp', trim)}
+              />
             </InlineField>
           </InlineFieldRow>
           <InlineFieldRow>
-            <InlineField label="Sender" labelWidth={LABEL_WIDTH} tooltip="Envelope sender, the whole address (case does not matter)">
-              <Input id="mailtrail-sender" aria-label="Sender" placeholder="alice@example.org" width={32} {...textProps('sender', trim)} />
+            <InlineField
+              label="Sender"
+              labelWidth={LABEL_WIDTH}
+              tooltip="Envelope sender, the whole address (case does not matter)"
+            >
+              <Input
+                id="mailtrail-sender"
+                aria-label="Sender"
+                placeholder="alice@example.org"
+                width={32}
+                {...textProps('sender', trim)}
+              />
             </InlineField>
             <InlineField label="Recipient" labelWidth={LABEL_WIDTH} tooltip="Envelope recipient, the whole address">
-              <Input id="mailtrail-recipient" aria-label="Recipient" placeholder="bob@example.net" width={32} {...textProps('recipient', trim)} />
+              <Input
+                id="mailtrail-recipient"
+                aria-label="Recipient"
+                placeholder="bob@example.net"
+                width={32}
+                {...textProps('recipient', trim)}
+              />
             </InlineField>
           </InlineFieldRow>
           <InlineFieldRow>
-            <InlineField label="Contains" labelWidth={LABEL_WIDTH} tooltip="Text the raw log line contains (case-insensitive); pick a domain or type anything" invalid={Boolean(domains.error)} error={domains.error}>
-              <Select inputId="mailtrail-text" aria-label="Contains" placeholder="Any text" options={domains.options} isLoading={domains.loading} {...selectProps('text')} width={48} />
+            <InlineField
+              label="Contains"
+              labelWidth={LABEL_WIDTH}
+              tooltip="Text the raw log line contains (case-insensitive); pick a domain or type anything"
+              invalid={Boolean(domains.error)}
+              error={domains.error}
+            >
+              <Select
+                inputId="mailtrail-text"
+                aria-label="Contains"
+                placeholder="Any text"
+                options={domains.options}
+                isLoading={domains.loading}
+                {...selectProps('text')}
+                width={48}
+              />
             </InlineField>
           </InlineFieldRow>
         </>
@@ -154,23 +220,39 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
       {isLogins && (
         <InlineFieldRow>
           <InlineField label="User" labelWidth={LABEL_WIDTH} invalid={Boolean(users.error)} error={users.error}>
-            <Select inputId="mailtrail-user" aria-label="User" placeholder="Any user" options={users.options} isLoading={users.loading} {...selectProps('user')} />
+            <Select
+              inputId="mailtrail-user"
+              aria-label="User"
+              placeholder="Any user"
+              options={users.options}
+              isLoading={users.loading}
+              {...selectProps('user')}
+            />
           </InlineField>
           <InlineField label="IP" labelWidth={LABEL_WIDTH}>
             <Input id="mailtrail-ip" aria-label="IP" placeholder="203.0.113.7" width={24} {...textProps('ip', trim)} />
           </InlineField>
           <InlineField label="Outcome" labelWidth={LABEL_WIDTH}>
-            <RadioButtonGroup<LoginOutcome> options={OUTCOME_OPTIONS} value={q.outcome ?? ''} onChange={(v) => update({ outcome: v }, true)} />
+            <RadioButtonGroup<LoginOutcome>
+              options={OUTCOME_OPTIONS}
+              value={q.outcome ?? ''}
+              onChange={(v) => update({ outcome: v }, true)}
+            />
           </InlineField>
         </InlineFieldRow>
       )}
 
-      {(queryType === 'events' || isLogins) && <LimitField limit={q.limit} onCommit={(limit) => update({ limit }, true)} />}
+      {(queryType === 'events' || isLogins) && (
+        <LimitField limit={q.limit} onCommit={(limit) => update({ limit }, true)} />
+      )}
     </>
   );
 }
 
-type TextProps = (field: StringField, clean?: (s: string) => string) => {
+type TextProps = (
+  field: StringField,
+  clean?: (s: string) => string
+) => {
   value: string;
   onChange: (e: ChangeEvent<HTMLInputElement>) => void;
   onBlur: (e: React.FocusEvent<HTMLInputElement>) => void;
@@ -181,11 +263,31 @@ function TraceFields({ q, textProps }: { q: MailtrailQuery; textProps: TextProps
   return (
     <>
       <InlineFieldRow>
-        <InlineField label="Queue ID" labelWidth={LABEL_WIDTH} tooltip="Postfix queue id on any host; the trace follows relays and bounces from there">
-          <Input id="mailtrail-queue-id" aria-label="Queue ID" placeholder="4AA091855DA0" width={32} {...textProps('queueId', cleanId)} />
+        <InlineField
+          label="Queue ID"
+          labelWidth={LABEL_WIDTH}
+          tooltip="Postfix queue id on any host; the trace follows relays and bounces from there"
+        >
+          <Input
+            id="mailtrail-queue-id"
+            aria-label="Queue ID"
+            placeholder="4AA091855DA0"
+            width={32}
+            {...textProps('queueId', cleanId)}
+          />
         </InlineField>
-        <InlineField label="Message-ID" labelWidth={LABEL_WIDTH} tooltip="The Message-ID header, with or without angle brackets">
-          <Input id="mailtrail-message-id" aria-label="Message-ID" placeholder="20260603104057.1234@example.org" width={48} {...textProps('messageId', cleanId)} />
+        <InlineField
+          label="Message-ID"
+          labelWidth={LABEL_WIDTH}
+          tooltip="The Message-ID header, with or without angle brackets"
+        >
+          <Input
+            id="mailtrail-message-id"
+            aria-label="Message-ID"
+            placeholder="20260603104057.1234@example.org"
+            width={48}
+            {...textProps('messageId', cleanId)}
+          />
         </InlineField>
       </InlineFieldRow>
       {empty && (

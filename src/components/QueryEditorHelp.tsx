@@ -53,9 +53,9 @@ export function QueryEditorHelp({ onClickExample }: QueryEditorHelpProps<Mailtra
     <Stack direction="column" gap={2}>
       <Text element="h3">mailtrail queries</Text>
       <Text element="p">
-        Every query asks all exporters (or the one picked under Instance) over the dashboard&apos;s time range.
-        Filters match exactly (addresses case-insensitively) except Contains, which searches the raw log line.
-        Any field takes template variables such as <code>$user</code>; Kind takes a multi-value variable.
+        Every query asks all exporters (or the one picked under Instance) over the dashboard&apos;s time range. Filters
+        match exactly (addresses case-insensitively) except Contains, which searches the raw log line. Any field takes
+        template variables such as <code>$user</code>; Kind takes a multi-value variable.
       </Text>
       {EXAMPLES.map((ex) => (
         <Stack key={ex.title} direction="column" gap={0.5}>
