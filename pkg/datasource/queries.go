@@ -193,7 +193,9 @@ func (d *Datasource) eventsFrame(evs []instEvent) *data.Frame {
 		qidField,
 		data.NewField("instance", nil, insts),
 	)
-	frame.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeLogs}
+	// The log-lines type is what makes Grafana read severity, id and
+	// attributes; an untyped logs frame shows every line at level unknown.
+	frame.Meta = &data.FrameMeta{Type: data.FrameTypeLogLines, TypeVersion: data.FrameTypeVersion{0, 0}, PreferredVisualization: data.VisTypeLogs}
 	return frame
 }
 
