@@ -362,6 +362,15 @@ func (j *Journal) planBlocks(ctx context.Context, db queryer, f *Filter) ([]int6
 	}
 	q := "SELECT first_seq FROM blocks WHERE 1=1"
 	var args []any
+	if cand != nil {
+		// A lookup names a few blocks: read their rows by key instead of
+		// every block's.
+		ids := make([]string, 0, len(cand))
+		for id := range cand {
+			ids = append(ids, strconv.FormatInt(id, 10))
+		}
+		q += " AND first_seq IN (" + strings.Join(ids, ",") + ")"
+	}
 	if f.AfterSeq > 0 {
 		q += " AND last_seq > ?"
 		args = append(args, f.AfterSeq)

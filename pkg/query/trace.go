@@ -261,9 +261,9 @@ func (m *building) findParents(ctx context.Context, j *journal.Journal) error {
 		return nil
 	}
 	f := journal.Filter{
-		Since: m.Received.Add(-linkWindow), Until: m.Received.Add(linkWindow), Kinds: kinds,
+		Since: m.Received.Add(-linkWindow), Until: m.Received.Add(linkWindow), Kinds: kinds, NextQueueID: m.QueueID,
 		Match: func(s *journal.Stored) bool {
-			return s.Event.NextQueueID == m.QueueID && s.Event.QueueID != m.QueueID && s.Event.Host == m.Host
+			return s.Event.QueueID != m.QueueID && s.Event.Host == m.Host
 		},
 	}
 	return j.Scan(ctx, f, func(s *journal.Stored) error {
