@@ -23,6 +23,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/mailtrail/mailtrail/pkg/datasource/estatetest"
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 )
 
 // These tests run the plugin as Grafana does: the built binary, started by
@@ -70,22 +71,7 @@ func binaries(t *testing.T) (plugin, exporter string) {
 const token = "grafana-secret-0123456789"
 
 // syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = proctest.Output
 
 type exporterProc struct {
 	name string
