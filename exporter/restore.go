@@ -30,6 +30,9 @@ func restoreCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io
 			return 1
 		}
 		fmt.Fprintf(stdout, "restored %d events into %d blocks of %s\n", res.Restored, res.Blocks, path)
+		if res.Erased > 0 {
+			fmt.Fprintf(stdout, "%d of them named a subject forgotten since the archive was written: they came back erased\n", res.Erased)
+		}
 		return 0
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/integrity"
+	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // An archive file holds one block as it was before retention removed
@@ -161,6 +162,9 @@ func readArchive(path string) (*archived, error) {
 type RestoreResult struct {
 	Restored int64
 	Blocks   int
+	// Erased counts restored events that named a subject forgotten since
+	// the archive was written: they came back erased.
+	Erased int64
 }
 
 // Restore puts the events of archive files back into the journal. Every
@@ -185,6 +189,12 @@ func (j *Journal) Restore(ctx context.Context, files []string) (RestoreResult, e
 	slices.Sort(firsts)
 	slices.Reverse(firsts)
 
+	// An archive written before a forget still holds the subject: what it
+	// brings back is erased again on the way in.
+	erased, err := j.erasedSubjects(ctx)
+	if err != nil {
+		return res, fmt.Errorf("journal %s: restore: %w", j.path, err)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	tx, err := j.db.BeginTx(ctx, nil)
@@ -197,7 +207,7 @@ func (j *Journal) Restore(ctx context.Context, files []string) (RestoreResult, e
 		return res, fmt.Errorf("journal %s: restore: %w", j.path, err)
 	}
 	for _, first := range firsts {
-		n, err := j.restoreBlock(ctx, tx, first, groups[first], sources)
+		n, err := j.restoreBlock(ctx, tx, first, groups[first], sources, erased, &res)
 		if err != nil {
 			return res, fmt.Errorf("journal %s: restore events %d on: %w", j.path, first, err)
 		}
@@ -213,7 +223,7 @@ func (j *Journal) Restore(ctx context.Context, files []string) (RestoreResult, e
 }
 
 // restoreBlock merges the archives of one block into the journal.
-func (j *Journal) restoreBlock(ctx context.Context, tx *sql.Tx, first int64, as []*archived, sources map[int64]string) (int64, error) {
+func (j *Journal) restoreBlock(ctx context.Context, tx *sql.Tx, first int64, as []*archived, sources map[int64]string, erased map[string]string, res *RestoreResult) (int64, error) {
 	byName := map[string]int64{}
 	for id, name := range sources {
 		byName[name] = id
@@ -284,6 +294,22 @@ func (j *Journal) restoreBlock(ctx context.Context, tx *sql.Tx, first int64, as 
 		}
 		if leaves[e.seq] != es[i].leaf {
 			return 0, fmt.Errorf("event %d: the archived event does not match the journal's tombstone", e.seq)
+		}
+		if len(erased) > 0 {
+			var ev parser.Event
+			hasTime, err := decodeEvent(e.data, &ev)
+			if err != nil {
+				return 0, fmt.Errorf("event %d: %w", e.seq, err)
+			}
+			if hasTime {
+				ev.Time = colToTime(e.t)
+			}
+			if suppressErased(&ev, erased) {
+				ev.Kind, ev.QueueID = e.kind, string(e.qid)
+				e.data = appendEvent(nil, &ev)
+				e.redacted, e.leaf = true, es[i].leaf
+				res.Erased++
+			}
 		}
 		es[i] = e
 		n++

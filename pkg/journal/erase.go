@@ -2,7 +2,9 @@ package journal
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -27,6 +29,78 @@ const ErasureSource = "mailtrail"
 // seqsMarker introduces the list of events an erasure event covers, at the
 // end of its detail text: "seqs=1-5,9".
 const seqsMarker = " seqs="
+
+// subjectsMarker introduces the hashes of an erasure's subjects: the
+// journal keeps no copy of an erased address, only what recognises it when
+// an archive made before the erasure is restored.
+const subjectsMarker = " subjects="
+
+// subjectHash is how an erasure record names a subject.
+func subjectHash(s string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(s)))
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+func subjectHashes(subs []string) string {
+	hs := make([]string, len(subs))
+	for i, s := range subs {
+		hs[i] = subjectHash(s)
+	}
+	return strings.Join(hs, ",")
+}
+
+// erasedSubjects maps the subject hashes of every forget in the journal
+// to the stand-in that erasure used.
+func (j *Journal) erasedSubjects(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	err := j.Scan(ctx, Filter{Kinds: []parser.Kind{parser.KindErasure}}, func(s *Stored) error {
+		e := &s.Event
+		if e.Service != "mailtrail" || e.Program != "forget" {
+			return nil
+		}
+		_, rest, ok := strings.Cut(e.Detail, subjectsMarker)
+		if !ok {
+			return nil
+		}
+		list, _, _ := strings.Cut(rest, ";")
+		standIn := "[erased:" + strconv.FormatInt(s.Seq, 10) + "]"
+		for _, h := range strings.Split(list, ",") {
+			out[h] = standIn
+		}
+		return nil
+	})
+	return out, err
+}
+
+// suppressErased rewrites an event coming back from an archive when it
+// names a subject erased since: every address-like word of it is hashed
+// and compared with the erased subjects'. It reports whether it rewrote.
+func suppressErased(ev *parser.Event, erased map[string]string) bool {
+	if len(erased) == 0 {
+		return false
+	}
+	changed := false
+	for _, text := range []string{ev.Raw, ev.Sender, ev.Recipient, ev.OrigRecipient, ev.SASLUsername, ev.Response, ev.Detail} {
+		for _, w := range strings.FieldsFunc(text, notWordByte) {
+			if len(w) < 3 {
+				continue
+			}
+			if standIn, ok := erased[subjectHash(w)]; ok && privacy.Erase(ev, w, standIn) {
+				changed = true
+			}
+		}
+	}
+	return changed
+}
+
+// notWordByte splits text into address-like words (pseudonyms included).
+func notWordByte(r rune) bool {
+	switch {
+	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r >= 0x80:
+		return false
+	}
+	return !strings.ContainsRune("._%+-@:", r)
+}
 
 // EraseResult is what an erasure did.
 type EraseResult struct {
@@ -97,8 +171,8 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 	res.Events = int64(len(seqs))
 	rec := Record{Source: ErasureSource, Event: parser.Event{
 		Time: j.now(), Kind: parser.KindErasure, Service: "mailtrail", Program: "forget", Action: "forget",
-		Detail: fmt.Sprintf("erasure by %s: the subject was replaced by %s in %d events;%s%s",
-			actor, res.StandIn, len(seqs), seqsMarker, formatSeqs(seqs)),
+		Detail: fmt.Sprintf("erasure by %s: the subject was replaced by %s in %d events;%s%s;%s%s",
+			actor, res.StandIn, len(seqs), subjectsMarker, subjectHashes(subs), seqsMarker, formatSeqs(seqs)),
 	}}
 	if err := j.commitSigned(ctx, tx, []Record{rec}); err != nil {
 		undo()

@@ -163,3 +163,61 @@ func TestSeqRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreAfterForget: an archive written before a forget brings its
+// events back erased, and the journal verifies.
+func TestRestoreAfterForget(t *testing.T) {
+	ctx := context.Background()
+	j, path, now, recs, v := retentionJournal(t)
+	const subject = "carol@example.net"
+	old := recs[0].Event.Time
+	more := make([]Record, 96)
+	for i := range more {
+		raw := fmt.Sprintf("postfix/smtp: C%d: to=<dave@example.net>, status=sent", i)
+		if i%3 == 0 {
+			raw = fmt.Sprintf("postfix/smtp: C%d: to=<Carol@example.net>, status=sent", i)
+		}
+		more[i] = Record{Source: "/var/log/mail.log", Event: parser.Event{Time: old.Add(time.Duration(i) * time.Second),
+			Kind: parser.KindDelivery, QueueID: fmt.Sprintf("C%d", i), Raw: raw}}
+	}
+	if err := j.Commit(ctx, more, nil); err != nil {
+		t.Fatal(err)
+	}
+	*now = old.Add(10*24*time.Hour + time.Hour)
+	exp, err := j.Expire(ctx, Retention{Default: 3 * 24 * time.Hour, ArchiveDir: t.TempDir()})
+	if err != nil || len(exp.Archives) == 0 {
+		t.Fatalf("expire: %+v, %v", exp, err)
+	}
+	if _, err := j.Erase(ctx, []string{subject}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := j.Restore(ctx, exp.Archives)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Restored != exp.Deleted || res.Erased == 0 {
+		t.Fatalf("restore: %+v; expired %d", res, exp.Deleted)
+	}
+	all, err := j.Events(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carols := 0
+	for _, s := range all {
+		if privacy.Mentions(&s.Event, subject) {
+			t.Errorf("event %d came back naming the subject: %s", s.Seq, s.Event.Raw)
+		}
+		if strings.Contains(s.Event.Raw, "[erased:") {
+			carols++
+		}
+	}
+	if carols != 32 {
+		t.Errorf("%d events carry a stand-in, want the 32 that named the subject", carols)
+	}
+	if err := j.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Verify(ctx, path, v, nil); err != nil || rep.Problem != nil {
+		t.Fatalf("verify after restoring erased events: %+v, %v", rep, err)
+	}
+}
