@@ -3,12 +3,14 @@
 # (default 10,000,000) with `exporter simulate` + `exporter replay`, serve
 # it, and drive /api/v1/trace?queue_id= with wrk, cycling through real queue
 # ids of the log. Prints p50/p99 latency and requests per second.
-# EVENTS, DURATION (wrk -d, default 30s), CONNECTIONS (default 8), THREADS
-# (default 2) and KEEP=dir (reuse/keep the journal there) tune it.
+# EVENTS, DURATION (wrk -d, default 30s), CONNECTIONS (default 2: one
+# request in flight per core of the 2-core reference machine; with more,
+# the latency measures the queue in front of the CPUs), THREADS (default 2)
+# and KEEP=dir (reuse/keep the journal there) tune it.
 set -euo pipefail
 events=${EVENTS:-10000000}
 duration=${DURATION:-30s}
-conns=${CONNECTIONS:-8}
+conns=${CONNECTIONS:-2}
 threads=${THREADS:-2}
 bin=${EXPORTER:-bin/exporter}
 command -v wrk >/dev/null || { echo "bench-api: wrk is needed (Debian package wrk; scripts/deps.sh installs it)" >&2; exit 1; }

@@ -393,6 +393,9 @@ func (j *Journal) writeBlock(ctx context.Context, tx *sql.Tx, es []entry) error 
 func (j *Journal) writePostings(ctx context.Context, tx *sql.Tx, first int64, es []entry) error {
 	j.terms = blockTerms(es, j.terms)
 	gen := first >> genShift
+	if j.filters != nil {
+		j.filters.add(gen, j.terms)
+	}
 	args := make([]any, 0, 3*postingsChunk)
 	many := tx.StmtContext(ctx, j.postMany)
 	for start := 0; start < len(j.terms); start += postingsChunk {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/integrity"
@@ -84,6 +85,14 @@ func (j *Journal) Scan(ctx context.Context, f Filter, fn func(s *Stored) error) 
 	}
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
 	sc := &scanner{j: j, conn: conn, f: &f, fn: fn, text: strings.ToLower(f.Text)}
+	// A block decodes into a few hundred kilobytes: reuse them across
+	// scans rather than allocate (and clear, and collect) them per query.
+	if b, ok := scanBufs.Get().(*scanBuf); ok {
+		sc.buf, sc.es = b.buf, b.es
+	}
+	defer func() {
+		scanBufs.Put(&scanBuf{buf: sc.buf[:0], es: sc.es[:0]})
+	}()
 	if sc.sources, err = readSources(ctx, conn); err != nil {
 		return fmt.Errorf("journal %s: query events: %w", j.path, err)
 	}
@@ -139,6 +148,14 @@ func readSources(ctx context.Context, db queryer) (map[int64]string, error) {
 	}
 	return m, rows.Err()
 }
+
+// scanBuf is a scanner's decoding space, kept in scanBufs between scans.
+type scanBuf struct {
+	buf []byte
+	es  []entry
+}
+
+var scanBufs sync.Pool
 
 type scanner struct {
 	j       *Journal
@@ -330,11 +347,17 @@ func (j *Journal) planBlocks(ctx context.Context, db queryer, f *Filter) ([]int6
 			return nil, nil
 		}
 		gens := make([]string, 0, hi.Int64>>genShift-lo.Int64>>genShift+1)
-		for g := lo.Int64 >> genShift; g <= hi.Int64>>genShift; g++ {
-			gens = append(gens, strconv.FormatInt(g, 10))
-		}
-		q := "SELECT block FROM postings WHERE gen IN (" + strings.Join(gens, ",") + ") AND term = ?"
 		for _, t := range ts {
+			gens = gens[:0]
+			for g := lo.Int64 >> genShift; g <= hi.Int64>>genShift; g++ {
+				if j.filters.keep(g, t) {
+					gens = append(gens, strconv.FormatInt(g, 10))
+				}
+			}
+			if len(gens) == 0 {
+				return nil, nil
+			}
+			q := "SELECT block FROM postings WHERE gen IN (" + strings.Join(gens, ",") + ") AND term = ?"
 			rows, err := db.QueryContext(ctx, q, t)
 			if err != nil {
 				return nil, fmt.Errorf("read postings: %w", err)

@@ -57,12 +57,17 @@ type Options struct {
 type Journal struct {
 	// mu serialises commits: the Merkle tree grows in memory in step with
 	// the transaction.
-	mu      sync.Mutex
-	lock    *os.File // the writer lock; nil for readers
-	db      *sql.DB
-	path    string
-	now     func() time.Time
-	sources map[string]int64
+	mu   sync.Mutex
+	lock *os.File // the writer lock; nil for readers
+	// filters narrow postings lookups (a writer's only); stopFilters ends
+	// their background build.
+	filters     *filters
+	stopFilters func()
+	filtersDone chan struct{}
+	db          *sql.DB
+	path        string
+	now         func() time.Time
+	sources     map[string]int64
 	// Inserts of insertChunk rows and of one row, prepared at Open so a
 	// transaction never waits for a second connection to prepare them.
 	insertMany, insertOne *sql.Stmt
@@ -134,6 +139,9 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
+	// Queries (the API's, the verifier's) run beside ingest; a connection
+	// closed for being idle loses its page cache and its parsed schema.
+	db.SetMaxIdleConns(8)
 	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, opts: opts, signer: opts.Signer}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -174,6 +182,7 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 				return nil, fmt.Errorf("open journal %s: store signer key: %w", path, err)
 			}
 		}
+		j.startFilters()
 	}
 	return j, nil
 }
@@ -191,6 +200,10 @@ func (j *Journal) Close() error {
 		if s != nil {
 			s.Close()
 		}
+	}
+	if j.stopFilters != nil {
+		j.stopFilters()
+		<-j.filtersDone
 	}
 	err := j.db.Close()
 	unlockWriter(j.lock)
