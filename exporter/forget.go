@@ -28,7 +28,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	return cmd.FullCommand(), func() int {
 		ctx := context.Background()
 		subject = strings.TrimSpace(subject)
-		if err := checkSubject(subject); err != nil {
+		if err := privacy.CheckSubject(subject); err != nil {
 			fmt.Fprintf(stderr, "exporter forget: --subject=%q: %v\n", subject, err)
 			return 2
 		}
@@ -43,18 +43,12 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		}
 		// Under a pseudonymising policy the journal holds the subject's
 		// pseudonym, not the subject: erase both.
-		subjects := []string{subject}
 		r, err := c.Redactor()
 		if err != nil {
 			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 			return 2
 		}
-		for _, field := range privacy.Fields() {
-			if q := r.Query(field, subject); q != subject {
-				subjects = append(subjects, q)
-				break
-			}
-		}
+		subjects := r.Subjects(subject)
 		if dryRun {
 			return forgetDryRun(ctx, c.Journal.Path, subjects, stdout, stderr)
 		}
@@ -82,22 +76,6 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		}
 		return 0
 	}
-}
-
-// checkSubject refuses subjects that would match far more than a person:
-// erasure replaces every whole-word appearance.
-func checkSubject(s string) error {
-	switch {
-	case len(s) < 3:
-		return fmt.Errorf("too short to name one person (at least 3 characters)")
-	case len(s) > 320:
-		return fmt.Errorf("longer than an address can be (320 characters)")
-	case strings.ContainsAny(s, " \t\r\n<>,;\"'()[]"):
-		return fmt.Errorf("not an address or user name (it holds spaces, brackets or quotes)")
-	case strings.HasPrefix(s, "@") || strings.HasSuffix(s, "@"):
-		return fmt.Errorf("a domain or a local part alone would erase other people's addresses")
-	}
-	return nil
 }
 
 func forgetDryRun(ctx context.Context, path string, subjects []string, stdout, stderr io.Writer) int {

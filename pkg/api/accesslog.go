@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 
 // maxPendingAccess bounds the access records waiting for their commit.
@@ -109,6 +110,18 @@ func (l *accessLog) flush() error {
 		return err
 	}
 	return nil
+}
+
+// scrub erases subjects from the records still waiting: they were queued
+// while an erasure ran and would bring the subject back.
+func (l *accessLog) scrub(subjects []string, standIn string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.pending {
+		for _, s := range subjects {
+			privacy.Erase(&l.pending[i].Event, s, standIn)
+		}
+	}
 }
 
 // close commits what is pending and stops; calls after it fail.

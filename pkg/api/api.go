@@ -271,6 +271,8 @@ func (a *API) authenticate(r *http.Request) (*caller, *apiError) {
 type endpoint struct {
 	params []string
 	role   Role
+	// post marks an endpoint that changes the journal: POST only.
+	post bool
 	// run answers; n is the number of results, for the access log.
 	run func(ctx context.Context, c *caller, p *params) (body any, n int, err error)
 }
@@ -288,6 +290,7 @@ func (a *API) endpoints() map[string]endpoint {
 		"stats":      {params: append([]string{"step"}, filters...), role: RoleViewer, run: a.stats},
 		"values":     {params: append([]string{"field", "limit"}, rangeParams...), role: RoleViewer, run: a.values},
 		"access-log": {params: append([]string{"limit", "cursor"}, rangeParams...), role: RoleAdmin, run: a.accessLog},
+		"forget":     {params: []string{"subject"}, role: RoleAdmin, post: true, run: a.forget},
 	}
 }
 
@@ -313,7 +316,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	if a.access != nil {
-		entry := query.AccessEntry{Time: start, Method: r.Method, Path: r.URL.Path, Query: a.loggedQuery(r.URL.RawQuery), Status: status, Results: n, ClientIP: remoteIP(r)}
+		q := a.loggedQuery(r.URL.RawQuery)
+		if strings.HasSuffix(r.URL.Path, "/forget") {
+			// The record of an erasure must not hold what it erased.
+			q = "subject=[erased]"
+		}
+		entry := query.AccessEntry{Time: start, Method: r.Method, Path: r.URL.Path, Query: q, Status: status, Results: n, ClientIP: remoteIP(r)}
 		if c != nil {
 			entry.Token, entry.Role = c.name, string(c.role)
 		}
@@ -341,7 +349,10 @@ func (a *API) handle(r *http.Request, c *caller) (any, int, *apiError) {
 	if !ok || !found {
 		return nil, 0, &apiError{Status: http.StatusNotFound, Code: "not_found", Detail: "no such endpoint " + safeName(r.URL.Path)}
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	switch {
+	case ep.post && r.Method != http.MethodPost:
+		return nil, 0, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: "only POST"}
+	case !ep.post && r.Method != http.MethodGet && r.Method != http.MethodHead:
 		return nil, 0, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: "only GET"}
 	}
 	if roleRank[c.role] < roleRank[ep.role] {

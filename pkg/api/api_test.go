@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 
 var testLines = []string{
@@ -133,5 +134,55 @@ func TestNewRejectsBadTokens(t *testing.T) {
 		if _, err := New(Config{Tokens: c.tokens}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("New(%+v) = %v, want an error with %q", c.tokens, err, c.want)
 		}
+	}
+}
+
+// TestForget: an admin erases an address through the running exporter;
+// the journal holds it nowhere afterwards, the erasure and its access
+// record do not name it, and bad subjects, GET and lesser roles are refused.
+func TestForget(t *testing.T) {
+	a := newTestAPI(t)
+	post := func(rawQuery, token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, Prefix+"forget?"+rawQuery, nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, r)
+		return w
+	}
+	if w := call(a, Prefix+"forget", "subject=alice@example.com"); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET forget: %d %s", w.Code, w.Body.String())
+	}
+	for _, bad := range []string{"", "subject=ab", "subject=%40example.com", "subject=a+b%40example.com", "who=alice@example.com"} {
+		if w := post(bad, testToken); w.Code != http.StatusBadRequest {
+			t.Errorf("forget %q: %d %s", bad, w.Code, w.Body.String())
+		}
+	}
+	if w := call(a, Prefix+"events", "sender=alice@example.com"); w.Code != 200 || !strings.Contains(w.Body.String(), "alice@example.com") {
+		t.Fatalf("before: %d %s", w.Code, w.Body.String())
+	}
+	w := post("subject=Alice@Example.com", testToken)
+	var res forgetResult
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.Events < 3 || res.StandIn == "" {
+		t.Fatalf("forget: %d %s", w.Code, w.Body.String())
+	}
+	a.access.flush()
+	all, err := a.cfg.Journal.Events(context.Background(), journal.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	erasures := 0
+	for _, s := range all {
+		if privacy.Mentions(&s.Event, "alice@example.com") {
+			t.Errorf("event %d still names the subject: %+v", s.Seq, s.Event)
+		}
+		if s.Event.Kind == parser.KindErasure {
+			erasures++
+			if !strings.Contains(s.Event.Detail, "api:admin") {
+				t.Errorf("erasure record does not name who asked: %s", s.Event.Detail)
+			}
+		}
+	}
+	if erasures != 1 {
+		t.Errorf("%d erasure records, want 1", erasures)
 	}
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"strings"
 
+	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/query"
 )
 
@@ -198,4 +200,42 @@ func (a *API) accessLog(ctx context.Context, _ *caller, p *params) (any, int, er
 		return nil, 0, err
 	}
 	return page, len(page.Entries), nil
+}
+
+// forgetResult is what POST /api/v1/forget answers.
+type forgetResult struct {
+	Events       int64  `json:"events"`
+	Seq          int64  `json:"seq,omitempty"`
+	StandIn      string `json:"stand_in,omitempty"`
+	WALTruncated bool   `json:"wal_truncated"`
+}
+
+// forget is the right to erasure without stopping the exporter: the
+// journal's writer lives in this process, so the erasure goes through it.
+func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error) {
+	subject := strings.TrimSpace(p.get("subject"))
+	if subject == "" {
+		return nil, 0, badRequest("subject", "the address or user name to erase is required")
+	}
+	if err := privacy.CheckSubject(subject); err != nil {
+		return nil, 0, badRequest("subject", "%v", err)
+	}
+	// An erasure is not cut off halfway by the query timeout: it is one
+	// transaction, and a client that gives up does not undo it.
+	subjects := a.cfg.Privacy.Subjects(subject)
+	// Access records of earlier searches for the subject go in first, so
+	// that the erasure covers them; those queued meanwhile are scrubbed.
+	if a.access != nil {
+		if err := a.access.flush(); err != nil {
+			return nil, 0, err
+		}
+	}
+	res, err := a.cfg.Journal.Erase(context.WithoutCancel(ctx), subjects, "api:"+c.name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if a.access != nil {
+		a.access.scrub(subjects, res.StandIn)
+	}
+	return forgetResult{Events: res.Events, Seq: res.Seq, StandIn: res.StandIn, WALTruncated: res.WALTruncated}, int(res.Events), nil
 }

@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 
@@ -30,6 +31,38 @@ func Erase(e *parser.Event, subject, standIn string) bool {
 		}
 	}
 	return changed
+}
+
+// CheckSubject refuses erasure subjects that would match far more than
+// one person: erasure replaces every whole-word appearance.
+func CheckSubject(s string) error {
+	switch {
+	case len(s) < 3:
+		return errors.New("too short to name one person (at least 3 characters)")
+	case len(s) > 320:
+		return errors.New("longer than an address can be (320 characters)")
+	case strings.ContainsAny(s, " \t\r\n<>,;\"'()[]"):
+		return errors.New("not an address or user name (it holds spaces, brackets or quotes)")
+	case strings.HasPrefix(s, "@") || strings.HasSuffix(s, "@"):
+		return errors.New("a domain or a local part alone would erase other people's addresses")
+	}
+	return nil
+}
+
+// Subjects is what an erasure of subject must look for in a journal
+// written under r's policies: the subject and, where fields are
+// pseudonymised, its pseudonym.
+func (r *Redactor) Subjects(subject string) []string {
+	out := []string{subject}
+	if r == nil {
+		return out
+	}
+	for _, field := range Fields() {
+		if q := r.Query(field, subject); q != subject {
+			return append(out, q)
+		}
+	}
+	return out
 }
 
 // Mentions reports whether subject appears in any string field of e.
