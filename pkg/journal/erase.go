@@ -165,8 +165,7 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 	}
 	if len(seqs) == 0 {
 		undo()
-		res.Seq = 0
-		return res, nil
+		return EraseResult{}, nil
 	}
 	res.Events = int64(len(seqs))
 	rec := Record{Source: ErasureSource, Event: parser.Event{
