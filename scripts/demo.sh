@@ -15,6 +15,8 @@ sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
 echo "simulator appending to $dir/mail.log (pid $sim)"
 echo "journal: $dir/journal.db — try: bin/exporter events --journal.path=$dir/journal.db --kind=auth_failure --format=table"
+echo "query API (anonymous, on loopback only): curl 'http://$listen/api/v1/events?kind=delivery&limit=3'"
 # No Postfix runs here, so there is no queue to ask postqueue about.
 bin/exporter serve --log.path="$dir/mail.log" --journal.path="$dir/journal.db" --instance=demo \
-  --log.timezone=UTC --web.listen-address="$listen" --postfix.postqueue= --tenant.domains=example.com
+  --log.timezone=UTC --web.listen-address="$listen" --postfix.postqueue= --tenant.domains=example.com \
+  --api.allow-anonymous
