@@ -410,11 +410,17 @@ func (a *API) asAPIErrorLogged(err error) *apiError {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		// A value JSON cannot hold (a time beyond year 9999) is this
+		// program's fault, not the caller's, and still gets a JSON answer.
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(&apiError{Code: "internal", Detail: "the answer could not be encoded: " + err.Error()})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.Encode(body)
+	w.Write(append(b, '\n'))
 }
 
 func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Status, e) }

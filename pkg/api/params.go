@@ -236,14 +236,20 @@ func (p *params) instant(name string) (time.Time, bool, error) {
 	if len(s) > 64 {
 		return time.Time{}, false, badRequest(name, "too long")
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, true, nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d, err := parseDuration(s)
+		if err != nil || d < 0 {
+			return time.Time{}, false, badRequest(name, "not an RFC 3339 time or a duration ago like 2h")
+		}
+		t = p.now.Add(-d)
 	}
-	d, err := parseDuration(s)
-	if err != nil || d < 0 {
-		return time.Time{}, false, badRequest(name, "not an RFC 3339 time or a duration ago like 2h")
+	// The journal keeps times as Unix nanoseconds, and JSON times have
+	// four-digit years: outside these, a time names no event.
+	if t.Year() < 1970 || t.Year() > 2200 {
+		return time.Time{}, false, badRequest(name, "outside the years 1970 to 2200")
 	}
-	return p.now.Add(-d), true, nil
+	return t, true, nil
 }
 
 // timeRange reads since and until: the last 24 h by default, at most 31
