@@ -15,77 +15,33 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
-// Event is one journaled event as the API returns it: the parser's event
-// JSON plus the journal's sequence number.
-type Event struct {
-	parser.Event
-	Seq int64 `json:"seq"`
-}
-
-// Link points from a message to a related queue id (an NDR, its parent, or
-// the queue id the next hop gave it).
-type Link struct {
-	QueueID      string `json:"queue_id"`
-	Relation     string `json:"relation"`
-	InstanceHint string `json:"instance_hint,omitempty"`
-	RelayHost    string `json:"relay_host,omitempty"`
-	RelayIP      string `json:"relay_ip,omitempty"`
-	MessageID    string `json:"message_id,omitempty"`
-}
+// The shapes the exporter's API answers with.
+type (
+	Event   = apiv1.Event
+	Link    = apiv1.Link
+	Message = apiv1.Message
+	Login   = apiv1.Login
+)
 
 // The link relations of the API.
 const (
-	relNDR        = "ndr"
-	relNDRParent  = "ndr_parent"
-	relNextHop    = "next_hop"
-	relPrevHop    = "previous_hop"
+	relNDR        = apiv1.RelNDR
+	relNDRParent  = apiv1.RelNDRParent
+	relNextHop    = apiv1.RelNextHop
+	relPrevHop    = apiv1.RelPreviousHop
 	maxRangeDays  = 31
 	maxStatPoints = 11000
 )
 
-// Message is one queue id's life on one instance.
-type Message struct {
-	Instance     string    `json:"instance"`
-	QueueID      string    `json:"queue_id"`
-	MessageID    string    `json:"message_id,omitempty"`
-	Sender       string    `json:"sender,omitempty"`
-	SASLUsername string    `json:"sasl_username,omitempty"`
-	ClientIP     string    `json:"client_ip,omitempty"`
-	ClientHost   string    `json:"client_host,omitempty"`
-	Origin       string    `json:"origin,omitempty"`
-	Received     time.Time `json:"received"`
-	Finished     time.Time `json:"finished,omitzero"`
-	Size         int64     `json:"size,omitempty"`
-	Events       []Event   `json:"events"`
-	Deliveries   []Event   `json:"deliveries"`
-	Links        []Link    `json:"links,omitempty"`
-}
-
-type traceResponse struct {
-	Instance string    `json:"instance"`
-	Messages []Message `json:"messages"`
-}
+type traceResponse = apiv1.TraceResult
 
 type eventsResponse struct {
 	Events     []Event `json:"events"`
 	NextCursor string  `json:"next_cursor"`
-}
-
-// Login is one row of the login audit: one (user, ip, service, outcome).
-type Login struct {
-	User      string    `json:"user"`
-	ClientIP  string    `json:"client_ip"`
-	Service   string    `json:"service"`
-	Outcome   string    `json:"outcome"`
-	Count     int64     `json:"count"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
-	TLS       bool      `json:"tls"`
-	Country   string    `json:"country,omitempty"`
 }
 
 type loginsResponse struct {

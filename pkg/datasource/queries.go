@@ -229,7 +229,7 @@ func (d *Datasource) queryLogins(ctx context.Context, q Query, dq backend.DataQu
 	tls := make([]bool, n)
 	for i, r := range rows {
 		inst[i], user[i], ip[i], svc[i], outc[i], country[i] = r.inst, r.l.User, r.l.ClientIP, r.l.Service, r.l.Outcome, r.l.Country
-		count[i], first[i], last[i], tls[i] = r.l.Count, r.l.FirstSeen, r.l.LastSeen, r.l.TLS
+		count[i], first[i], last[i], tls[i] = int64(r.l.Count), r.l.FirstSeen, r.l.LastSeen, r.l.TLS
 	}
 	frame := data.NewFrame("logins",
 		data.NewField("instance", nil, inst), data.NewField("user", nil, user),

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
@@ -29,19 +30,8 @@ type LoginRequest struct {
 	Access   Access
 }
 
-// Login is one row of the login history: one user from one address on one
-// service with one outcome.
-type Login struct {
-	User      string    `json:"user"`
-	ClientIP  string    `json:"client_ip"`
-	Service   string    `json:"service"`
-	Outcome   string    `json:"outcome"`
-	Count     int       `json:"count"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
-	TLS       bool      `json:"tls"`
-	Country   string    `json:"country,omitempty"`
-}
+// Login is one row of the login history (shared with the plugin).
+type Login = apiv1.Login
 
 // loginOf classifies e: a SASL submission (smtpd client= with a user) or
 // a Dovecot login is a success, an authentication failure a failure.

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
@@ -189,12 +190,9 @@ func isNameByte(c byte) bool {
 		('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
 
-// Event is a journaled event as the API returns it: the Event JSON plus
-// its journal sequence number.
-type Event struct {
-	Seq int64 `json:"seq"`
-	parser.Event
-}
+// Event is a journaled event as the API returns it (shared with the
+// plugin).
+type Event = apiv1.Event
 
 // ParamError is a request the query cannot answer as asked; Param names
 // the parameter at fault.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
@@ -22,50 +23,21 @@ type TraceRequest struct {
 	Access   Access
 }
 
-// TraceResult is every matching message.
-type TraceResult struct {
-	Instance string    `json:"instance"`
-	Messages []Message `json:"messages"`
-}
-
-// Message is one message (one queue id's life on one host) with all its
-// events and its links to the messages before and after it.
-type Message struct {
-	Instance     string    `json:"instance,omitempty"`
-	Host         string    `json:"host,omitempty"`
-	QueueID      string    `json:"queue_id"`
-	MessageID    string    `json:"message_id,omitempty"`
-	Sender       string    `json:"sender,omitempty"`
-	SASLUsername string    `json:"sasl_username,omitempty"`
-	ClientIP     string    `json:"client_ip,omitempty"`
-	ClientHost   string    `json:"client_host,omitempty"`
-	Origin       string    `json:"origin,omitempty"`
-	Received     time.Time `json:"received"`
-	Finished     time.Time `json:"finished,omitzero"`
-	Size         int64     `json:"size,omitempty"`
-	Events       []Event   `json:"events"`
-	Deliveries   []Event   `json:"deliveries"`
-	Links        []Link    `json:"links"`
-}
+// The answer's shapes are shared with the Grafana plugin, which reads
+// them.
+type (
+	TraceResult = apiv1.TraceResult
+	Message     = apiv1.Message
+	Link        = apiv1.Link
+)
 
 // Link relations.
 const (
-	RelNDR         = "ndr"          // this message's non-delivery notification
-	RelNDRParent   = "ndr_parent"   // the message this notification reports on
-	RelNextHop     = "next_hop"     // "queued as X" at the relay a delivery went to
-	RelPreviousHop = "previous_hop" // the delivery that handed this message over
+	RelNDR         = apiv1.RelNDR
+	RelNDRParent   = apiv1.RelNDRParent
+	RelNextHop     = apiv1.RelNextHop
+	RelPreviousHop = apiv1.RelPreviousHop
 )
-
-// Link points from a message to a related one, possibly on another
-// instance (InstanceHint names the relay host to look for).
-type Link struct {
-	QueueID      string `json:"queue_id"`
-	Relation     string `json:"relation"`
-	InstanceHint string `json:"instance_hint"`
-	RelayHost    string `json:"relay_host,omitempty"`
-	RelayIP      string `json:"relay_ip,omitempty"`
-	MessageID    string `json:"message_id,omitempty"`
-}
 
 // linkWindow is how far around a message's first event the line that
 // created it (a bounce notice, a "queued as" delivery) is looked for:
