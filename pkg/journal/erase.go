@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
@@ -141,15 +140,10 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 	if err != nil {
 		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
 	}
-	size, frontier := j.tree.Size(), j.tree.Frontier()
-	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
-	hot := j.hot
+	restore := j.saveState()
 	undo := func() {
 		tx.Rollback()
-		j.sources = map[string]int64{}
-		j.tree, _ = integrity.RestoreTree(size, frontier)
-		j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
-		j.hot = hot
+		restore()
 	}
 	// Zero what is deleted instead of leaving it in free pages.
 	if _, err := tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {

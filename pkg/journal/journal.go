@@ -306,17 +306,7 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 	if err != nil {
 		return fmt.Errorf("journal %s: begin: %w", j.path, err)
 	}
-	// What a failed transaction must put back: the source ids it may have
-	// created, the tree it grew and the hot events it sealed.
-	size, frontier := j.tree.Size(), j.tree.Frontier()
-	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
-	hot := j.hot
-	undo := func() {
-		j.sources = map[string]int64{}
-		j.tree, _ = integrity.RestoreTree(size, frontier)
-		j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
-		j.hot = hot
-	}
+	undo := j.saveState()
 	if err := j.commit(ctx, tx, recs, positions); err != nil {
 		tx.Rollback()
 		undo()
@@ -389,6 +379,21 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 		}
 	}
 	return nil
+}
+
+// saveState returns what puts back the writer's in-memory state after a
+// failed transaction: the source ids it may have created, the tree it
+// grew, the checkpoint it signed and the hot events it sealed.
+func (j *Journal) saveState() (restore func()) {
+	size, frontier := j.tree.Size(), j.tree.Frontier()
+	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
+	hot := j.hot
+	return func() {
+		j.sources = map[string]int64{}
+		j.tree, _ = integrity.RestoreTree(size, frontier)
+		j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
+		j.hot = hot
+	}
 }
 
 // insertSQL is an INSERT of rows events.

@@ -102,16 +102,11 @@ func (j *Journal) expireSome(ctx context.Context, r Retention, now time.Time, la
 	defer tx.Rollback()
 	// The erasure record this run journals grows the tree: a failed
 	// transaction puts it back.
-	size, frontier := j.tree.Size(), j.tree.Frontier()
-	lastCP, lastCPTime := j.lastCheckpoint, j.lastCheckpointTime
-	hot := j.hot
+	restore := j.saveState()
 	committed := false
 	defer func() {
 		if !committed {
-			j.sources = map[string]int64{}
-			j.tree, _ = integrity.RestoreTree(size, frontier)
-			j.lastCheckpoint, j.lastCheckpointTime = lastCP, lastCPTime
-			j.hot = hot
+			restore()
 		}
 	}()
 	if _, err := tx.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
