@@ -67,8 +67,9 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 }
 
 // replaySummary counts what a replay journaled; it is the ingest observer.
+// Ingest calls it from one goroutine, and it is read once ingest is done;
+// only lines is read while it runs, by the progress line.
 type replaySummary struct {
-	mu      sync.Mutex
 	kinds   map[parser.Kind]int
 	lines   atomic.Int64
 	events  int64
@@ -83,16 +84,10 @@ type replaySummary struct {
 
 func (s *replaySummary) Observed(_ string, e *parser.Event, _ correlate.Note) {
 	s.lines.Add(1)
-	s.mu.Lock()
 	s.kinds[e.Kind]++
-	s.mu.Unlock()
 }
 
-func (s *replaySummary) Committed(n int, _ time.Duration) {
-	s.mu.Lock()
-	s.events += int64(n)
-	s.mu.Unlock()
-}
+func (s *replaySummary) Committed(n int, _ time.Duration) { s.events += int64(n) }
 
 func (s *replaySummary) CommitFailed(error) {}
 
@@ -129,8 +124,8 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 		mtimes[f] = st.ModTime()
 		total += uncompressedSize(f, st.Size())
 	}
-	lines := make(chan tailer.Line, 4096)
-	read := make(chan tailer.Line, 4096)
+	lines := make(chan []tailer.Line, 64)
+	read := make(chan []tailer.Line, 64)
 	var done atomic.Int64 // bytes of the files finished
 	var cur atomic.Int64  // offset in the current file
 	readErr := make(chan error, 1)
@@ -150,9 +145,9 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 	// Forward lines, keeping track of how far into the input we are.
 	go func() {
 		defer close(lines)
-		for l := range read {
-			cur.Store(l.Pos.Offset)
-			lines <- l
+		for ls := range read {
+			cur.Store(ls[len(ls)-1].Pos.Offset)
+			lines <- ls
 		}
 	}()
 	stopProgress := make(chan struct{})

@@ -375,7 +375,8 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	lines := make(chan tailer.Line, 4096)
+	// Each send carries what one read gave, up to 64 KiB of lines.
+	lines := make(chan []tailer.Line, 64)
 	sourcesDone := make(chan error, 1)
 	go func() {
 		sourcesDone <- ingest.RunSources(ctx, ingest.Sources{

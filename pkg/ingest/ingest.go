@@ -16,6 +16,7 @@ import (
 )
 
 // Observer is told what ingest does; the metrics package implements it.
+// Run calls it from one goroutine.
 type Observer interface {
 	// Observed is called for every line, with the event it gave after
 	// correlation and what the correlator noted about it.
@@ -53,10 +54,11 @@ type Config struct {
 	RetryMax time.Duration
 }
 
-// Run parses and journals lines until lines is closed (then it commits what
-// is left and returns nil) or ctx ends (then it commits what it has, so a
-// clean shutdown keeps everything read, and returns ctx's error).
-func Run(ctx context.Context, cfg Config, lines <-chan tailer.Line) error {
+// Run parses and journals batches of lines until lines is closed (then it
+// commits what is left and returns nil) or ctx ends (then it commits what
+// it has, so a clean shutdown keeps everything read, and returns ctx's
+// error).
+func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 2048
 	}
@@ -77,14 +79,16 @@ func Run(ctx context.Context, cfg Config, lines <-chan tailer.Line) error {
 	defer ticker.Stop()
 	for {
 		select {
-		case l, ok := <-lines:
+		case ls, ok := <-lines:
 			if !ok {
 				return b.flush(ctx)
 			}
-			b.add(l)
-			if len(b.recs) >= cfg.BatchSize {
-				if err := b.flush(ctx); err != nil {
-					return b.shutdown(err)
+			for _, l := range ls {
+				b.add(l)
+				if len(b.recs) >= cfg.BatchSize {
+					if err := b.flush(ctx); err != nil {
+						return b.shutdown(err)
+					}
 				}
 			}
 		case <-ticker.C:

@@ -189,7 +189,7 @@ func (r *rig) start() {
 	}
 	r.cancel = cancel
 	r.done = make(chan error, 1)
-	ch := make(chan tailer.Line, 64)
+	ch := make(chan []tailer.Line, 64)
 	go func() {
 		RunSources(ctx, Sources{
 			Paths: []string{r.log}, MaxLineBytes: r.maxLen, PollInterval: 20 * time.Millisecond,

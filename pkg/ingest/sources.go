@@ -36,7 +36,7 @@ type Sources struct {
 // RunSources reads every source into out until ctx ends, or until every
 // source has ended (stdin at EOF and nothing else configured). It never
 // closes out.
-func RunSources(ctx context.Context, s Sources, out chan<- tailer.Line) error {
+func RunSources(ctx context.Context, s Sources, out chan<- []tailer.Line) error {
 	if s.Rescan <= 0 {
 		s.Rescan = 10 * time.Second
 	}

@@ -362,7 +362,7 @@ type postingsCheck struct {
 	db    queryer
 	gen   int64
 	want  map[[2]int64]bool
-	terms []int64
+	terms termSet
 }
 
 func (pc *postingsCheck) add(ctx context.Context, first int64, es []entry) (*Problem, error) {
@@ -372,8 +372,7 @@ func (pc *postingsCheck) add(ctx context.Context, first int64, es []entry) (*Pro
 		}
 		pc.gen, pc.want = g, map[[2]int64]bool{}
 	}
-	pc.terms = blockTerms(es, pc.terms)
-	for _, t := range pc.terms {
+	for _, t := range pc.terms.block(es) {
 		pc.want[[2]int64{t, first}] = true
 	}
 	return nil, nil

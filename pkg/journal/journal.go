@@ -77,7 +77,7 @@ type Journal struct {
 	// block once there are BlockEvents of them. Only a writer keeps them.
 	hot      []entry
 	blockBuf []byte
-	terms    []int64
+	terms    termSet
 	// legacy marks a read-only journal of a schema before blocks.
 	legacy bool
 
@@ -302,6 +302,10 @@ const insertChunk = 64
 func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourcePosition) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	// A begun commit is not cut short: the batch would only be read again.
+	// Without a cancellable context the driver also runs each statement on
+	// this goroutine rather than starting one per statement.
+	ctx = context.WithoutCancel(ctx)
 	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("journal %s: begin: %w", j.path, err)

@@ -201,7 +201,7 @@ func rewriteBlock(path string, first int64, edit func([]entry) []entry) error {
 	if _, err := db.Exec("DELETE FROM postings WHERE block = ?", first); err != nil {
 		return err
 	}
-	for _, t := range blockTerms(es, nil) {
+	for _, t := range new(termSet).block(es) {
 		if _, err := db.Exec("INSERT INTO postings (gen, term, block) VALUES (?, ?, ?)", first>>genShift, t, first); err != nil {
 			return err
 		}

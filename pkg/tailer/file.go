@@ -73,7 +73,7 @@ func (c *FileConfig) defaults() {
 // has not finished, on out, following the file across rotation (rename and
 // create, copytruncate, delete and recreate) until ctx ends. It returns
 // ctx's error, or an error that makes following impossible.
-func FollowFile(ctx context.Context, cfg FileConfig, out chan<- Line) error {
+func FollowFile(ctx context.Context, cfg FileConfig, out chan<- []Line) error {
 	cfg.defaults()
 	f := &follower{cfg: cfg, out: out, wake: make(chan struct{}, 1)}
 	if w, err := fsnotify.NewWatcher(); err == nil {
@@ -138,7 +138,7 @@ var errVanished = errors.New("rotated file vanished while being read")
 
 type follower struct {
 	cfg  FileConfig
-	out  chan<- Line
+	out  chan<- []Line
 	wake chan struct{}
 	// once reads files to their end without waiting for writers (replay).
 	once bool
@@ -569,7 +569,8 @@ func (f *follower) newSplitter(fp string, inode uint64, off int64) *splitter {
 
 // splitter cuts a byte stream into lines and sends them with the position
 // after each. A line is sent only when its newline arrives (or its file is
-// known to be complete), so a position never points into a line.
+// known to be complete), so a position never points into a line. The lines
+// of one read go out together, as one batch.
 type splitter struct {
 	f       *follower
 	fp      string
@@ -579,6 +580,7 @@ type splitter struct {
 	pending []byte // the unfinished line, at most max bytes
 	cut     bool   // the unfinished line exceeded max
 	start   int64  // offset of the unfinished line
+	batch   []Line // lines cut but not yet sent
 }
 
 func (s *splitter) pos() Position {
@@ -590,7 +592,10 @@ func (s *splitter) lineEnd() Position {
 	return Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.start}
 }
 
+// feed cuts chunk into lines and sends them. The whole lines of a chunk
+// share one string: one allocation per read instead of one per line.
 func (s *splitter) feed(ctx context.Context, chunk []byte) error {
+	text := ""
 	for len(chunk) > 0 {
 		i := bytes.IndexByte(chunk, '\n')
 		part := chunk
@@ -599,10 +604,12 @@ func (s *splitter) feed(ctx context.Context, chunk []byte) error {
 		}
 		if i >= 0 && len(s.pending) == 0 && !s.cut && len(part) <= s.max {
 			// The common case: a whole line inside the chunk.
-			s.off += int64(i + 1)
-			if err := s.emit(ctx, part, false); err != nil {
-				return err
+			if text == "" {
+				text = string(chunk)
 			}
+			from := len(text) - len(chunk)
+			s.off += int64(i + 1)
+			s.emit(text[from:from+i], false)
 			chunk = chunk[i+1:]
 			continue
 		}
@@ -614,41 +621,50 @@ func (s *splitter) feed(ctx context.Context, chunk []byte) error {
 		}
 		if i < 0 {
 			s.off += int64(len(chunk))
-			return nil
+			break
 		}
 		s.off += int64(i + 1)
-		if err := s.emit(ctx, s.pending, s.cut); err != nil {
-			return err
-		}
+		s.emit(string(s.pending), s.cut)
 		s.pending, s.cut = s.pending[:0], false
 		chunk = chunk[i+1:]
 	}
-	return nil
+	return s.send(ctx)
 }
 
 // flush sends an unfinished last line of a file that will not grow.
 func (s *splitter) flush(ctx context.Context) error {
-	if len(s.pending) == 0 && !s.cut {
-		return nil
+	if len(s.pending) > 0 || s.cut {
+		s.emit(string(s.pending), s.cut)
+		s.pending, s.cut = s.pending[:0], false
 	}
-	err := s.emit(ctx, s.pending, s.cut)
-	s.pending, s.cut = s.pending[:0], false
-	return err
+	return s.send(ctx)
 }
 
-func (s *splitter) emit(ctx context.Context, text []byte, cut bool) error {
+func (s *splitter) emit(text string, cut bool) {
 	s.start = s.off
 	if cut {
 		s.f.cfg.Observer.LineCut(s.f.cfg.Path)
 	}
-	return send(ctx, s.f.out, Line{Source: s.f.cfg.Path, Text: string(text), Pos: s.pos(), Cut: cut})
+	s.batch = append(s.batch, Line{Source: s.f.cfg.Path, Text: text, Pos: s.pos(), Cut: cut})
+}
+
+// send hands the batch over; the receiver owns it from then on.
+func (s *splitter) send(ctx context.Context) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	err := send(ctx, s.f.out, s.batch)
+	// The next read likely gives as many lines: room for them saves
+	// growing the slice line by line.
+	s.batch = make([]Line, 0, len(s.batch))
+	return err
 }
 
 // ReadFile reads path (plain or .gz) once, to its end, from start if start
 // names this file's content, else from its beginning; it returns the
 // position after the last line. A replay that is run twice thus reads
 // nothing the second time.
-func ReadFile(ctx context.Context, path string, start Position, maxLineBytes int, obs Observer, out chan<- Line) (Position, error) {
+func ReadFile(ctx context.Context, path string, start Position, maxLineBytes int, obs Observer, out chan<- []Line) (Position, error) {
 	cfg := FileConfig{Path: path, MaxLineBytes: maxLineBytes, Observer: obs}
 	cfg.defaults()
 	id, err := identify(path)

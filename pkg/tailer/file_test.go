@@ -32,7 +32,7 @@ func appendLines(t *testing.T, path string, ls []string) {
 	}
 }
 
-func follow(t *testing.T, cfg tailer.FileConfig, out chan tailer.Line) {
+func follow(t *testing.T, cfg tailer.FileConfig, out chan []tailer.Line) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -61,7 +61,7 @@ func TestFollowFileCopytruncateWhileBehind(t *testing.T) {
 	old := numbered("old", 0, 20000) // far more than one read buffer
 	appendLines(t, path, old)
 	obs := &countingObserver{}
-	out := make(chan tailer.Line) // unbuffered: the reader waits on us
+	out := make(chan []tailer.Line) // unbuffered: the reader waits on us
 	follow(t, tailer.FileConfig{Path: path, PollInterval: 10 * time.Millisecond, RotateWait: 50 * time.Millisecond, Observer: obs}, out)
 	first := <-out
 
@@ -79,7 +79,7 @@ func TestFollowFileCopytruncateWhileBehind(t *testing.T) {
 	fresh := numbered("new", 0, 100)
 	appendLines(t, path, fresh)
 
-	got := append([]string{first.Text}, texts(receive(t, out, len(old)+len(fresh)-1, 200*time.Millisecond))...)
+	got := append(texts(first), texts(receive(t, out, len(old)+len(fresh)-len(first), 200*time.Millisecond))...)
 	if want := append(slices.Clone(old), fresh...); !equal(got, want) {
 		t.Fatalf("got %d lines, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
 	}
@@ -97,7 +97,7 @@ func TestFollowFileTruncatedInPlace(t *testing.T) {
 	path := t.TempDir() + "/mail.log"
 	appendLines(t, path, numbered("old", 0, 10))
 	obs := &countingObserver{}
-	out := make(chan tailer.Line, 100)
+	out := make(chan []tailer.Line, 100)
 	follow(t, tailer.FileConfig{Path: path, PollInterval: 10 * time.Millisecond, RotateWait: 50 * time.Millisecond, Observer: obs}, out)
 	if got := texts(receive(t, out, 10, 50*time.Millisecond)); !equal(got, numbered("old", 0, 10)) {
 		t.Fatalf("got %q", got)

@@ -19,22 +19,25 @@ func (o *countingObserver) Lost(string, string) { o.lost.Add(1) }
 
 // receive takes n lines from out, failing if they do not come within 10s,
 // then makes sure no further line follows within quiet.
-func receive(t *testing.T, out <-chan tailer.Line, n int, quiet time.Duration) []tailer.Line {
+func receive(t *testing.T, out <-chan []tailer.Line, n int, quiet time.Duration) []tailer.Line {
 	t.Helper()
 	got := make([]tailer.Line, 0, n)
 	deadline := time.NewTimer(10 * time.Second)
 	defer deadline.Stop()
 	for len(got) < n {
 		select {
-		case l := <-out:
-			got = append(got, l)
+		case ls := <-out:
+			got = append(got, ls...)
 		case <-deadline.C:
 			t.Fatalf("received %d lines in 10s, want %d", len(got), n)
 		}
 	}
+	if len(got) > n {
+		t.Fatalf("line beyond the %d expected: %q", n, got[n].Text)
+	}
 	select {
-	case l := <-out:
-		t.Fatalf("line beyond the %d expected: %q", n, l.Text)
+	case ls := <-out:
+		t.Fatalf("line beyond the %d expected: %q", n, ls[0].Text)
 	case <-time.After(quiet):
 	}
 	return got

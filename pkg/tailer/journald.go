@@ -35,7 +35,7 @@ const JournaldSource = "journald"
 // FollowJournald sends journal entries as `journalctl -o json` lines (the
 // parser reads that format) until ctx ends, restarting journalctl from the
 // last cursor sent if it exits.
-func FollowJournald(ctx context.Context, cfg JournaldConfig, out chan<- Line) error {
+func FollowJournald(ctx context.Context, cfg JournaldConfig, out chan<- []Line) error {
 	if cfg.Command == "" {
 		cfg.Command = "journalctl"
 	}
@@ -73,7 +73,7 @@ func FollowJournald(ctx context.Context, cfg JournaldConfig, out chan<- Line) er
 	}
 }
 
-func runJournalctl(ctx context.Context, cfg JournaldConfig, cursor string, out chan<- Line) (string, error) {
+func runJournalctl(ctx context.Context, cfg JournaldConfig, cursor string, out chan<- []Line) (string, error) {
 	args := []string{"--follow", "--output=json", "--no-pager"}
 	if cursor != "" {
 		args = append(args, "--after-cursor="+cursor)
@@ -90,6 +90,7 @@ func runJournalctl(ctx context.Context, cfg JournaldConfig, cursor string, out c
 		return cursor, err
 	}
 	br := bufio.NewReaderSize(stdout, 64<<10)
+	var batch []Line
 	for {
 		text, cut, rerr := readLine(br, cfg.MaxLineBytes)
 		if text != "" {
@@ -100,10 +101,14 @@ func runJournalctl(ctx context.Context, cfg JournaldConfig, cursor string, out c
 			if c := jsonField(text, "__CURSOR"); c != "" {
 				cursor = c
 			}
-			if err := send(ctx, out, Line{Source: JournaldSource, Text: text, Cut: cut, Pos: Position{Cursor: cursor}}); err != nil {
+			batch = append(batch, Line{Source: JournaldSource, Text: text, Cut: cut, Pos: Position{Cursor: cursor}})
+		}
+		if rerr != nil || br.Buffered() == 0 || len(batch) >= maxBatch {
+			if err := send(ctx, out, batch); err != nil {
 				cmd.Wait()
 				return cursor, err
 			}
+			batch = nil
 		}
 		if rerr != nil {
 			break

@@ -123,7 +123,7 @@ func (j *fakeJournal) waitRuns(n int) []string {
 }
 
 // followJournald runs FollowJournald until the returned stop is called.
-func followJournald(t *testing.T, cfg tailer.JournaldConfig, out chan tailer.Line) (stop func()) {
+func followJournald(t *testing.T, cfg tailer.JournaldConfig, out chan []tailer.Line) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -169,7 +169,7 @@ func TestFollowJournaldResumesAfterCursor(t *testing.T) {
 	j.add(0, 3) // before the exporter ever ran: not read
 	cfg := tailer.JournaldConfig{Command: j.command, RestartWait: 20 * time.Millisecond,
 		Matches: []string{"SYSLOG_IDENTIFIER=postfix/smtpd", "_SYSTEMD_UNIT=dovecot.service"}}
-	out := make(chan tailer.Line, 100)
+	out := make(chan []tailer.Line, 100)
 	stop := followJournald(t, cfg, out)
 	runs := j.waitRuns(1)
 	j.add(3, 5) // while journalctl follows
@@ -219,7 +219,7 @@ func TestFollowJournaldCommandLine(t *testing.T) {
 	} {
 		j := newFakeJournal(t)
 		j.add(0, 3)
-		out := make(chan tailer.Line, 100)
+		out := make(chan []tailer.Line, 100)
 		followJournald(t, tailer.JournaldConfig{Command: j.command, Matches: tc.matches, Start: tailer.Position{Cursor: journalCursor(0)}, RestartWait: 20 * time.Millisecond}, out)
 		got := receive(t, out, 2, 0)
 		checkEntries(t, got, 1, 3)
@@ -258,7 +258,7 @@ func hasArgs(cmdline string, args ...string) bool {
 func TestFollowJournaldMissingCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := tailer.FollowJournald(ctx, tailer.JournaldConfig{Command: "mailtrail-test-no-such-journalctl"}, make(chan tailer.Line))
+	err := tailer.FollowJournald(ctx, tailer.JournaldConfig{Command: "mailtrail-test-no-such-journalctl"}, make(chan []tailer.Line))
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "journald") {
 		t.Fatalf("FollowJournald with no journalctl returned %v", err)
 	}

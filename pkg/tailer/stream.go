@@ -9,7 +9,7 @@ import (
 
 // ReadStream sends every line of r (stdin, a pipe) as source, until r ends.
 // Streams cannot be re-read, so their lines carry no position.
-func ReadStream(ctx context.Context, source string, r io.Reader, maxLineBytes int, obs Observer, out chan<- Line) error {
+func ReadStream(ctx context.Context, source string, r io.Reader, maxLineBytes int, obs Observer, out chan<- []Line) error {
 	if maxLineBytes <= 0 {
 		maxLineBytes = 64 << 10
 	}
@@ -17,25 +17,37 @@ func ReadStream(ctx context.Context, source string, r io.Reader, maxLineBytes in
 		obs = NopObserver{}
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
+	var batch []Line
 	for {
 		text, cut, err := readLine(br, maxLineBytes)
-		if err == io.EOF && text == "" && !cut {
-			return nil
-		}
 		if err != nil && err != io.EOF {
+			if serr := send(ctx, out, batch); serr != nil {
+				return serr
+			}
 			return fmt.Errorf("read %s: %w", source, err)
 		}
-		if cut {
-			obs.LineCut(source)
+		if err == nil || text != "" || cut {
+			if cut {
+				obs.LineCut(source)
+			}
+			batch = append(batch, Line{Source: source, Text: text, Cut: cut})
 		}
-		if serr := send(ctx, out, Line{Source: source, Text: text, Cut: cut}); serr != nil {
-			return serr
+		// Send what was read before the next read could block.
+		if err == io.EOF || br.Buffered() == 0 || len(batch) >= maxBatch {
+			if serr := send(ctx, out, batch); serr != nil {
+				return serr
+			}
+			batch = nil
 		}
 		if err == io.EOF {
 			return nil
 		}
 	}
 }
+
+// maxBatch caps the lines of one send from a stream, whose reads are
+// buffered: lines are sent as they come, not held for a full batch.
+const maxBatch = 1024
 
 // readLine reads one line, keeping at most max bytes of it. At the end of
 // the input it returns the unfinished last line (if any) with io.EOF.

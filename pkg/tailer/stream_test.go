@@ -13,14 +13,14 @@ import (
 // readStream runs ReadStream to the end of r and returns what it sent.
 func readStream(t *testing.T, r io.Reader, max int, obs tailer.Observer) []tailer.Line {
 	t.Helper()
-	out := make(chan tailer.Line, 1000)
+	out := make(chan []tailer.Line, 1000)
 	if err := tailer.ReadStream(context.Background(), "-", r, max, obs, out); err != nil {
 		t.Fatalf("ReadStream: %v", err)
 	}
 	close(out)
 	var got []tailer.Line
-	for l := range out {
-		got = append(got, l)
+	for ls := range out {
+		got = append(got, ls...)
 	}
 	return got
 }
@@ -69,14 +69,17 @@ func TestReadStream(t *testing.T) {
 }
 
 func TestReadStreamError(t *testing.T) {
-	out := make(chan tailer.Line, 10)
+	out := make(chan []tailer.Line, 10)
 	r := io.MultiReader(strings.NewReader("a\n"), iotest.ErrReader(io.ErrClosedPipe))
 	err := tailer.ReadStream(context.Background(), "-", r, 0, nil, out)
 	if err == nil || !strings.Contains(err.Error(), io.ErrClosedPipe.Error()) {
 		t.Fatalf("ReadStream error %v, want one wrapping %v", err, io.ErrClosedPipe)
 	}
 	if len(out) != 1 {
-		t.Errorf("%d lines sent before the error, want 1", len(out))
+		t.Fatalf("%d batches sent before the error, want 1", len(out))
+	}
+	if ls := <-out; len(ls) != 1 || ls[0].Text != "a" {
+		t.Errorf("sent before the error: %+v, want the line \"a\"", ls)
 	}
 }
 
@@ -84,7 +87,7 @@ func TestReadStreamError(t *testing.T) {
 // ctx ends.
 func TestReadStreamCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	out := make(chan tailer.Line) // nobody receives
+	out := make(chan []tailer.Line) // nobody receives
 	done := make(chan error, 1)
 	go func() { done <- tailer.ReadStream(ctx, "-", strings.NewReader("a\nb\n"), 0, nil, out) }()
 	cancel()

@@ -75,7 +75,7 @@ func (l *SyslogListener) Close() {
 }
 
 // Run receives messages until ctx ends, then closes the sockets.
-func (l *SyslogListener) Run(ctx context.Context, out chan<- Line) error {
+func (l *SyslogListener) Run(ctx context.Context, out chan<- []Line) error {
 	var wg sync.WaitGroup
 	go func() {
 		<-ctx.Done()
@@ -97,7 +97,7 @@ func (l *SyslogListener) Run(ctx context.Context, out chan<- Line) error {
 					msg = msg[:l.maxBytes]
 					l.obs.LineCut(SyslogSource)
 				}
-				if send(ctx, out, Line{Source: SyslogSource, Text: msg, Cut: cut}) != nil {
+				if send(ctx, out, []Line{{Source: SyslogSource, Text: msg, Cut: cut}}) != nil {
 					return
 				}
 			}
@@ -128,7 +128,7 @@ func (l *SyslogListener) Run(ctx context.Context, out chan<- Line) error {
 
 // serveTCP reads one connection's messages. A frame starting with a digit
 // is octet-counted ("LEN SP MSG"); otherwise messages end at a newline.
-func (l *SyslogListener) serveTCP(ctx context.Context, conn net.Conn, out chan<- Line) {
+func (l *SyslogListener) serveTCP(ctx context.Context, conn net.Conn, out chan<- []Line) {
 	br := bufio.NewReaderSize(conn, 64<<10)
 	for {
 		first, err := br.Peek(1)
@@ -167,7 +167,7 @@ func (l *SyslogListener) serveTCP(ctx context.Context, conn net.Conn, out chan<-
 		if msg == "" {
 			continue
 		}
-		if send(ctx, out, Line{Source: SyslogSource, Text: msg, Cut: cut}) != nil {
+		if send(ctx, out, []Line{{Source: SyslogSource, Text: msg, Cut: cut}}) != nil {
 			return
 		}
 	}

@@ -29,14 +29,14 @@ var (
 
 // startSyslog listens on loopback ports the system picks and runs the
 // listener until the test ends.
-func startSyslog(t *testing.T, maxLineBytes int, obs tailer.Observer) (udp, tcp string, out chan tailer.Line) {
+func startSyslog(t *testing.T, maxLineBytes int, obs tailer.Observer) (udp, tcp string, out chan []tailer.Line) {
 	t.Helper()
 	l, err := tailer.ListenSyslog("127.0.0.1:0", "127.0.0.1:0", maxLineBytes, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ua, ta := l.Addrs()
-	out = make(chan tailer.Line, 100)
+	out = make(chan []tailer.Line, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx, out) }()

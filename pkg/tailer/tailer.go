@@ -1,14 +1,18 @@
 // Package tailer reads log lines from files, journald, stdin and syslog and
-// sends them, one by one and in order per source, on a channel. Every line
-// carries the position just after it, so that whoever commits the line can
-// commit where to resume in the same breath; the tailer itself stores nothing.
+// sends them, in order per source, on a channel. A send carries as many
+// lines as one read gave: a hand-off per line cost more CPU than parsing
+// it. Every line carries the position just after it, so that whoever
+// commits the line can commit where to resume in the same breath; the
+// tailer itself stores nothing.
 package tailer
 
 import (
 	"context"
 )
 
-// Line is one line read from a source, without its newline.
+// Line is one line read from a source, without its newline. Lines of one
+// read share memory: whoever keeps a piece of Text past the batch must
+// clone it (strings.Clone), or it pins the whole read.
 type Line struct {
 	// Source names where the line came from: a configured path, "-" for
 	// stdin, "journald" or "syslog".
@@ -55,11 +59,15 @@ func (NopObserver) Truncated(string)    {}
 func (NopObserver) LineCut(string)      {}
 func (NopObserver) Lost(string, string) {}
 
-// send delivers a line unless ctx ends first. A full channel blocks: a slow
-// journal slows reading rather than dropping lines.
-func send(ctx context.Context, out chan<- Line, l Line) error {
+// send delivers a batch of lines, which the receiver then owns, unless ctx
+// ends first. A full channel blocks: a slow journal slows reading rather
+// than dropping lines.
+func send(ctx context.Context, out chan<- []Line, ls []Line) error {
+	if len(ls) == 0 {
+		return nil
+	}
 	select {
-	case out <- l:
+	case out <- ls:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
