@@ -169,8 +169,11 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 			}
 		}()
 	}
+	// Nobody waits for a replay's events before it ends: it commits whole
+	// batches only (a timed commit of part of one would leave events in
+	// the hot table, written there only to be moved into a block next).
 	err = ingest.Run(ctx, ingest.Config{
-		Parser: p, Journal: j, Correlator: corr, Redactor: redactor, Observer: sum, BatchSize: 8192,
+		Parser: p, Journal: j, Correlator: corr, Redactor: redactor, Observer: sum, BatchSize: 8192, FlushInterval: 24 * time.Hour,
 		Ref: func(source string) time.Time { return mtimes[source] },
 	}, lines)
 	close(stopProgress)

@@ -78,6 +78,9 @@ type Journal struct {
 	hot      []entry
 	blockBuf []byte
 	terms    termSet
+	// batchBuf and fresh hold a commit's encoded events; reused.
+	batchBuf []byte
+	fresh    []entry
 	// legacy marks a read-only journal of a schema before blocks.
 	legacy bool
 
@@ -325,9 +328,13 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 
 func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positions []SourcePosition) error {
 	now := j.now()
-	// One buffer for the batch's queue ids and codec bytes: hot entries
-	// point into it until they are sealed.
-	buf := make([]byte, 0, 320*len(recs))
+	// One buffer for the batch's queue ids and codec bytes, reused from
+	// batch to batch (allocating it anew cost more than filling it): the
+	// events that stay in the hot table get bytes of their own in addHot.
+	buf := j.batchBuf[:0]
+	if buf == nil {
+		buf = make([]byte, 0, 64<<10) // non-nil: an empty codec is not NULL
+	}
 	ends := make([]int, 2*len(recs))
 	for i := range recs {
 		e := &recs[i].Event
@@ -336,7 +343,10 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 		buf = appendEvent(buf, e)
 		ends[2*i+1] = len(buf)
 	}
-	fresh := make([]entry, len(recs))
+	j.batchBuf = buf
+	fresh := j.fresh[:0]
+	fresh = append(fresh, make([]entry, len(recs))...)
+	j.fresh = fresh
 	prev := 0
 	for i := range recs {
 		r := &recs[i]
@@ -419,7 +429,10 @@ func insertSQL(rows int) string {
 func (j *Journal) addHot(ctx context.Context, tx *sql.Tx, fresh []entry) error {
 	be := j.opts.BlockEvents
 	persisted := len(j.hot)
-	all := append(j.hot[:len(j.hot):len(j.hot)], fresh...)
+	all := fresh
+	if persisted > 0 {
+		all = append(j.hot[:persisted:persisted], fresh...)
+	}
 	sealed := 0
 	for len(all)-sealed >= be {
 		if err := j.writeBlock(ctx, tx, all[sealed:sealed+be]); err != nil {
@@ -436,7 +449,25 @@ func (j *Journal) addHot(ctx context.Context, tx *sql.Tx, fresh []entry) error {
 		return err
 	}
 	j.hot = append([]entry(nil), all[sealed:]...)
+	ownBytes(j.hot[max(persisted-sealed, 0):])
 	return nil
+}
+
+// ownBytes gives entries pointing into a reused buffer a copy of their
+// bytes, one allocation for all of them.
+func ownBytes(es []entry) {
+	n := 0
+	for i := range es {
+		n += len(es[i].qid) + len(es[i].data)
+	}
+	b := make([]byte, 0, n)
+	for i := range es {
+		e := &es[i]
+		b = append(b, e.qid...)
+		e.qid = b[len(b)-len(e.qid) : len(b) : len(b)]
+		b = append(b, e.data...)
+		e.data = b[len(b)-len(e.data) : len(b) : len(b)]
+	}
 }
 
 // insertHot writes events into the hot table.
