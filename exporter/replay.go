@@ -125,9 +125,21 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 		total += uncompressedSize(f, st.Size())
 	}
 	lines := make(chan []tailer.Line, 64)
-	read := make(chan []tailer.Line, 64)
+	read := lines
 	var done atomic.Int64 // bytes of the files finished
 	var cur atomic.Int64  // offset in the current file
+	if show {
+		// Forward lines, keeping track of how far into the input we are
+		// (a hand-off more per read, so only when it is shown).
+		read = make(chan []tailer.Line, 64)
+		go func() {
+			defer close(lines)
+			for ls := range read {
+				cur.Store(ls[len(ls)-1].Pos.Offset)
+				lines <- ls
+			}
+		}()
+	}
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(read)
@@ -141,14 +153,6 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 			cur.Store(0)
 		}
 		readErr <- nil
-	}()
-	// Forward lines, keeping track of how far into the input we are.
-	go func() {
-		defer close(lines)
-		for ls := range read {
-			cur.Store(ls[len(ls)-1].Pos.Offset)
-			lines <- ls
-		}
 	}()
 	stopProgress := make(chan struct{})
 	var progressDone sync.WaitGroup

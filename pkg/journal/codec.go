@@ -87,24 +87,59 @@ const (
 
 // appendEvent appends the canonical encoding of e's non-column fields. A
 // tag with no payload marks an event without a time of its own (its time
-// column then holds the ingest time).
+// column then holds the ingest time). The fields are written out rather
+// than looped over from the tables above: ingest encodes every event, and
+// the loop's indirect calls cost a twentieth of its CPU. TestCodecTables
+// holds the two to the same bytes.
 func appendEvent(dst []byte, e *parser.Event) []byte {
 	if e.Time.IsZero() {
 		dst = append(dst, tagNoTime)
 	}
-	for _, f := range stringFields {
-		if s := *f.get(e); s != "" {
-			dst = append(dst, f.tag)
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
-		}
-	}
-	for _, f := range intFields {
-		if v := *f.get(e); v != 0 {
-			dst = append(dst, f.tag)
-			dst = binary.AppendVarint(dst, int64(v))
-		}
-	}
+	dst = appendStringField(dst, 1, e.Instance)
+	dst = appendStringField(dst, 2, e.Host)
+	dst = appendStringField(dst, 3, e.Service)
+	dst = appendStringField(dst, 4, e.Program)
+	dst = appendStringField(dst, 5, e.ClientHost)
+	dst = appendStringField(dst, 6, e.ClientIP)
+	dst = appendStringField(dst, 7, e.ServerIP)
+	dst = appendStringField(dst, 8, e.SASLMethod)
+	dst = appendStringField(dst, 9, e.SASLUsername)
+	dst = appendStringField(dst, 10, e.Sender)
+	dst = appendStringField(dst, 11, e.Recipient)
+	dst = appendStringField(dst, 12, e.OrigRecipient)
+	dst = appendStringField(dst, 13, e.RelayHost)
+	dst = appendStringField(dst, 14, e.RelayIP)
+	dst = appendStringField(dst, 15, e.DSN)
+	dst = appendStringField(dst, 16, e.Status)
+	dst = appendStringField(dst, 17, e.Response)
+	dst = appendStringField(dst, 18, e.MessageID)
+	dst = appendStringField(dst, 19, e.TLSProtocol)
+	dst = appendStringField(dst, 20, e.TLSCipher)
+	dst = appendStringField(dst, 21, e.TLSTrust)
+	dst = appendStringField(dst, 22, e.TLSLevel)
+	dst = appendStringField(dst, 23, e.NextQueueID)
+	dst = appendStringField(dst, 24, e.RejectStage)
+	dst = appendStringField(dst, 25, e.Protocol)
+	dst = appendStringField(dst, 26, e.Helo)
+	dst = appendStringField(dst, 27, e.Action)
+	dst = appendStringField(dst, 28, e.After)
+	dst = appendStringField(dst, 29, e.Commands)
+	dst = appendStringField(dst, 30, e.Verdict)
+	dst = appendStringField(dst, 31, e.DNSBLDomain)
+	dst = appendStringField(dst, 32, e.Check)
+	dst = appendStringField(dst, 33, e.Result)
+	dst = appendStringField(dst, 34, e.Domain)
+	dst = appendStringField(dst, 35, e.Level)
+	dst = appendStringField(dst, 36, e.Detail)
+	dst = appendStringField(dst, 37, e.Raw)
+	dst = appendStringField(dst, 38, e.Origin)
+	dst = appendIntField(dst, 64, e.PID)
+	dst = appendIntField(dst, 65, e.ClientPort)
+	dst = appendIntField(dst, 66, e.ServerPort)
+	dst = appendIntField(dst, 67, e.RelayPort)
+	dst = appendIntField(dst, 68, e.Nrcpt)
+	dst = appendIntField(dst, 69, e.Attempts)
+	dst = appendIntField(dst, 70, e.DNSBLRank)
 	if e.Size != 0 {
 		dst = append(dst, tagSize)
 		dst = binary.AppendVarint(dst, e.Size)
@@ -120,6 +155,23 @@ func appendEvent(dst []byte, e *parser.Event) []byte {
 		}
 	}
 	return dst
+}
+
+func appendStringField(dst []byte, tag byte, s string) []byte {
+	if s == "" {
+		return dst
+	}
+	dst = append(dst, tag)
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendIntField(dst []byte, tag byte, v int) []byte {
+	if v == 0 {
+		return dst
+	}
+	dst = append(dst, tag)
+	return binary.AppendVarint(dst, int64(v))
 }
 
 var errCorrupt = errors.New("corrupt event encoding")

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/binary"
 	"reflect"
 	"testing"
 	"time"
@@ -87,5 +88,26 @@ func TestCodecCorrupt(t *testing.T) {
 	}
 	if _, err := decodeEvent([]byte{1, 50, 'x'}, new(parser.Event)); err == nil {
 		t.Error("string longer than its data decoded without error")
+	}
+}
+
+// TestCodecTables checks the written-out encoder against the field tables
+// the decoder uses: every field, under its tag, in tag order.
+func TestCodecTables(t *testing.T) {
+	full := fullEvent(t)
+	var want []byte
+	for _, f := range stringFields {
+		s := *f.get(&full)
+		want = append(want, f.tag)
+		want = binary.AppendUvarint(want, uint64(len(s)))
+		want = append(want, s...)
+	}
+	for _, f := range intFields {
+		want = append(want, f.tag)
+		want = binary.AppendVarint(want, int64(*f.get(&full)))
+	}
+	got := appendEvent(nil, &full)
+	if len(got) < len(want) || string(got[:len(want)]) != string(want) {
+		t.Fatalf("appendEvent disagrees with the field tables:\n got %q\nwant %q...", got, want)
 	}
 }
