@@ -76,7 +76,7 @@ type Journal struct {
 	// hot are the events of the hot table, oldest first: sealed into a
 	// block once there are BlockEvents of them. Only a writer keeps them.
 	hot      []entry
-	blockBuf []byte
+	blockEnc blockEncoder
 	terms    termSet
 	// batchBuf and fresh hold a commit's encoded events; reused.
 	batchBuf []byte

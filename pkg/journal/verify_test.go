@@ -187,7 +187,7 @@ func rewriteBlock(path string, first int64, edit func([]entry) []entry) error {
 		return err
 	}
 	es = edit(es)
-	m, blob, _ := encodeBlock(es, nil)
+	m, blob := new(blockEncoder).encode(es)
 	if _, err := db.Exec("UPDATE block_data SET data = ? WHERE first_seq = ?", blob, first); err != nil {
 		return err
 	}
