@@ -179,6 +179,9 @@ type Journal struct {
 	Retention      string            `yaml:"retention"`
 	RetentionKinds map[string]string `yaml:"retention_kinds"`
 	ArchiveDir     string            `yaml:"archive_dir"`
+	// Compression is the codec of new blocks: s2 (default, faster) or
+	// zstd (smaller).
+	Compression string `yaml:"compression"`
 }
 
 // Duration is a time.Duration written as "1s", "5m".
@@ -298,6 +301,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Journal.BatchSize < 0 {
 		errs = append(errs, "journal.batch_size: must not be negative")
+	}
+	if c.Journal.Compression != "" && c.Journal.Compression != "s2" && c.Journal.Compression != "zstd" {
+		errs = append(errs, fmt.Sprintf("journal.compression: %q (want s2 or zstd)", c.Journal.Compression))
 	}
 	tokenNames := map[string]bool{}
 	for i, t := range c.API.Tokens {

@@ -55,6 +55,7 @@ func TestParseBad(t *testing.T) {
 		{"empty path", "logs:\n  paths: [\"\"]\n", "logs.paths: empty path"},
 		{"negative size", "logs:\n  max_line_bytes: -1\n", "logs.max_line_bytes: must not be negative"},
 		{"negative batch", "journal:\n  batch_size: -5\n", "journal.batch_size: must not be negative"},
+		{"unknown codec", "journal:\n  compression: lz4\n", `journal.compression: "lz4" (want s2 or zstd)`},
 		{"negative duration", "logs:\n  rotate_wait: -1s\n", "durations must not be negative"},
 		{"syslog address without port", "syslog:\n  listen_udp: \"514\"\n", "syslog.listen_udp: address 514: missing port in address"},
 		{"wrong type", "journal:\n  batch_size: many\n", "cannot unmarshal !!str `many` into int"},

@@ -49,6 +49,9 @@ type Options struct {
 	// BlockEvents is how many events are sealed into one compressed block;
 	// 0 means DefaultBlockEvents. Tests use small blocks.
 	BlockEvents int
+	// Compression is the codec of the blocks a writer seals, CompressS2
+	// (when empty) or CompressZstd; blocks of either are read.
+	Compression string
 }
 
 // Journal is an open event journal. Commit may be called from several
@@ -124,6 +127,11 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if opts.BlockEvents <= 0 {
 		opts.BlockEvents = DefaultBlockEvents
 	}
+	switch opts.Compression {
+	case "", CompressS2, CompressZstd:
+	default:
+		return nil, fmt.Errorf("open journal %s: compression %q: want %s or %s", path, opts.Compression, CompressS2, CompressZstd)
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	// NORMAL is durable against process crashes (kill -9) in WAL mode; a
@@ -145,7 +153,8 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	// Queries (the API's, the verifier's) run beside ingest; a connection
 	// closed for being idle loses its page cache and its parsed schema.
 	db.SetMaxIdleConns(8)
-	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, opts: opts, signer: opts.Signer}
+	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, opts: opts, signer: opts.Signer,
+		blockEnc: blockEncoder{zstd: opts.Compression == CompressZstd}}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)

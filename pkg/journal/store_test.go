@@ -233,3 +233,61 @@ func seqs(evs []Stored) []int64 {
 	}
 	return out
 }
+
+// TestCompressZstd: a journal sealing zstd blocks (as every journal did
+// before S2) reads, verifies and answers lookups as an S2 one does, in
+// fewer bytes.
+func TestCompressZstd(t *testing.T) {
+	ctx := context.Background()
+	recs := mixedRecords(3 * DefaultBlockEvents)
+	var answers []string
+	var sizes []int
+	for _, codec := range []string{CompressS2, CompressZstd} {
+		path := filepath.Join(t.TempDir(), "j.db")
+		j, err := Open(ctx, path, Options{Compression: codec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Commit(ctx, recs, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := j.Events(ctx, Filter{SASLUsername: "user3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			t.Fatalf("%s: no events of user3", codec)
+		}
+		answers = append(answers, fmt.Sprint(got))
+		var total int
+		rows, err := j.DB().Query("SELECT data FROM block_data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var blob []byte
+			if err := rows.Scan(&blob); err != nil {
+				t.Fatal(err)
+			}
+			if isS2 := strings.HasPrefix(string(blob), string(s2Prefix)); isS2 != (codec == CompressS2) {
+				t.Errorf("%s journal holds a block that is S2: %v", codec, isS2)
+			}
+			total += len(blob)
+		}
+		rows.Close()
+		sizes = append(sizes, total)
+		j.Close()
+		if r, err := Verify(ctx, path, nil, nil); err != nil || r.Problem != nil || r.Events != int64(len(recs)) {
+			t.Fatalf("verify of %s blocks: %+v, %v", codec, r, err)
+		}
+	}
+	if answers[0] != answers[1] {
+		t.Errorf("lookups over S2 and zstd blocks differ")
+	}
+	if sizes[1] >= sizes[0] {
+		t.Errorf("zstd blocks take %d bytes, S2 ones %d", sizes[1], sizes[0])
+	}
+	if _, err := Open(ctx, filepath.Join(t.TempDir(), "j.db"), Options{Compression: "lz4"}); err == nil || !strings.Contains(err.Error(), `compression "lz4"`) {
+		t.Errorf("an unknown codec: %v", err)
+	}
+}

@@ -187,7 +187,10 @@ func rewriteBlock(path string, first int64, edit func([]entry) []entry) error {
 		return err
 	}
 	es = edit(es)
-	m, blob := new(blockEncoder).encode(es)
+	m, blob, err := new(blockEncoder).encode(es)
+	if err != nil {
+		return err
+	}
 	if _, err := db.Exec("UPDATE block_data SET data = ? WHERE first_seq = ?", blob, first); err != nil {
 		return err
 	}
