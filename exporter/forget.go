@@ -20,9 +20,10 @@ import (
 func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
 	cmd := app.Command("forget", "Erase every appearance of an address or user name from the journal (right to erasure): events keep their place in the Merkle tree, the erasure is journaled and signed. Stop the exporter first.")
 	f := addSourceFlags(cmd)
-	var subject, actor string
+	var subject, actor, archiveDir string
 	var dryRun bool
 	cmd.Flag("subject", "The address or user name to erase (matched whole, in any letter case).").Required().StringVar(&subject)
+	cmd.Flag("journal.archive-dir", "Rewrite the archive files of expired events there too (default: journal.archive_dir of the configuration file).").StringVar(&archiveDir)
 	cmd.Flag("actor", "Who asks for the erasure, recorded in the erasure event (default: the user running the command).").StringVar(&actor)
 	cmd.Flag("dry-run", "Only count the events that name the subject.").BoolVar(&dryRun)
 	return cmd.FullCommand(), func() int {
@@ -37,6 +38,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 			return 2
 		}
+		pick(&c.Journal.ArchiveDir, archiveDir, archiveDir != "")
 		if _, err := os.Stat(c.Journal.Path); err != nil {
 			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 			return 1
@@ -50,7 +52,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		}
 		subjects := r.Subjects(subject)
 		if dryRun {
-			return forgetDryRun(ctx, c.Journal.Path, subjects, stdout, stderr)
+			return forgetDryRun(ctx, c.Journal.Path, c.Journal.ArchiveDir, subjects, stdout, stderr)
 		}
 		if actor == "" {
 			actor = "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
@@ -70,7 +72,11 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stdout, "no event names %s; nothing changed\n", subject)
 			return 0
 		}
-		fmt.Fprintf(stdout, "erased %s from %d events (now %s); the erasure is event %d, signed\n", subject, res.Events, res.StandIn, res.Seq)
+		inArchives := ""
+		if res.Archived > 0 {
+			inArchives = fmt.Sprintf(", %d of them in %d archive files", res.Archived, res.ArchiveFiles)
+		}
+		fmt.Fprintf(stdout, "erased %s from %d events%s (now %s); the erasure is event %d, signed\n", subject, res.Events, inArchives, res.StandIn, res.Seq)
 		if !res.WALTruncated {
 			fmt.Fprintln(stderr, "exporter forget: warning: a reader kept the write-ahead log busy, so old pages may remain in "+c.Journal.Path+"-wal until the next checkpoint; run forget again once readers are gone")
 		}
@@ -78,7 +84,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-func forgetDryRun(ctx context.Context, path string, subjects []string, stdout, stderr io.Writer) int {
+func forgetDryRun(ctx context.Context, path, archiveDir string, subjects []string, stdout, stderr io.Writer) int {
 	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
@@ -105,6 +111,14 @@ func forgetDryRun(ctx context.Context, path string, subjects []string, stdout, s
 		return 1
 	}
 	fmt.Fprintf(stdout, "%d of %d events name %s; nothing changed (dry run)\n", hits, n, subjects[0])
+	if archiveDir != "" {
+		events, files, err := journal.ArchivedMentions(archiveDir, subjects)
+		if err != nil {
+			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%d archived events in %d files of %s name it\n", events, files, archiveDir)
+	}
 	return 0
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
@@ -40,28 +41,7 @@ func TestForget(t *testing.T) {
 	if r := cliRun(t, "", "replay", "--journal.path="+db, "--instance=mx1", "--progress=never", logPath); r.code != 0 {
 		t.Fatalf("replay: %s", r)
 	}
-	b, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &parser.Parser{Location: time.UTC}
-	count := map[string]int{}
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		e := p.Parse(l, time.Now())
-		if strings.Contains(e.SASLUsername, "@") {
-			count[e.SASLUsername]++
-		}
-	}
-	subject, most := "", 0
-	for u, n := range count {
-		if n > most || (n == most && u < subject) {
-			subject, most = u, n
-		}
-	}
-	if subject == "" {
-		t.Fatal("fixture: no SASL user with an address in the simulated log")
-	}
-	subject = strings.ToLower(subject)
+	subject := mostPresentUser(t, logPath)
 	if !bytes.Contains(journalFiles(t, db), []byte(subject)) {
 		t.Fatalf("fixture: %s is not in the journal's files before the erasure; the test would prove nothing", subject)
 	}
@@ -94,6 +74,99 @@ func TestForget(t *testing.T) {
 	r = cliRun(t, "", "forget", "--journal.path="+db, "--subject="+subject)
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "no event names") {
 		t.Errorf("second forget: %s", r)
+	}
+}
+
+// mostPresentUser is the SASL user with an address who logs in most often
+// in a log, in lower case.
+func mostPresentUser(t *testing.T, logPath string) string {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &parser.Parser{Location: time.UTC}
+	count := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		e := p.Parse(l, time.Now())
+		if strings.Contains(e.SASLUsername, "@") {
+			count[e.SASLUsername]++
+		}
+	}
+	subject, most := "", 0
+	for u, n := range count {
+		if n > most || (n == most && u < subject) {
+			subject, most = u, n
+		}
+	}
+	if subject == "" {
+		t.Fatal("fixture: no SASL user with an address in the simulated log")
+	}
+	return strings.ToLower(subject)
+}
+
+// TestForgetArchives: forget given the archive directory rewrites the
+// archives retention wrote there; a dry run counts them first, nothing is
+// left after, the archives restore erased and the journal verifies.
+func TestForgetArchives(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "mail.log")
+	db := filepath.Join(dir, "journal.db")
+	archives := filepath.Join(dir, "archive")
+	cliMust(t, "", "simulate", "--lines", "6000", "--seed", "4", "--output", logPath)
+	cliMust(t, "", "replay", "--journal.path="+db, "--instance=mx1", "--progress=never", logPath)
+	subject := mostPresentUser(t, logPath)
+
+	// Retention takes the older half of the events into archives.
+	ctx := context.Background()
+	signer, err := integrity.LoadSigner(db + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(ctx, db, journal.Options{Signer: signer, Origin: "mx1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := j.Events(ctx, journal.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := evs[len(evs)/2].Event.Time.Add(time.Hour)
+	j.Close()
+	j, err = journal.Open(ctx, db, journal.Options{Signer: signer, Origin: "mx1", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := j.Expire(ctx, journal.Retention{Default: time.Hour, ArchiveDir: archives})
+	j.Close()
+	if err != nil || len(exp.Archives) == 0 {
+		t.Fatalf("expire: %+v, %v", exp, err)
+	}
+
+	r := cliRun(t, "", "forget", "--journal.path="+db, "--journal.archive-dir="+archives, "--subject="+subject, "--dry-run")
+	if r.code != 0 || strings.Contains(r.stdout, "\n0 archived events") {
+		t.Fatalf("dry run: %s; want archived events that name %s", r, subject)
+	}
+	r = cliRun(t, "", "forget", "--journal.path="+db, "--journal.archive-dir="+archives, "--subject="+subject)
+	if r.code != 0 || !strings.Contains(r.stdout, " archive files (now [erased:") {
+		t.Fatalf("forget: %s", r)
+	}
+	r = cliRun(t, "", "forget", "--journal.path="+db, "--journal.archive-dir="+archives, "--subject="+subject, "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "\n0 archived events in 0 files") || !strings.HasPrefix(r.stdout, "0 of ") {
+		t.Errorf("dry run after forget: %s", r)
+	}
+	args := []string{"restore", "--journal.path=" + db}
+	for _, a := range exp.Archives {
+		args = append(args, "--archive="+a)
+	}
+	if r := cliRun(t, "", args...); r.code != 0 || strings.Contains(r.stdout, "came back erased") {
+		t.Fatalf("restore: %s; want the events back, erased already", r)
+	}
+	if bytes.Contains(journalFiles(t, db), []byte(subject)) {
+		t.Errorf("%s is in the journal's files after the restore", subject)
+	}
+	if r := cliRun(t, "", "verify", "--journal.path="+db, "--pubkey="+db+".key.pub"); r.code != exitVerified {
+		t.Fatalf("verify after forget and restore: %s", r)
 	}
 }
 

@@ -69,7 +69,7 @@ func addSourceFlags(cmd *kingpin.CmdClause) *sourceFlags {
 	cmd.Flag("log.max-line-bytes", "Longer log lines are cut (and counted).").Default("65536").IsSetByUser(&f.maxLineSet).IntVar(&f.maxLineBytes)
 	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").IsSetByUser(&f.journalSet).StringVar(&f.journalPath)
 	cmd.Flag("journal.signing-key", "Key that signs the journal's checkpoints, created with its public half (.pub) when missing (default: the journal's path + .key).").StringVar(&f.signingKey)
-	cmd.Flag("journal.compression", "Codec of new journal blocks: s2 (default; ingest is CPU-bound) or zstd (about a fifth less disk, a seventh less ingest speed).").EnumVar(&f.compression, "s2", "zstd")
+	cmd.Flag("journal.compression", "Codec of new journal blocks: s2 (default; ingest is CPU-bound) or zstd (a fifth less disk, 10-15% less ingest speed).").EnumVar(&f.compression, "s2", "zstd")
 	return f
 }
 

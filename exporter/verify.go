@@ -185,7 +185,7 @@ func openJournal(ctx context.Context, c *config.Config, logger *slog.Logger) (*j
 	j, err := journal.Open(ctx, c.Journal.Path, journal.Options{
 		Signer: signer, VerifierKey: vkey, Origin: c.Instance,
 		CheckpointEvery: c.Journal.CheckpointEvery, CheckpointInterval: time.Duration(c.Journal.CheckpointInterval),
-		Compression: c.Journal.Compression,
+		Compression: c.Journal.Compression, ArchiveDir: c.Journal.ArchiveDir,
 	})
 	return j, vkey, err
 }

@@ -205,6 +205,8 @@ func (a *API) accessLog(ctx context.Context, _ *caller, p *params) (any, int, er
 // forgetResult is what POST /api/v1/forget answers.
 type forgetResult struct {
 	Events       int64  `json:"events"`
+	Archived     int64  `json:"archived_events"`
+	ArchiveFiles int    `json:"archive_files"`
 	Seq          int64  `json:"seq,omitempty"`
 	StandIn      string `json:"stand_in,omitempty"`
 	WALTruncated bool   `json:"wal_truncated"`
@@ -237,5 +239,6 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 	if a.access != nil {
 		a.access.scrub(subjects, res.StandIn)
 	}
-	return forgetResult{Events: res.Events, Seq: res.Seq, StandIn: res.StandIn, WALTruncated: res.WALTruncated}, int(res.Events), nil
+	return forgetResult{Events: res.Events, Archived: res.Archived, ArchiveFiles: res.ArchiveFiles, Seq: res.Seq, StandIn: res.StandIn,
+		WALTruncated: res.WALTruncated}, int(res.Events), nil
 }

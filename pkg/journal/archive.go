@@ -67,25 +67,50 @@ func (j *Journal) writeArchive(ctx context.Context, tx *sql.Tx, dir string, es [
 
 // writeArchiveFile writes a's document with its entries as payload.
 func (j *Journal) writeArchiveFile(dir string, a *archived) (string, error) {
+	tmp, name, err := writeArchiveTemp(dir, a)
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("archive: %w", err)
+	}
+	syncDir(dir)
+	return name, nil
+}
+
+// syncDir makes the renames in dir durable. It is best effort: a file
+// system that cannot sync a directory has nothing to be made durable.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// writeArchiveTemp writes a's document, with its entries as payload, to a
+// synced temporary file beside its name, and returns both paths.
+func writeArchiveTemp(dir string, a *archived) (tmp, name string, err error) {
 	doc := a.doc
 	doc.Payload = appendBlockPayload(nil, a.entries)
 	body, err := json.Marshal(&doc)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	enc, _, err := codecs()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	rest := enc.EncodeAll(body, nil)
 	sum := sha256.Sum256(rest)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("archive: %w", err)
+		return "", "", fmt.Errorf("archive: %w", err)
 	}
-	name := filepath.Join(dir, fmt.Sprintf("events-%d-%d-%s.mtar", doc.FirstSeq, doc.LastSeq, doc.Created.Format("20060102T150405.000000000")))
-	f, err := os.OpenFile(name+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	name = filepath.Join(dir, fmt.Sprintf("events-%d-%d-%s.mtar", doc.FirstSeq, doc.LastSeq, doc.Created.Format("20060102T150405.000000000")))
+	tmp = name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
-		return "", fmt.Errorf("archive: %w", err)
+		return "", "", fmt.Errorf("archive: %w", err)
 	}
 	_, err = f.Write(append([]byte(archiveMagic+"sha256 "+hex.EncodeToString(sum[:])+"\n"), rest...))
 	if err == nil {
@@ -94,14 +119,11 @@ func (j *Journal) writeArchiveFile(dir string, a *archived) (string, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(name+".tmp", name)
-	}
 	if err != nil {
-		os.Remove(name + ".tmp")
-		return "", fmt.Errorf("archive: %w", err)
+		os.Remove(tmp)
+		return "", "", fmt.Errorf("archive: %w", err)
 	}
-	return name, nil
+	return tmp, name, nil
 }
 
 func removeFiles(names []string) {

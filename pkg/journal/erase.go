@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,6 +113,10 @@ type EraseResult struct {
 	Seq int64
 	// StandIn is what replaced the subject.
 	StandIn string
+	// Archived is how many of the rewritten events were in archive files
+	// (Options.ArchiveDir), and ArchiveFiles how many files those were.
+	Archived     int64
+	ArchiveFiles int
 	// WALTruncated says the write-ahead log, which still held the old
 	// pages, was emptied; false when readers kept it busy.
 	WALTruncated bool
@@ -122,7 +129,9 @@ type EraseResult struct {
 // erasure event naming them and actor is journaled, and a checkpoint is
 // signed at once, so verify still passes and shows who erased what. The
 // freed pages are zeroed and the write-ahead log truncated so that the
-// file no longer holds the subject.
+// file no longer holds the subject. The archive files retention wrote to
+// Options.ArchiveDir are rewritten the same way, and replaced once the
+// erasure is committed.
 func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (EraseResult, error) {
 	var res EraseResult
 	var subs []string
@@ -157,23 +166,52 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 		undo()
 		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
 	}
-	if len(seqs) == 0 {
+	archived, files, err := j.eraseArchives(subs, res.StandIn)
+	if err != nil {
+		undo()
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
+	discard := func() {
+		for _, f := range files {
+			os.Remove(f.tmp)
+		}
+	}
+	if len(seqs)+len(archived) == 0 {
 		undo()
 		return EraseResult{}, nil
+	}
+	res.Archived, res.ArchiveFiles = int64(len(archived)), len(files)
+	inArchives := ""
+	if len(archived) > 0 {
+		inArchives = fmt.Sprintf(" (%d of them in %d archive files)", len(archived), len(files))
+		seqs = append(seqs, archived...)
+		slices.Sort(seqs)
+		seqs = slices.Compact(seqs)
 	}
 	res.Events = int64(len(seqs))
 	rec := Record{Source: ErasureSource, Event: parser.Event{
 		Time: j.now(), Kind: parser.KindErasure, Service: "mailtrail", Program: "forget", Action: "forget",
-		Detail: fmt.Sprintf("erasure by %s: the subject was replaced by %s in %d events;%s%s;%s%s",
-			actor, res.StandIn, len(seqs), subjectsMarker, subjectHashes(subs), seqsMarker, formatSeqs(seqs)),
+		Detail: fmt.Sprintf("erasure by %s: the subject was replaced by %s in %d events%s;%s%s;%s%s",
+			actor, res.StandIn, len(seqs), inArchives, subjectsMarker, subjectHashes(subs), seqsMarker, formatSeqs(seqs)),
 	}}
 	if err := j.commitSigned(ctx, tx, []Record{rec}); err != nil {
 		undo()
+		discard()
 		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
 	}
 	if err := tx.Commit(); err != nil {
 		undo()
+		discard()
 		return res, fmt.Errorf("journal %s: erase: commit: %w", j.path, err)
+	}
+	for _, f := range files {
+		if err := os.Rename(f.tmp, f.name); err != nil {
+			discard()
+			return res, fmt.Errorf("journal %s: erasure %d committed, but archive %s still holds the subject (forget again to retry): %w", j.path, res.Seq, f.name, err)
+		}
+	}
+	if len(files) > 0 {
+		syncDir(j.opts.ArchiveDir)
 	}
 	// The log still holds the pages as they were before; emptying it is
 	// what makes the subject leave the files. A reader holding an old
@@ -240,37 +278,14 @@ func (j *Journal) eraseBlocks(ctx context.Context, tx *sql.Tx, subjects []string
 		}
 		changed := false
 		for i := range es {
-			e := &es[i]
-			if e.tomb {
-				continue
-			}
-			var ev parser.Event
-			hasTime, err := decodeEvent(e.data, &ev)
+			hit, err := j.eraseEntry(&es[i], sources[es[i].src], subjects, standIn)
 			if err != nil {
-				return nil, fmt.Errorf("event %d: %w", e.seq, err)
+				return nil, err
 			}
-			if hasTime {
-				ev.Time = colToTime(e.t)
+			if hit {
+				seqs = append(seqs, es[i].seq)
+				changed = true
 			}
-			hit := false
-			for _, s := range subjects {
-				if privacy.Erase(&ev, s, standIn) {
-					hit = true
-				}
-			}
-			if !hit {
-				continue
-			}
-			if !e.redacted {
-				// The leaf stays the one the tree was built with, even
-				// when an event is erased a second time.
-				e.leaf, j.leafBuf = e.leafHash(j.leafBuf, sources[e.src])
-				e.redacted = true
-			}
-			ev.Kind, ev.QueueID = e.kind, string(e.qid)
-			e.data = appendEvent(nil, &ev)
-			seqs = append(seqs, e.seq)
-			changed = true
 		}
 		if changed {
 			if err := j.replaceBlock(ctx, tx, first, es); err != nil {
@@ -279,6 +294,136 @@ func (j *Journal) eraseBlocks(ctx context.Context, tx *sql.Tx, subjects []string
 		}
 	}
 	return seqs, nil
+}
+
+// eraseEntry rewrites an event that names a subject, keeping the leaf the
+// tree was built with (also when it is erased a second time); source is
+// its source's name. It reports whether the event named a subject.
+func (j *Journal) eraseEntry(e *entry, source string, subjects []string, standIn string) (bool, error) {
+	if e.tomb {
+		return false, nil
+	}
+	var ev parser.Event
+	hasTime, err := decodeEvent(e.data, &ev)
+	if err != nil {
+		return false, fmt.Errorf("event %d: %w", e.seq, err)
+	}
+	if hasTime {
+		ev.Time = colToTime(e.t)
+	}
+	hit := false
+	for _, s := range subjects {
+		if privacy.Erase(&ev, s, standIn) {
+			hit = true
+		}
+	}
+	if !hit {
+		return false, nil
+	}
+	if !e.redacted {
+		e.leaf, j.leafBuf = e.leafHash(j.leafBuf, source)
+		e.redacted = true
+	}
+	ev.Kind, ev.QueueID = e.kind, string(e.qid)
+	e.data = appendEvent(nil, &ev)
+	return true, nil
+}
+
+// archiveRewrite is an archive file rewritten by an erasure, waiting in
+// tmp to replace name.
+type archiveRewrite struct{ tmp, name string }
+
+// eraseArchives rewrites every archive file in Options.ArchiveDir that
+// holds a subject into a temporary file beside it, and returns the
+// rewritten events' sequence numbers and the files to put in place once
+// the erasure is committed. An archive that cannot be read is an error: it
+// may hold the subject.
+func (j *Journal) eraseArchives(subjects []string, standIn string) (seqs []int64, files []archiveRewrite, err error) {
+	if j.opts.ArchiveDir == "" {
+		return nil, nil, nil
+	}
+	names, err := filepath.Glob(filepath.Join(j.opts.ArchiveDir, "events-*.mtar"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("archives in %s: %w", j.opts.ArchiveDir, err)
+	}
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				os.Remove(f.tmp)
+			}
+		}
+	}()
+	for _, name := range names {
+		a, err := readArchive(name)
+		if err != nil {
+			return nil, files, fmt.Errorf("%w (it may name the subject: repair or remove it, then forget again)", err)
+		}
+		hits := 0
+		for i := range a.entries {
+			e := &a.entries[i]
+			source, ok := a.doc.Sources[e.src]
+			if !e.tomb && !ok {
+				return nil, files, fmt.Errorf("archive %s: event %d: source %d not in the archive", name, e.seq, e.src)
+			}
+			hit, err := j.eraseEntry(e, source, subjects, standIn)
+			if err != nil {
+				return nil, files, fmt.Errorf("archive %s: %w", name, err)
+			}
+			if hit {
+				seqs = append(seqs, e.seq)
+				hits++
+			}
+		}
+		if hits == 0 {
+			continue
+		}
+		tmp, final, err := writeArchiveTemp(j.opts.ArchiveDir, a)
+		if err != nil {
+			return nil, files, fmt.Errorf("rewrite archive %s: %w", name, err)
+		}
+		files = append(files, archiveRewrite{tmp: tmp, name: final})
+		if final != name {
+			return nil, files, fmt.Errorf("rewrite archive %s: its name does not match its contents (%s)", name, filepath.Base(final))
+		}
+	}
+	return seqs, files, nil
+}
+
+// ArchivedMentions counts the events of the archive files in dir that
+// name a subject, and the files holding them: what forget would rewrite.
+func ArchivedMentions(dir string, subjects []string) (events int64, files int, err error) {
+	names, err := filepath.Glob(filepath.Join(dir, "events-*.mtar"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("archives in %s: %w", dir, err)
+	}
+	for _, name := range names {
+		a, err := readArchive(name)
+		if err != nil {
+			return events, files, err
+		}
+		hits := int64(0)
+		for i := range a.entries {
+			e := &a.entries[i]
+			if e.tomb {
+				continue
+			}
+			var ev parser.Event
+			if _, err := decodeEvent(e.data, &ev); err != nil {
+				return events, files, fmt.Errorf("archive %s: event %d: %w", name, e.seq, err)
+			}
+			for _, s := range subjects {
+				if privacy.Mentions(&ev, s) {
+					hits++
+					break
+				}
+			}
+		}
+		if hits > 0 {
+			events += hits
+			files++
+		}
+	}
+	return events, files, nil
 }
 
 // formatSeqs writes ascending sequence numbers as ranges: "1-5,9".

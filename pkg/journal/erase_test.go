@@ -3,12 +3,15 @@ package journal
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
@@ -168,8 +171,78 @@ func TestSeqRanges(t *testing.T) {
 // events back erased, and the journal verifies.
 func TestRestoreAfterForget(t *testing.T) {
 	ctx := context.Background()
+	j, path, exp, v := carolArchived(t, t.TempDir())
+	if _, err := j.Erase(ctx, []string{carol}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := j.Restore(ctx, exp.Archives)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Restored != exp.Deleted || res.Erased == 0 {
+		t.Fatalf("restore: %+v; expired %d", res, exp.Deleted)
+	}
+	checkCarolErased(t, j, path, v)
+}
+
+// TestForgetRewritesArchives: with the archive directory known, forget
+// rewrites the archives that name the subject, in the same erasure; they
+// restore erased, and verify.
+func TestForgetRewritesArchives(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	j, path, exp, v := carolArchived(t, dir)
+	j.opts.ArchiveDir = dir
+	res, err := j.Erase(ctx, []string{carol}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 32 || res.Archived == 0 || res.Archived == res.Events || res.ArchiveFiles == 0 {
+		t.Fatalf("erase: %+v; want 32 events, some of them archived", res)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil || len(files) != len(exp.Archives) {
+		t.Fatalf("archive directory holds %q, want the %d archives", files, len(exp.Archives))
+	}
+	archived := 0
+	for _, f := range files {
+		a, err := readArchive(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(a.doc)
+		for i := range a.entries {
+			e := &a.entries[i]
+			if e.redacted {
+				archived++
+			}
+			body = append(body, e.data...)
+		}
+		if bytes.Contains(bytes.ToLower(body), []byte(carol)) {
+			t.Errorf("%s still names the subject", f)
+		}
+	}
+	if int64(archived) != res.Archived {
+		t.Errorf("%d archived events rewritten, the erasure says %d", archived, res.Archived)
+	}
+	back, err := j.Restore(ctx, exp.Archives)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Restored != exp.Deleted || back.Erased != 0 {
+		t.Fatalf("restore: %+v; expired %d, none left to erase", back, exp.Deleted)
+	}
+	checkCarolErased(t, j, path, v)
+}
+
+const carol = "carol@example.net"
+
+// carolArchived is a signed journal where a third of 96 deliveries name
+// carol (in either case) and retention archived the oldest to dir.
+func carolArchived(t *testing.T, dir string) (*Journal, string, ExpireResult, integrity.Verifiers) {
+	t.Helper()
+	ctx := context.Background()
 	j, path, now, recs, v := retentionJournal(t)
-	const subject = "carol@example.net"
 	old := recs[0].Event.Time
 	more := make([]Record, 96)
 	for i := range more {
@@ -184,27 +257,25 @@ func TestRestoreAfterForget(t *testing.T) {
 		t.Fatal(err)
 	}
 	*now = old.Add(10*24*time.Hour + time.Hour)
-	exp, err := j.Expire(ctx, Retention{Default: 3 * 24 * time.Hour, ArchiveDir: t.TempDir()})
+	exp, err := j.Expire(ctx, Retention{Default: 3 * 24 * time.Hour, ArchiveDir: dir})
 	if err != nil || len(exp.Archives) == 0 {
 		t.Fatalf("expire: %+v, %v", exp, err)
 	}
-	if _, err := j.Erase(ctx, []string{subject}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	res, err := j.Restore(ctx, exp.Archives)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Restored != exp.Deleted || res.Erased == 0 {
-		t.Fatalf("restore: %+v; expired %d", res, exp.Deleted)
-	}
+	return j, path, exp, v
+}
+
+// checkCarolErased checks that no event names carol, that the 32 that did
+// carry a stand-in, and that the journal verifies.
+func checkCarolErased(t *testing.T, j *Journal, path string, v integrity.Verifiers) {
+	t.Helper()
+	ctx := context.Background()
 	all, err := j.Events(ctx, Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	carols := 0
 	for _, s := range all {
-		if privacy.Mentions(&s.Event, subject) {
+		if privacy.Mentions(&s.Event, carol) {
 			t.Errorf("event %d came back naming the subject: %s", s.Seq, s.Event.Raw)
 		}
 		if strings.Contains(s.Event.Raw, "[erased:") {

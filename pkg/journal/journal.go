@@ -52,6 +52,9 @@ type Options struct {
 	// Compression is the codec of the blocks a writer seals, CompressS2
 	// (when empty) or CompressZstd; blocks of either are read.
 	Compression string
+	// ArchiveDir is where retention archives expired blocks (as
+	// Retention.ArchiveDir): Erase rewrites the archives there too.
+	ArchiveDir string
 }
 
 // Journal is an open event journal. Commit may be called from several
