@@ -405,6 +405,10 @@ func serve(ctx context.Context, c *config.Config, stdin io.Reader, stdout io.Wri
 	queryAPI, err := api.New(api.Config{
 		Journal: j, Instance: c.Instance, Version: version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,
 		Offenders: off, Enricher: enricher, Privacy: redactor, Logger: logger,
+		Forgotten: func(subjects []string) {
+			corr.Reset()
+			off.Forget(subjects)
+		},
 	})
 	if err != nil {
 		return err

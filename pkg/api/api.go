@@ -84,7 +84,11 @@ type Config struct {
 	// up as the journal holds them (by pseudonym under hmac), and the
 	// access log keeps them as the policy says. nil means none.
 	Privacy *privacy.Redactor
-	Logger  *slog.Logger
+	// Forgotten is told the subjects of every erasure made through the
+	// API, once the journal is done, so that what the process keeps in
+	// memory (correlation state, offender windows) drops them too.
+	Forgotten func(subjects []string)
+	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

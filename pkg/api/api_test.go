@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -160,7 +161,12 @@ func TestForget(t *testing.T) {
 	if w := call(a, Prefix+"events", "sender=alice@example.com"); w.Code != 200 || !strings.Contains(w.Body.String(), "alice@example.com") {
 		t.Fatalf("before: %d %s", w.Code, w.Body.String())
 	}
+	var forgotten []string
+	a.cfg.Forgotten = func(subjects []string) { forgotten = append(forgotten, subjects...) }
 	w := post("subject=Alice@Example.com", testToken)
+	if fmt.Sprint(forgotten) != "[Alice@Example.com]" {
+		t.Errorf("the process's memory was told to forget %q", forgotten)
+	}
 	var res forgetResult
 	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.Events < 3 || res.StandIn == "" {
 		t.Fatalf("forget: %d %s", w.Code, w.Body.String())

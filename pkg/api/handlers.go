@@ -239,6 +239,9 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 	if a.access != nil {
 		a.access.scrub(subjects, res.StandIn)
 	}
+	if a.cfg.Forgotten != nil {
+		a.cfg.Forgotten(subjects)
+	}
 	return forgetResult{Events: res.Events, Archived: res.Archived, ArchiveFiles: res.ArchiveFiles, Seq: res.Seq, StandIn: res.StandIn,
 		WALTruncated: res.WALTruncated}, int(res.Events), nil
 }

@@ -407,3 +407,32 @@ func TestStateful(t *testing.T) {
 		}
 	}
 }
+
+// TestReset: after a reset (an erasure) nothing of a session or message is
+// left to enrich a later line with, and the counts start again.
+func TestReset(t *testing.T) {
+	evs := readLines(t, lightmeter+"1_bounce_simple.log")
+	c := New(Config{})
+	for i := range evs[:3] {
+		c.Observe(&evs[i])
+	}
+	if _, ok := c.Message("mail", "4AA091855DA0"); !ok {
+		t.Fatal("fixture: no message before the reset")
+	}
+	c.Reset()
+	if _, ok := c.Session("mail", "postfix/submission", 9708); ok {
+		t.Error("session held after the reset")
+	}
+	if m, ok := c.Message("mail", "4AA091855DA0"); ok {
+		t.Errorf("message held after the reset: %+v", m)
+	}
+	if s := c.Stats(); s.Sessions != 0 || s.Messages != 0 {
+		t.Errorf("stats after the reset: %+v", s)
+	}
+	// The next line of the message is left as it was logged.
+	next := evs[3]
+	c.Observe(&next)
+	if next.SASLUsername != "" {
+		t.Errorf("a line after the reset was enriched with %q", next.SASLUsername)
+	}
+}

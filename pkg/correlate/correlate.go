@@ -153,6 +153,21 @@ func New(cfg Config) *Correlator {
 // applied.
 func (c *Correlator) Config() Config { return c.cfg }
 
+// Reset forgets every session and message. After an erasure nothing the
+// correlator remembers may copy the erased address into a later event; the
+// records are not searchable, so all of them go (messages in flight lose
+// their enrichment). Safe beside Observe.
+func (c *Correlator) Reset() {
+	c.cache.Reset()
+	c.sessIns.Store(0)
+	c.sessDel.Store(0)
+	c.msgIns.Store(0)
+	c.msgDel.Store(0)
+	c.statsMu.Lock()
+	c.evictions = 0
+	c.statsMu.Unlock()
+}
+
 // Observe updates the state with e and fills e's empty fields from what
 // earlier events said (sender, client, SASL identity, message id, size,
 // recipient count, origin). It never overwrites what the line said.

@@ -328,6 +328,29 @@ func (t *Tracker) Now() time.Time {
 	return time.Unix(0, t.now).UTC()
 }
 
+// Forget drops every key equal to a subject, in any letter case, from the
+// windows and the history: after an erasure the offender list must not
+// name the address.
+func (t *Tracker) Forget(subjects []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range []*scope{&t.ip, &t.user, &t.send} {
+		for _, sub := range subjects {
+			for key, ent := range s.keys {
+				if strings.EqualFold(key, sub) {
+					s.evict(ent)
+					s.evictions-- // not for room
+				}
+			}
+			for key, r := range s.recs {
+				if strings.EqualFold(key, sub) {
+					s.dropRecord(r)
+				}
+			}
+		}
+	}
+}
+
 // Offenders lists current and recent offenders, most recent first: per
 // scope the Config.History most recently updated keys that went over their
 // threshold, one entry per key (its latest run).

@@ -580,3 +580,37 @@ func TestOtherEventsDrain(t *testing.T) {
 		t.Errorf("clock = %v, want %v", got, t0.Add(5*time.Minute))
 	}
 }
+
+// TestForget: an erased address leaves the windows and the history, in
+// any letter case; other keys stay.
+func TestForget(t *testing.T) {
+	tr := New(Config{})
+	for i := range 12 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		tr.Observe(authFail(at, "198.51.100.7", "Alice@Example.org"))
+		tr.Observe(authFail(at, "", "bob@example.com"))
+	}
+	list := tr.Offenders()
+	if _, ok := find(list, ScopeUser, "Alice@Example.org"); !ok {
+		t.Fatalf("fixture: alice is no offender: %+v", list)
+	}
+	tr.Forget([]string{"alice@example.org"})
+	list = tr.Offenders()
+	if o, ok := find(list, ScopeUser, "Alice@Example.org"); ok {
+		t.Errorf("alice still listed: %+v", o)
+	}
+	if _, ok := find(list, ScopeUser, "bob@example.com"); !ok {
+		t.Error("bob is gone too")
+	}
+	if _, ok := find(list, ScopeIP, "198.51.100.7"); !ok {
+		t.Error("the IP is gone too")
+	}
+	if s := tr.Stats(ScopeUser); s.Keys != 1 || s.Evictions != 0 {
+		t.Errorf("user scope after forget: %+v, want bob's key alone and no eviction", s)
+	}
+	// Alice's window starts again from nothing.
+	tr.Observe(authFail(t0.Add(13*time.Second), "", "alice@example.org"))
+	if _, ok := find(tr.Offenders(), ScopeUser, "alice@example.org"); ok {
+		t.Error("one failure after forget made alice an offender again")
+	}
+}
