@@ -70,7 +70,7 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 // Ingest calls it from one goroutine, and it is read once ingest is done;
 // only lines is read while it runs, by the progress line.
 type replaySummary struct {
-	kinds   map[parser.Kind]int
+	kinds   [256]int // by parser.Kind
 	lines   atomic.Int64
 	events  int64
 	files   int
@@ -112,7 +112,7 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 	if err := rebuild(ctx, j, corr, slog.New(slog.DiscardHandler)); err != nil {
 		return nil, err
 	}
-	sum := &replaySummary{kinds: map[parser.Kind]int{}, start: time.Now(), files: len(files), journal: journalPath}
+	sum := &replaySummary{start: time.Now(), files: len(files), journal: journalPath}
 	cpu0 := cpuTime()
 	mtimes := map[string]time.Time{}
 	var total int64
@@ -259,7 +259,9 @@ func (s *replaySummary) write(w io.Writer) {
 	}
 	var kcs []kc
 	for k, n := range s.kinds {
-		kcs = append(kcs, kc{k, n})
+		if n > 0 {
+			kcs = append(kcs, kc{parser.Kind(k), n})
+		}
 	}
 	sort.Slice(kcs, func(i, j int) bool { return kcs[i].n > kcs[j].n || (kcs[i].n == kcs[j].n && kcs[i].k < kcs[j].k) })
 	for _, c := range kcs {

@@ -83,8 +83,14 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 			if !ok {
 				return b.flush(ctx)
 			}
+			if len(ls) == 0 {
+				continue
+			}
+			// A batch is one read of one source: one reference time for
+			// all its lines.
+			ref := b.ref(ls[0].Source)
 			for _, l := range ls {
-				b.add(l)
+				b.add(l, ref)
 				if len(b.recs) >= cfg.BatchSize {
 					if err := b.flush(ctx); err != nil {
 						return b.shutdown(err)
@@ -106,18 +112,46 @@ type batcher struct {
 	recs  []journal.Record
 	pos   map[string]tailer.Position
 	order []string // sources in pos, in first-seen order
+	// The newest line's position waits here until a line of another
+	// source comes or the batch is committed: one map write per run of
+	// lines rather than per line.
+	cur    string
+	curPos tailer.Position
+	hasCur bool
 }
 
-func (b *batcher) add(l tailer.Line) {
-	ref := time.Time{}
+// settle puts the waiting position into pos.
+func (b *batcher) settle() {
+	if !b.hasCur {
+		return
+	}
+	if _, seen := b.pos[b.cur]; !seen {
+		b.order = append(b.order, b.cur)
+	}
+	b.pos[b.cur] = b.curPos
+	b.hasCur = false
+}
+
+// ref is the reading time that dates a source's lines without a year.
+func (b *batcher) ref(source string) time.Time {
 	if b.cfg.Ref != nil {
-		ref = b.cfg.Ref(l.Source)
+		if ref := b.cfg.Ref(source); !ref.IsZero() {
+			return ref
+		}
 	}
-	if ref.IsZero() {
-		ref = b.cfg.Now()
+	return b.cfg.Now()
+}
+
+func (b *batcher) add(l tailer.Line, ref time.Time) {
+	// The record is reused in place: ParseInto sets the whole event.
+	n := len(b.recs)
+	if n < cap(b.recs) {
+		b.recs = b.recs[:n+1]
+	} else {
+		b.recs = append(b.recs, journal.Record{})
 	}
-	b.recs = append(b.recs, journal.Record{Source: l.Source})
-	r := &b.recs[len(b.recs)-1]
+	r := &b.recs[n]
+	r.Source = l.Source
 	b.cfg.Parser.ParseInto(&r.Event, l.Text, ref)
 	var note correlate.Note
 	if b.cfg.Correlator != nil {
@@ -129,10 +163,11 @@ func (b *batcher) add(l tailer.Line) {
 	if b.cfg.Redactor != nil {
 		b.cfg.Redactor.Apply(&r.Event)
 	}
-	if _, seen := b.pos[l.Source]; !seen {
-		b.order = append(b.order, l.Source)
+	if l.Source != b.cur {
+		b.settle()
+		b.cur = l.Source
 	}
-	b.pos[l.Source] = l.Pos
+	b.curPos, b.hasCur = l.Pos, true
 }
 
 // flush commits the batch, retrying with growing pauses while the journal
@@ -142,6 +177,7 @@ func (b *batcher) flush(ctx context.Context) error {
 	if len(b.recs) == 0 {
 		return nil
 	}
+	b.settle()
 	positions := make([]journal.SourcePosition, 0, len(b.order))
 	for _, s := range b.order {
 		if p := b.pos[s]; !p.IsZero() {
