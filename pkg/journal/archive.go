@@ -67,7 +67,11 @@ func (j *Journal) writeArchive(ctx context.Context, tx *sql.Tx, dir string, es [
 
 // writeArchiveFile writes a's document with its entries as payload.
 func (j *Journal) writeArchiveFile(dir string, a *archived) (string, error) {
-	tmp, name, err := writeArchiveTemp(dir, a)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("archive: %w", err)
+	}
+	name := filepath.Join(dir, archiveName(&a.doc))
+	tmp, err := writeArchiveTemp(name, a)
 	if err == nil {
 		err = os.Rename(tmp, name)
 	}
@@ -79,38 +83,30 @@ func (j *Journal) writeArchiveFile(dir string, a *archived) (string, error) {
 	return name, nil
 }
 
-// syncDir makes the renames in dir durable. It is best effort: a file
-// system that cannot sync a directory has nothing to be made durable.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+// archiveName is the file name retention gives an archive.
+func archiveName(doc *archiveDoc) string {
+	return fmt.Sprintf("events-%d-%d-%s.mtar", doc.FirstSeq, doc.LastSeq, doc.Created.Format("20060102T150405.000000000"))
 }
 
-// writeArchiveTemp writes a's document, with its entries as payload, to a
-// synced temporary file beside its name, and returns both paths.
-func writeArchiveTemp(dir string, a *archived) (tmp, name string, err error) {
+// writeArchiveTemp writes a's document, with its entries as payload, to
+// the synced temporary file name + ".tmp", and returns that path.
+func writeArchiveTemp(name string, a *archived) (string, error) {
 	doc := a.doc
 	doc.Payload = appendBlockPayload(nil, a.entries)
 	body, err := json.Marshal(&doc)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	enc, _, err := codecs()
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	rest := enc.EncodeAll(body, nil)
 	sum := sha256.Sum256(rest)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", "", fmt.Errorf("archive: %w", err)
-	}
-	name = filepath.Join(dir, fmt.Sprintf("events-%d-%d-%s.mtar", doc.FirstSeq, doc.LastSeq, doc.Created.Format("20060102T150405.000000000")))
-	tmp = name + ".tmp"
+	tmp := name + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
-		return "", "", fmt.Errorf("archive: %w", err)
+		return "", err
 	}
 	_, err = f.Write(append([]byte(archiveMagic+"sha256 "+hex.EncodeToString(sum[:])+"\n"), rest...))
 	if err == nil {
@@ -121,9 +117,18 @@ func writeArchiveTemp(dir string, a *archived) (tmp, name string, err error) {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return "", "", fmt.Errorf("archive: %w", err)
+		return "", err
 	}
-	return tmp, name, nil
+	return tmp, nil
+}
+
+// syncDir makes the renames in dir durable. It is best effort: a file
+// system that cannot sync a directory has nothing to be made durable.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 func removeFiles(names []string) {

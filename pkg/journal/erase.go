@@ -377,14 +377,11 @@ func (j *Journal) eraseArchives(subjects []string, standIn string) (seqs []int64
 		if hits == 0 {
 			continue
 		}
-		tmp, final, err := writeArchiveTemp(j.opts.ArchiveDir, a)
+		tmp, err := writeArchiveTemp(name, a)
 		if err != nil {
 			return nil, files, fmt.Errorf("rewrite archive %s: %w", name, err)
 		}
-		files = append(files, archiveRewrite{tmp: tmp, name: final})
-		if final != name {
-			return nil, files, fmt.Errorf("rewrite archive %s: its name does not match its contents (%s)", name, filepath.Base(final))
-		}
+		files = append(files, archiveRewrite{tmp: tmp, name: name})
 	}
 	return seqs, files, nil
 }
