@@ -130,7 +130,18 @@ func (l *SyslogListener) Run(ctx context.Context, out chan<- []Line) error {
 // is octet-counted ("LEN SP MSG"); otherwise messages end at a newline.
 func (l *SyslogListener) serveTCP(ctx context.Context, conn net.Conn, out chan<- []Line) {
 	br := bufio.NewReaderSize(conn, 64<<10)
+	// Messages already read go out together before the next read that may
+	// block, and whatever is left when the connection ends.
+	var batch []Line
+	defer func() { send(ctx, out, batch) }()
 	for {
+		if len(batch) > 0 && (br.Buffered() == 0 || len(batch) >= maxBatch) {
+			if send(ctx, out, batch) != nil {
+				batch = nil
+				return
+			}
+			batch = nil
+		}
 		first, err := br.Peek(1)
 		if err != nil {
 			return
@@ -164,11 +175,8 @@ func (l *SyslogListener) serveTCP(ctx context.Context, conn net.Conn, out chan<-
 		if cut {
 			l.obs.LineCut(SyslogSource)
 		}
-		if msg == "" {
-			continue
-		}
-		if send(ctx, out, []Line{{Source: SyslogSource, Text: msg, Cut: cut}}) != nil {
-			return
+		if msg != "" {
+			batch = append(batch, Line{Source: SyslogSource, Text: msg, Cut: cut})
 		}
 	}
 }
