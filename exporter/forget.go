@@ -98,11 +98,8 @@ func forgetDryRun(ctx context.Context, path, archiveDir string, subjects []strin
 	}
 	var hits int
 	err = j.Scan(ctx, journal.Filter{}, func(s *journal.Stored) error {
-		for _, sub := range subjects {
-			if privacy.Mentions(&s.Event, sub) {
-				hits++
-				break
-			}
+		if privacy.Mentions(&s.Event, subjects...) {
+			hits++
 		}
 		return nil
 	})

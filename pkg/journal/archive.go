@@ -323,18 +323,13 @@ func (j *Journal) restoreBlock(ctx context.Context, tx *sql.Tx, first int64, as 
 			return 0, fmt.Errorf("event %d: the archived event does not match the journal's tombstone", e.seq)
 		}
 		if len(erased) > 0 {
-			var ev parser.Event
-			hasTime, err := decodeEvent(e.data, &ev)
+			// e hashes to the tombstone's leaf (checked above), which the
+			// rewrite keeps.
+			hit, err := j.rewriteEntry(&e, sources[e.src], func(ev *parser.Event) bool { return suppressErased(ev, erased) })
 			if err != nil {
-				return 0, fmt.Errorf("event %d: %w", e.seq, err)
+				return 0, err
 			}
-			if hasTime {
-				ev.Time = colToTime(e.t)
-			}
-			if suppressErased(&ev, erased) {
-				ev.Kind, ev.QueueID = e.kind, string(e.qid)
-				e.data = appendEvent(nil, &ev)
-				e.redacted, e.leaf = true, es[i].leaf
+			if hit {
 				res.Erased++
 			}
 		}

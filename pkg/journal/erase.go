@@ -37,6 +37,9 @@ const seqsMarker = " seqs="
 // an archive made before the erasure is restored.
 const subjectsMarker = " subjects="
 
+// standInFor is what erasure seq puts where its subject was.
+func standInFor(seq int64) string { return "[erased:" + strconv.FormatInt(seq, 10) + "]" }
+
 // subjectHash is how an erasure record names a subject.
 func subjectHash(s string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(s)))
@@ -65,9 +68,8 @@ func (j *Journal) erasedSubjects(ctx context.Context) (map[string]string, error)
 			return nil
 		}
 		list, _, _ := strings.Cut(rest, ";")
-		standIn := "[erased:" + strconv.FormatInt(s.Seq, 10) + "]"
 		for _, h := range strings.Split(list, ",") {
-			out[h] = standIn
+			out[h] = standInFor(s.Seq)
 		}
 		return nil
 	})
@@ -160,7 +162,7 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
 	}
 	res.Seq = int64(j.tree.Size()) + 1
-	res.StandIn = "[erased:" + strconv.FormatInt(res.Seq, 10) + "]"
+	res.StandIn = standInFor(res.Seq)
 	seqs, err := j.eraseBlocks(ctx, tx, subs, res.StandIn)
 	if err != nil {
 		undo()
@@ -296,10 +298,25 @@ func (j *Journal) eraseBlocks(ctx context.Context, tx *sql.Tx, subjects []string
 	return seqs, nil
 }
 
-// eraseEntry rewrites an event that names a subject, keeping the leaf the
-// tree was built with (also when it is erased a second time); source is
-// its source's name. It reports whether the event named a subject.
+// eraseEntry rewrites an event that names a subject; source is its
+// source's name. It reports whether the event named a subject.
 func (j *Journal) eraseEntry(e *entry, source string, subjects []string, standIn string) (bool, error) {
+	return j.rewriteEntry(e, source, func(ev *parser.Event) bool {
+		hit := false
+		for _, s := range subjects {
+			if privacy.Erase(ev, s, standIn) {
+				hit = true
+			}
+		}
+		return hit
+	})
+}
+
+// rewriteEntry lets edit change the event of e and, when it did, stores
+// the new event with the leaf the tree was built with (kept from the first
+// rewrite when the event was rewritten before); source is its source's
+// name. It reports whether edit changed the event.
+func (j *Journal) rewriteEntry(e *entry, source string, edit func(*parser.Event) bool) (bool, error) {
 	if e.tomb {
 		return false, nil
 	}
@@ -311,13 +328,7 @@ func (j *Journal) eraseEntry(e *entry, source string, subjects []string, standIn
 	if hasTime {
 		ev.Time = colToTime(e.t)
 	}
-	hit := false
-	for _, s := range subjects {
-		if privacy.Erase(&ev, s, standIn) {
-			hit = true
-		}
-	}
-	if !hit {
+	if !edit(&ev) {
 		return false, nil
 	}
 	if !e.redacted {
@@ -408,11 +419,8 @@ func ArchivedMentions(dir string, subjects []string) (events int64, files int, e
 			if _, err := decodeEvent(e.data, &ev); err != nil {
 				return events, files, fmt.Errorf("archive %s: event %d: %w", name, e.seq, err)
 			}
-			for _, s := range subjects {
-				if privacy.Mentions(&ev, s) {
-					hits++
-					break
-				}
+			if privacy.Mentions(&ev, subjects...) {
+				hits++
 			}
 		}
 		if hits > 0 {

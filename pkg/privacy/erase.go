@@ -65,16 +65,19 @@ func (r *Redactor) Subjects(subject string) []string {
 	return out
 }
 
-// Mentions reports whether subject appears in any string field of e.
-func Mentions(e *parser.Event, subject string) bool {
-	if subject == "" {
-		return false
-	}
+// Mentions reports whether any of the subjects appears in any string field
+// of e.
+func Mentions(e *parser.Event, subjects ...string) bool {
 	v := reflect.ValueOf(e).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
-		if f.Kind() == reflect.String && indexFold(f.String(), subject) >= 0 {
-			return true
+		if f.Kind() != reflect.String {
+			continue
+		}
+		for _, subject := range subjects {
+			if subject != "" && indexFold(f.String(), subject) >= 0 {
+				return true
+			}
 		}
 	}
 	return false
