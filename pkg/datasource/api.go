@@ -27,12 +27,7 @@ type (
 	Login   = apiv1.Login
 )
 
-// The link relations of the API.
 const (
-	relNDR        = apiv1.RelNDR
-	relNDRParent  = apiv1.RelNDRParent
-	relNextHop    = apiv1.RelNextHop
-	relPrevHop    = apiv1.RelPreviousHop
 	maxRangeDays  = 31
 	maxStatPoints = 11000
 )

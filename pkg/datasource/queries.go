@@ -56,6 +56,24 @@ func gather[T any](ctx context.Context, d *Datasource, instance string, fn func(
 	return g, nil
 }
 
+// instRow is a row of one exporter's answer, with the exporter's name.
+type instRow[T any] struct {
+	inst string
+	v    T
+}
+
+// rowsOf puts the rows of every answer together, each with its
+// exporter's name.
+func rowsOf[T any](oks []answer[[]T]) []instRow[T] {
+	var rows []instRow[T]
+	for _, a := range oks {
+		for _, v := range a.val {
+			rows = append(rows, instRow[T]{a.ex.Name, v})
+		}
+	}
+	return rows
+}
+
 func failureNotice(fails []failure, total int) data.Notice {
 	return data.Notice{Severity: data.NoticeSeverityWarning,
 		Text: fmt.Sprintf("%d of %d exporters did not answer, results are incomplete: %s", len(fails), total, failureText(fails))}
@@ -211,25 +229,16 @@ func (d *Datasource) queryLogins(ctx context.Context, q Query, dq backend.DataQu
 	if err != nil {
 		return queryError(err)
 	}
-	type row struct {
-		inst string
-		l    Login
-	}
-	var rows []row
-	for _, a := range g.oks {
-		for _, l := range a.val {
-			rows = append(rows, row{a.ex.Name, l})
-		}
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].l.LastSeen.After(rows[j].l.LastSeen) })
+	rows := rowsOf(g.oks)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].v.LastSeen.After(rows[j].v.LastSeen) })
 	n := len(rows)
 	inst, user, ip, svc, outc, country := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	count := make([]int64, n)
 	first, last := make([]time.Time, n), make([]time.Time, n)
 	tls := make([]bool, n)
 	for i, r := range rows {
-		inst[i], user[i], ip[i], svc[i], outc[i], country[i] = r.inst, r.l.User, r.l.ClientIP, r.l.Service, r.l.Outcome, r.l.Country
-		count[i], first[i], last[i], tls[i] = int64(r.l.Count), r.l.FirstSeen, r.l.LastSeen, r.l.TLS
+		inst[i], user[i], ip[i], svc[i], outc[i], country[i] = r.inst, r.v.User, r.v.ClientIP, r.v.Service, r.v.Outcome, r.v.Country
+		count[i], first[i], last[i], tls[i] = int64(r.v.Count), r.v.FirstSeen, r.v.LastSeen, r.v.TLS
 	}
 	frame := data.NewFrame("logins",
 		data.NewField("instance", nil, inst), data.NewField("user", nil, user),
@@ -252,21 +261,12 @@ func (d *Datasource) queryOffenders(ctx context.Context, q Query, dq backend.Dat
 	if err != nil {
 		return queryError(err)
 	}
-	type row struct {
-		inst string
-		o    offenders.Offender
-	}
-	var rows []row
-	for _, a := range g.oks {
-		for _, o := range a.val {
-			rows = append(rows, row{a.ex.Name, o})
-		}
-	}
+	rows := rowsOf(g.oks)
 	sort.SliceStable(rows, func(i, j int) bool {
-		if rows[i].o.Active != rows[j].o.Active {
-			return rows[i].o.Active
+		if rows[i].v.Active != rows[j].v.Active {
+			return rows[i].v.Active
 		}
-		return rows[i].o.Count > rows[j].o.Count
+		return rows[i].v.Count > rows[j].v.Count
 	})
 	n := len(rows)
 	inst, scope, key := make([]string, n), make([]string, n), make([]string, n)
@@ -274,10 +274,10 @@ func (d *Datasource) queryOffenders(ctx context.Context, q Query, dq backend.Dat
 	first, last := make([]time.Time, n), make([]time.Time, n)
 	after, active := make([]bool, n), make([]bool, n)
 	for i, r := range rows {
-		sc, _ := json.Marshal(r.o.Scope)
-		inst[i], scope[i], key[i] = r.inst, strings.Trim(string(sc), `"`), r.o.Key
-		count[i], peak[i] = int64(r.o.Count), int64(r.o.Peak)
-		first[i], last[i], after[i], active[i] = r.o.FirstSeen, r.o.LastSeen, r.o.AfterFailures, r.o.Active
+		sc, _ := json.Marshal(r.v.Scope)
+		inst[i], scope[i], key[i] = r.inst, strings.Trim(string(sc), `"`), r.v.Key
+		count[i], peak[i] = int64(r.v.Count), int64(r.v.Peak)
+		first[i], last[i], after[i], active[i] = r.v.FirstSeen, r.v.LastSeen, r.v.AfterFailures, r.v.Active
 	}
 	frame := data.NewFrame("offenders",
 		data.NewField("instance", nil, inst), data.NewField("scope", nil, scope),

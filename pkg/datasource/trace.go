@@ -13,6 +13,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -166,9 +167,9 @@ func (t *tracer) follow(ctx context.Context) error {
 			n := t.nodes[t.order[done]]
 			for _, l := range n.msg.Links {
 				switch l.Relation {
-				case relNDR, relNDRParent:
+				case apiv1.RelNDR, apiv1.RelNDRParent:
 					add(n.ex, l.QueueID) // bounces are made where the message was
-				case relNextHop, relPrevHop:
+				case apiv1.RelNextHop, apiv1.RelPreviousHop:
 					if ex, ok := t.hopTarget(l.InstanceHint, l.RelayHost); ok {
 						add(ex, l.QueueID)
 					}
@@ -349,15 +350,15 @@ func (t *tracer) parents() (map[string]string, []*node) {
 	for _, n := range nodes {
 		for _, l := range n.msg.Links {
 			switch l.Relation {
-			case relNDR:
+			case apiv1.RelNDR:
 				if c, ok := t.nodes[nodeKey(n.ex, l.QueueID)]; ok {
 					set(c, n, n.key())
 				}
-			case relNDRParent:
+			case apiv1.RelNDRParent:
 				if p, ok := t.nodes[nodeKey(n.ex, l.QueueID)]; ok {
 					set(n, p, p.key())
 				}
-			case relNextHop:
+			case apiv1.RelNextHop:
 				if ex, ok := t.hopTarget(l.InstanceHint, l.RelayHost); ok {
 					if c, ok := t.nodes[nodeKey(ex, l.QueueID)]; ok {
 						set(c, n, t.handoverSpan(n, l.QueueID))

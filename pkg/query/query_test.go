@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -163,17 +164,17 @@ func TestTraceSimulated(t *testing.T) {
 			}
 			for _, l := range m.Links {
 				switch l.Relation {
-				case RelNDR:
+				case apiv1.RelNDR:
 					// The notification points back.
 					child, err := Trace(ctx, j, TraceRequest{QueueID: l.QueueID})
 					if err != nil {
 						t.Fatalf("trace of NDR %s: %v", l.QueueID, err)
 					}
-					if !hasLink(child.Messages, RelNDRParent, q) {
+					if !hasLink(child.Messages, apiv1.RelNDRParent, q) {
 						t.Errorf("NDR %s does not link back to %s: %+v", l.QueueID, q, child.Messages[0].Links)
 					}
 					ndr++
-				case RelNextHop:
+				case apiv1.RelNextHop:
 					hops++
 				}
 			}

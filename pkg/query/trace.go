@@ -31,14 +31,6 @@ type (
 	Link        = apiv1.Link
 )
 
-// Link relations.
-const (
-	RelNDR         = apiv1.RelNDR
-	RelNDRParent   = apiv1.RelNDRParent
-	RelNextHop     = apiv1.RelNextHop
-	RelPreviousHop = apiv1.RelPreviousHop
-)
-
 // linkWindow is how far around a message's first event the line that
 // created it (a bounce notice, a "queued as" delivery) is looked for:
 // Postfix logs both within the same second or two.
@@ -194,11 +186,11 @@ func (m *building) summarise() {
 			m.Finished = e.Time
 		case parser.KindBounceNotice:
 			if e.NextQueueID != "" && e.NextQueueID != m.QueueID {
-				m.addLink(Link{QueueID: e.NextQueueID, Relation: RelNDR})
+				m.addLink(Link{QueueID: e.NextQueueID, Relation: apiv1.RelNDR})
 			}
 		case parser.KindDelivery:
 			if e.NextQueueID != "" && e.NextQueueID != m.QueueID {
-				m.addLink(Link{QueueID: e.NextQueueID, Relation: RelNextHop, InstanceHint: e.RelayHost, RelayHost: e.RelayHost, RelayIP: e.RelayIP})
+				m.addLink(Link{QueueID: e.NextQueueID, Relation: apiv1.RelNextHop, InstanceHint: e.RelayHost, RelayHost: e.RelayHost, RelayIP: e.RelayIP})
 			}
 		}
 	}
@@ -240,9 +232,9 @@ func (m *building) findParents(ctx context.Context, j *journal.Journal) error {
 	}
 	return j.Scan(ctx, f, func(s *journal.Stored) error {
 		if s.Event.Kind == parser.KindBounceNotice {
-			m.addLink(Link{QueueID: s.Event.QueueID, Relation: RelNDRParent})
+			m.addLink(Link{QueueID: s.Event.QueueID, Relation: apiv1.RelNDRParent})
 		} else {
-			m.addLink(Link{QueueID: s.Event.QueueID, Relation: RelPreviousHop})
+			m.addLink(Link{QueueID: s.Event.QueueID, Relation: apiv1.RelPreviousHop})
 		}
 		return nil
 	})
