@@ -103,12 +103,10 @@ func runJournalctl(ctx context.Context, cfg JournaldConfig, cursor string, out c
 			}
 			batch = append(batch, Line{Source: JournaldSource, Text: text, Cut: cut, Pos: Position{Cursor: cursor}})
 		}
-		if rerr != nil || br.Buffered() == 0 || len(batch) >= maxBatch {
-			if err := send(ctx, out, batch); err != nil {
-				cmd.Wait()
-				return cursor, err
-			}
-			batch = nil
+		var err error
+		if batch, err = sendBefore(ctx, out, br, batch); err != nil {
+			cmd.Wait()
+			return cursor, err
 		}
 		if rerr != nil {
 			break

@@ -32,22 +32,15 @@ func ReadStream(ctx context.Context, source string, r io.Reader, maxLineBytes in
 			}
 			batch = append(batch, Line{Source: source, Text: text, Cut: cut})
 		}
-		// Send what was read before the next read could block.
-		if err == io.EOF || br.Buffered() == 0 || len(batch) >= maxBatch {
-			if serr := send(ctx, out, batch); serr != nil {
-				return serr
-			}
-			batch = nil
+		var serr error
+		if batch, serr = sendBefore(ctx, out, br, batch); serr != nil {
+			return serr
 		}
 		if err == io.EOF {
 			return nil
 		}
 	}
 }
-
-// maxBatch caps the lines of one send from a stream, whose reads are
-// buffered: lines are sent as they come, not held for a full batch.
-const maxBatch = 1024
 
 // readLine reads one line, keeping at most max bytes of it. At the end of
 // the input it returns the unfinished last line (if any) with io.EOF.

@@ -135,12 +135,9 @@ func (l *SyslogListener) serveTCP(ctx context.Context, conn net.Conn, out chan<-
 	var batch []Line
 	defer func() { send(ctx, out, batch) }()
 	for {
-		if len(batch) > 0 && (br.Buffered() == 0 || len(batch) >= maxBatch) {
-			if send(ctx, out, batch) != nil {
-				batch = nil
-				return
-			}
-			batch = nil
+		var err error
+		if batch, err = sendBefore(ctx, out, br, batch); err != nil {
+			return
 		}
 		first, err := br.Peek(1)
 		if err != nil {

@@ -7,6 +7,7 @@
 package tailer
 
 import (
+	"bufio"
 	"context"
 )
 
@@ -58,6 +59,20 @@ func (NopObserver) Rotated(string)      {}
 func (NopObserver) Truncated(string)    {}
 func (NopObserver) LineCut(string)      {}
 func (NopObserver) Lost(string, string) {}
+
+// sendBefore sends the lines read from br so far when the next read may
+// block (nothing is buffered, as after a read error or the end) or the
+// batch is full, so that they never wait for more input; it returns the
+// batch left to fill.
+func sendBefore(ctx context.Context, out chan<- []Line, br *bufio.Reader, batch []Line) ([]Line, error) {
+	if br.Buffered() > 0 && len(batch) < maxBatch {
+		return batch, nil
+	}
+	return nil, send(ctx, out, batch)
+}
+
+// maxBatch caps the lines of one send from a buffered reader.
+const maxBatch = 1024
 
 // send delivers a batch of lines, which the receiver then owns, unless ctx
 // ends first. A full channel blocks: a slow journal slows reading rather
