@@ -338,8 +338,7 @@ func (t *Tracker) Forget(subjects []string) {
 		for _, sub := range subjects {
 			for key, ent := range s.keys {
 				if strings.EqualFold(key, sub) {
-					s.evict(ent)
-					s.evictions-- // not for room
+					s.remove(ent)
 				}
 			}
 			for key, r := range s.recs {
@@ -463,7 +462,14 @@ func (ent *entry) unlink() {
 	ent.prev, ent.next = nil, nil
 }
 
+// evict drops ent to make room, and counts it.
 func (s *scope) evict(ent *entry) {
+	s.remove(ent)
+	s.evictions++
+}
+
+// remove drops ent from the window.
+func (s *scope) remove(ent *entry) {
 	ent.unlink()
 	delete(s.keys, ent.key)
 	if ent.active {
@@ -472,7 +478,6 @@ func (s *scope) evict(ent *entry) {
 	if ent.rec != nil {
 		ent.rec.ent = nil
 	}
-	s.evictions++
 }
 
 // advance slides the window so that nb is its newest bucket, dropping the
