@@ -289,15 +289,11 @@ func (j *Journal) restoreBlock(ctx context.Context, tx *sql.Tx, first int64, as 
 			events[e.seq], leaves[e.seq] = e, leaf
 		}
 	}
-	var es []entry
 	var frontier []byte
 	var last int64
-	err := tx.QueryRowContext(ctx, "SELECT data FROM block_data WHERE first_seq = ?", first).Scan(new([]byte))
+	es, err := readBlock(ctx, tx, first)
 	switch {
 	case err == nil:
-		if es, err = readBlock(ctx, tx, first); err != nil {
-			return 0, err
-		}
 	case errors.Is(err, sql.ErrNoRows):
 		if err := tx.QueryRowContext(ctx, "SELECT last_seq, frontier FROM folded WHERE first_seq = ?", first).Scan(&last, &frontier); errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("the journal has no block of events starting at %d", first)

@@ -292,13 +292,8 @@ func (sc *scanner) blocks(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		var blob []byte
-		if err := sc.conn.QueryRowContext(ctx, "SELECT data FROM block_data WHERE first_seq = ?", id).Scan(&blob); err != nil {
-			return fmt.Errorf("read block %d: %w", id, err)
-		}
-		sc.es, sc.buf, err = decodeBlock(blob, sc.buf, sc.es[:0])
-		if err != nil {
-			return fmt.Errorf("block %d: %w", id, err)
+		if sc.es, sc.buf, err = readBlockInto(ctx, sc.conn, id, sc.buf, sc.es[:0]); err != nil {
+			return err
 		}
 		if sc.f.Desc {
 			for i := len(sc.es) - 1; i >= 0; i-- {

@@ -197,15 +197,22 @@ func (j *Journal) expireSome(ctx context.Context, r Retention, now time.Time, la
 // readBlock reads and decodes the block starting at first, with its own
 // copy of the bytes.
 func readBlock(ctx context.Context, db queryer, first int64) ([]entry, error) {
+	es, _, err := readBlockInto(ctx, db, first, nil, nil)
+	return es, err
+}
+
+// readBlockInto reads and decodes the block starting at first, appending
+// its entries to es and decoding into buf (as decodeBlock).
+func readBlockInto(ctx context.Context, db queryer, first int64, buf []byte, es []entry) ([]entry, []byte, error) {
 	var blob []byte
 	if err := db.QueryRowContext(ctx, "SELECT data FROM block_data WHERE first_seq = ?", first).Scan(&blob); err != nil {
-		return nil, fmt.Errorf("read block %d: %w", first, err)
+		return es, buf, fmt.Errorf("read block %d: %w", first, err)
 	}
-	es, _, err := decodeBlock(blob, nil, nil)
+	es, buf, err := decodeBlock(blob, buf, es)
 	if err != nil {
-		return nil, fmt.Errorf("block %d: %w", first, err)
+		return es, buf, fmt.Errorf("block %d: %w", first, err)
 	}
-	return es, nil
+	return es, buf, nil
 }
 
 // replaceBlock rewrites the block starting at first with es (the same
