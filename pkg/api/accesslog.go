@@ -101,9 +101,8 @@ func (l *accessLog) flush() error {
 	if len(recs) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := l.j.Commit(ctx, recs, nil); err != nil {
+	// A commit is not cut short once begun, so it takes no deadline.
+	if err := l.j.Commit(context.Background(), recs, nil); err != nil {
 		l.mu.Lock()
 		l.pending = append(recs, l.pending...)
 		l.mu.Unlock()

@@ -317,9 +317,13 @@ const insertChunk = 64
 func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourcePosition) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	// A begun commit is not cut short: the batch would only be read again.
-	// Without a cancellable context the driver also runs each statement on
-	// this goroutine rather than starting one per statement.
+	// A commit does not begin once ctx has ended, and a begun one is not
+	// cut short: the batch would only be read again. Without a cancellable
+	// context the driver also runs each statement on this goroutine rather
+	// than starting one per statement.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("journal %s: commit: %w", j.path, err)
+	}
 	ctx = context.WithoutCancel(ctx)
 	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
