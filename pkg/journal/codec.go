@@ -76,6 +76,7 @@ var intFields = []intField{
 	{68, func(e *parser.Event) *int { return &e.Nrcpt }},
 	{69, func(e *parser.Event) *int { return &e.Attempts }},
 	{70, func(e *parser.Event) *int { return &e.DNSBLRank }},
+	{71, func(e *parser.Event) *int { return &e.Repeat }},
 }
 
 const (
@@ -140,6 +141,7 @@ func appendEvent(dst []byte, e *parser.Event) []byte {
 	dst = appendIntField(dst, 68, e.Nrcpt)
 	dst = appendIntField(dst, 69, e.Attempts)
 	dst = appendIntField(dst, 70, e.DNSBLRank)
+	dst = appendIntField(dst, 71, e.Repeat)
 	if e.Size != 0 {
 		dst = append(dst, tagSize)
 		dst = binary.AppendVarint(dst, e.Size)

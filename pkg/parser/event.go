@@ -46,6 +46,17 @@ const (
 	// tamper-evident as what they are about.
 	KindAccess
 	KindErasure
+	// KindAuthBackend is an authentication back end's verdict on one
+	// credential check: Dovecot's auth process (passdb/userdb lookups with
+	// auth_verbose or auth_debug: "passwd-file(bob,10.0.0.1): Password
+	// mismatch"), saslauthd, pam_unix. The front end that took the attempt
+	// (smtpd, imap-login, ...) writes its own line for the same attempt, so
+	// a back-end line is journaled and searchable but never counted as an
+	// attempt: not in postfix_auth_failures_total, the offender windows or
+	// the login audit. Check names the back end (passwd-file, sql, ldap,
+	// pam, ...), Result its verdict. It comes after the journal's own kinds
+	// because kind numbers are stored.
+	KindAuthBackend
 	numKinds
 )
 
@@ -73,6 +84,7 @@ var kindNames = [numKinds]string{
 	KindNotice:         "notice",
 	KindAccess:         "access",
 	KindErasure:        "erasure",
+	KindAuthBackend:    "auth_backend",
 }
 
 // Kinds lists every kind in contract order.
@@ -198,5 +210,19 @@ type Event struct {
 	// smtpd, submission, pickup or bounce. The correlator sets it; the
 	// parser never does.
 	Origin string `json:"origin,omitempty"`
+	// Repeat is how many times the line stood for the same message: a
+	// syslog daemon's "message repeated N times: [ ... ]" is one line for N
+	// occurrences. 0 and 1 both mean once; metrics and offender windows count
+	// an event Weight() times, the journal keeps it once.
+	Repeat int    `json:"repeat,omitempty"`
 	Raw    string `json:"raw,omitempty"`
+}
+
+// Weight is how many occurrences the event stands for: its Repeat count, at
+// least 1.
+func (e *Event) Weight() int {
+	if e.Repeat > 1 {
+		return e.Repeat
+	}
+	return 1
 }
