@@ -38,7 +38,9 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 			return 2
 		}
-		pick(&c.Journal.ArchiveDir, archiveDir, archiveDir != "")
+		if archiveDir != "" {
+			c.Journal.ArchiveDir = archiveDir
+		}
 		if _, err := os.Stat(c.Journal.Path); err != nil {
 			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 			return 1

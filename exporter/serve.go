@@ -46,73 +46,6 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 // defaultListen is the exporter's port.
 const defaultListen = ":9744"
 
-// sourceFlags are the flags that say how to read logs into a journal;
-// serve and replay share them. Each records whether it was given, since a
-// given flag overrides the configuration file and a default does not.
-type sourceFlags struct {
-	configFile   string
-	instance     string
-	timezone     string
-	maxLineBytes int
-	maxLineSet   bool
-	journalPath  string
-	journalSet   bool
-	signingKey   string
-	compression  string
-}
-
-func addSourceFlags(cmd *kingpin.CmdClause) *sourceFlags {
-	f := &sourceFlags{}
-	cmd.Flag("config.file", "Optional YAML configuration file; flags override it.").StringVar(&f.configFile)
-	cmd.Flag("instance", "Name of this Postfix instance (default: the host name).").StringVar(&f.instance)
-	cmd.Flag("log.timezone", "IANA time zone of log timestamps that carry none (default: the machine's).").StringVar(&f.timezone)
-	cmd.Flag("log.max-line-bytes", "Longer log lines are cut (and counted).").Default("65536").IsSetByUser(&f.maxLineSet).IntVar(&f.maxLineBytes)
-	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").IsSetByUser(&f.journalSet).StringVar(&f.journalPath)
-	cmd.Flag("journal.signing-key", "Key that signs the journal's checkpoints, created with its public half (.pub) when missing (default: the journal's path + .key).").StringVar(&f.signingKey)
-	cmd.Flag("journal.compression", "Codec of new journal blocks: s2 (default; ingest is CPU-bound) or zstd (a fifth less disk, 10-15% less ingest speed).").EnumVar(&f.compression, "s2", "zstd")
-	return f
-}
-
-// pick sets *cfg to the flag's value when the flag was given or the
-// configuration left the setting empty.
-func pick[T comparable](cfg *T, flag T, given bool) {
-	var zero T
-	if given || *cfg == zero {
-		*cfg = flag
-	}
-}
-
-// settings resolves the configuration file and the flags into one config.
-func (f *sourceFlags) settings() (*config.Config, error) {
-	c := &config.Config{}
-	if f.configFile != "" {
-		var err error
-		if c, err = config.Load(f.configFile); err != nil {
-			return nil, err
-		}
-	}
-	pick(&c.Instance, f.instance, f.instance != "")
-	if c.Instance == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, fmt.Errorf("--instance not given and no host name: %w", err)
-		}
-		c.Instance = h
-	}
-	pick(&c.Timezone, f.timezone, f.timezone != "")
-	pick(&c.Logs.MaxLineBytes, f.maxLineBytes, f.maxLineSet)
-	pick(&c.Journal.Path, f.journalPath, f.journalSet)
-	pick(&c.Journal.SigningKey, f.signingKey, f.signingKey != "")
-	pick(&c.Journal.Compression, f.compression, f.compression != "")
-	if c.Journal.SigningKey == "" {
-		c.Journal.SigningKey = c.Journal.Path + ".key"
-	}
-	if c.Logs.MaxLineBytes <= 0 {
-		return nil, fmt.Errorf("--log.max-line-bytes=%d: must be positive", c.Logs.MaxLineBytes)
-	}
-	return c, c.Validate()
-}
-
 func newParser(c *config.Config) (*parser.Parser, error) {
 	loc := time.Local
 	if c.Timezone != "" {
@@ -128,50 +61,14 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd := app.Command("serve", "Follow the mail logs, journal every event and serve metrics (the default command).").Default()
 	sf := addSourceFlags(cmd)
 	var (
-		paths, rotated, matches           []string
-		poll, rotateWait, flush           time.Duration
-		pollSet, rotateSet, flushSet      bool
-		batch                             int
-		batchSet, journald, check         bool
-		syslogUDP, syslogTCP, metricsPath string
-		logLevel, logFormat               string
-		tenants                           []string
-		authWindow, sendWindow            time.Duration
-		authWindowSet, sendWindowSet      bool
-		authThreshold, sendThreshold      int
-		authThresholdSet, sendThreshSet   bool
-		correlateBytes                    int
-		correlateSet                      bool
-		postqueue, postfixConfigDir       string
-		postqueueSet                      bool
-		verifyEvery                       time.Duration
-		enrichGeoIP                       []string
-		enrichBlocklist                   string
-		apiAnonymous                      bool
+		check               bool
+		metricsPath         string
+		logLevel, logFormat string
+		verifyEvery         time.Duration
 	)
-	cmd.Flag("log.path", "Log file or glob to follow, repeatable; '-' reads stdin.").StringsVar(&paths)
-	cmd.Flag("log.rotated-glob", "Glob of a log file's rotated generations, repeatable; {path} stands for the file (default: {path}.* and {path}-*).").StringsVar(&rotated)
-	cmd.Flag("log.poll-interval", "How often files are checked when no inotify event arrives.").Default("250ms").IsSetByUser(&pollSet).DurationVar(&poll)
-	cmd.Flag("log.rotate-wait", "How long a rotated file must stay quiet before moving on to its successor.").Default("1s").IsSetByUser(&rotateSet).DurationVar(&rotateWait)
-	cmd.Flag("journald", "Read the systemd journal (through journalctl).").BoolVar(&journald)
-	cmd.Flag("journald.match", "journalctl match, repeatable (default: SYSLOG_FACILITY=2, the mail facility).").StringsVar(&matches)
-	cmd.Flag("syslog.listen-udp", "Receive syslog (RFC 3164/5424) over UDP on this address.").StringVar(&syslogUDP)
-	cmd.Flag("syslog.listen-tcp", "Receive syslog (RFC 3164/5424, RFC 6587 framing) over TCP on this address.").StringVar(&syslogTCP)
-	cmd.Flag("journal.flush-interval", "Commit waiting events at least this often.").Default("1s").IsSetByUser(&flushSet).DurationVar(&flush)
-	cmd.Flag("journal.batch-size", "Commit once this many events are waiting.").Default("2048").IsSetByUser(&batchSet).IntVar(&batch)
+	addServeSettings(cmd, sf)
 	cmd.Flag("config.check", "Validate the configuration and the web configuration, then exit.").BoolVar(&check)
-	cmd.Flag("tenant.domains", "Sender domain that gets its own sender_domain label value, repeatable (others are \"other\").").StringsVar(&tenants)
-	cmd.Flag("auth.window", "Sliding window for authentication failures per IP and per user.").Default("5m").IsSetByUser(&authWindowSet).DurationVar(&authWindow)
-	cmd.Flag("auth.threshold", "More failures than this within --auth.window make an offender.").Default("10").IsSetByUser(&authThresholdSet).IntVar(&authThreshold)
-	cmd.Flag("auth.send-window", "Sliding window for recipients per SASL user.").Default("1h").IsSetByUser(&sendWindowSet).DurationVar(&sendWindow)
-	cmd.Flag("auth.send-threshold", "More recipients than this within --auth.send-window make a send offender.").Default("500").IsSetByUser(&sendThreshSet).IntVar(&sendThreshold)
-	cmd.Flag("correlate.max-bytes", "Memory bound of the session and message state (at least 40 MiB; 64 MiB holds about 85k messages in flight).").Default("67108864").IsSetByUser(&correlateSet).IntVar(&correlateBytes)
-	cmd.Flag("postfix.postqueue", "postqueue binary for the queue metrics; empty turns them off.").Default("postqueue").IsSetByUser(&postqueueSet).StringVar(&postqueue)
 	cmd.Flag("journal.verify-interval", "Re-verify the journal's Merkle tree and checkpoints this often in the background (0: never).").Default("1h").DurationVar(&verifyEvery)
-	cmd.Flag("api.allow-anonymous", "Serve the query API (/api/v1/) to requests without a token, as an auditor; without it and without api.tokens the API is off.").BoolVar(&apiAnonymous)
-	cmd.Flag("postfix.config-dir", "Postfix configuration directory of this instance (postqueue -c).").StringVar(&postfixConfigDir)
-	cmd.Flag("enrich.geoip", "MaxMind database (GeoLite2/GeoIP2 Country, City or ASN) for the API's and reports' countries, repeatable; re-read when it changes.").StringsVar(&enrichGeoIP)
-	cmd.Flag("enrich.blocklist", "Threat list, one CIDR or address per line ('#' comments), re-read when it changes; events from listed addresses are marked.").StringVar(&enrichBlocklist)
 	rf := addRetentionFlags(cmd)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
@@ -180,76 +77,24 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	return cmd.FullCommand(), func() int {
 		logger := newLogger(stderr, logLevel, logFormat)
 		c, err := sf.settings()
+		if err == nil {
+			err = c.ValidateSources()
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
 			return 2
 		}
-		if len(paths) > 0 {
-			c.Logs.Paths = paths
-		}
-		if len(rotated) > 0 {
-			c.Logs.RotatedGlobs = rotated
-		}
-		if len(matches) > 0 {
-			c.Journald.Matches = matches
-		}
-		pick(&c.Logs.PollInterval, config.Duration(poll), pollSet)
-		pick(&c.Logs.RotateWait, config.Duration(rotateWait), rotateSet)
-		pick(&c.Journal.FlushInterval, config.Duration(flush), flushSet)
-		pick(&c.Journal.BatchSize, batch, batchSet)
-		pick(&c.Journald.Enabled, journald, journald)
-		for _, a := range []struct{ flag, addr string }{{"--syslog.listen-udp", syslogUDP}, {"--syslog.listen-tcp", syslogTCP}} {
-			if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
-				fmt.Fprintf(stderr, "exporter serve: %s=%q: %v\n", a.flag, a.addr, err)
-				return 2
-			}
-		}
-		pick(&c.Syslog.ListenUDP, syslogUDP, syslogUDP != "")
-		pick(&c.Syslog.ListenTCP, syslogTCP, syslogTCP != "")
-		if len(tenants) > 0 {
-			c.Tenant.Domains = tenants
-		}
-		pick(&c.Auth.Window, config.Duration(authWindow), authWindowSet)
-		pick(&c.Auth.Threshold, authThreshold, authThresholdSet)
-		pick(&c.Auth.SendWindow, config.Duration(sendWindow), sendWindowSet)
-		pick(&c.Auth.SendThreshold, sendThreshold, sendThreshSet)
-		pick(&c.Correlate.MaxBytes, correlateBytes, correlateSet)
-		if postqueueSet || c.Postfix.Postqueue == "" {
-			c.Postfix.Postqueue = postqueue
-		}
-		pick(&c.Postfix.ConfigDir, postfixConfigDir, postfixConfigDir != "")
-		if len(enrichGeoIP) > 0 {
-			c.Enrich.GeoIP = enrichGeoIP
-		}
-		pick(&c.Enrich.Blocklist, enrichBlocklist, enrichBlocklist != "")
 		// The files are read now so that a wrong path fails --config.check
 		// and the start, not the first query.
 		if _, err := enrich.New(enrich.Options{GeoIP: c.Enrich.GeoIP, Blocklist: c.Enrich.Blocklist}); err != nil {
 			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
 			return 2
 		}
-		pick(&c.API.AllowAnonymous, apiAnonymous, apiAnonymous)
 		if tokens, err := apiTokens(c); err != nil {
 			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
 			return 2
 		} else if _, err := api.New(api.Config{Tokens: tokens}); err != nil {
 			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
-			return 2
-		}
-		if err := c.Validate(); err != nil {
-			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
-			return 2
-		}
-		if c.Journal.BatchSize <= 0 || c.Journal.FlushInterval <= 0 || c.Logs.PollInterval <= 0 || c.Logs.RotateWait <= 0 {
-			fmt.Fprintln(stderr, "exporter serve: --journal.batch-size, --journal.flush-interval, --log.poll-interval and --log.rotate-wait must be positive")
-			return 2
-		}
-		if c.Auth.Window <= 0 || c.Auth.Threshold <= 0 || c.Auth.SendWindow <= 0 || c.Auth.SendThreshold <= 0 || c.Correlate.MaxBytes <= 0 {
-			fmt.Fprintln(stderr, "exporter serve: --auth.window, --auth.threshold, --auth.send-window, --auth.send-threshold and --correlate.max-bytes must be positive")
-			return 2
-		}
-		if len(c.Logs.Paths) == 0 && !c.Journald.Enabled && c.Syslog.ListenUDP == "" && c.Syslog.ListenTCP == "" {
-			fmt.Fprintln(stderr, "exporter serve: nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp (or the same in --config.file)")
 			return 2
 		}
 		if *webFlags.WebConfigFile != "" {
@@ -289,6 +134,54 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		}
 		return 0
 	}
+}
+
+// addServeSettings declares serve's flags that override configuration
+// settings, beside the source flags.
+func addServeSettings(cmd *kingpin.CmdClause, sf *settingFlags) {
+	d := config.DefaultConfig()
+	bind(sf, cmd, "log.path", "", "Log file or glob to follow, repeatable; '-' reads stdin.", "", flagStrings,
+		func(c *config.Config, v []string) { c.Logs.Paths = v })
+	bind(sf, cmd, "log.rotated-glob", "logs.rotated_globs", "Glob of a log file's rotated generations, repeatable; {path} stands for the file (default: {path}.* and {path}-*).", "", flagStrings,
+		func(c *config.Config, v []string) { c.Logs.RotatedGlobs = v })
+	bind(sf, cmd, "log.poll-interval", "logs.poll_interval", "How often files are checked when no inotify event arrives.", d.Logs.PollInterval.String(), flagDuration,
+		func(c *config.Config, v time.Duration) { c.Logs.PollInterval = config.Duration(v) })
+	bind(sf, cmd, "log.rotate-wait", "logs.rotate_wait", "How long a rotated file must stay quiet before moving on to its successor.", d.Logs.RotateWait.String(), flagDuration,
+		func(c *config.Config, v time.Duration) { c.Logs.RotateWait = config.Duration(v) })
+	bind(sf, cmd, "journald", "journald.enabled", "Read the systemd journal (through journalctl); --no-journald turns off what the configuration file turned on.", "", flagBool,
+		func(c *config.Config, v bool) { c.Journald.Enabled = v })
+	bind(sf, cmd, "journald.match", "journald.matches", "journalctl match, repeatable (default: SYSLOG_FACILITY=2, the mail facility).", "", flagStrings,
+		func(c *config.Config, v []string) { c.Journald.Matches = v })
+	bind(sf, cmd, "syslog.listen-udp", "syslog.listen_udp", "Receive syslog (RFC 3164/5424) over UDP on this address.", "", flagString,
+		func(c *config.Config, v string) { c.Syslog.ListenUDP = v })
+	bind(sf, cmd, "syslog.listen-tcp", "syslog.listen_tcp", "Receive syslog (RFC 3164/5424, RFC 6587 framing) over TCP on this address.", "", flagString,
+		func(c *config.Config, v string) { c.Syslog.ListenTCP = v })
+	bind(sf, cmd, "journal.flush-interval", "journal.flush_interval", "Commit waiting events at least this often.", d.Journal.FlushInterval.String(), flagDuration,
+		func(c *config.Config, v time.Duration) { c.Journal.FlushInterval = config.Duration(v) })
+	bind(sf, cmd, "journal.batch-size", "journal.batch_size", "Commit once this many events are waiting.", fmt.Sprint(d.Journal.BatchSize), flagInt,
+		func(c *config.Config, v int) { c.Journal.BatchSize = v })
+	bind(sf, cmd, "tenant.domains", "tenant.domains", "Sender domain that gets its own sender_domain label value, repeatable (others are \"other\").", "", flagStrings,
+		func(c *config.Config, v []string) { c.Tenant.Domains = v })
+	bind(sf, cmd, "auth.window", "auth.window", "Sliding window for authentication failures per IP and per user.", d.Auth.Window.String(), flagDuration,
+		func(c *config.Config, v time.Duration) { c.Auth.Window = config.Duration(v) })
+	bind(sf, cmd, "auth.threshold", "auth.threshold", "More failures than this within --auth.window make an offender.", fmt.Sprint(d.Auth.Threshold), flagInt,
+		func(c *config.Config, v int) { c.Auth.Threshold = v })
+	bind(sf, cmd, "auth.send-window", "auth.send_window", "Sliding window for recipients per SASL user.", d.Auth.SendWindow.String(), flagDuration,
+		func(c *config.Config, v time.Duration) { c.Auth.SendWindow = config.Duration(v) })
+	bind(sf, cmd, "auth.send-threshold", "auth.send_threshold", "More recipients than this within --auth.send-window make a send offender.", fmt.Sprint(d.Auth.SendThreshold), flagInt,
+		func(c *config.Config, v int) { c.Auth.SendThreshold = v })
+	bind(sf, cmd, "correlate.max-bytes", "correlate.max_bytes", "Memory bound of the session and message state (at least 40 MiB; 64 MiB holds about 85k messages in flight).", fmt.Sprint(d.Correlate.MaxBytes), flagInt,
+		func(c *config.Config, v int) { c.Correlate.MaxBytes = v })
+	bind(sf, cmd, "postfix.postqueue", "postfix.postqueue", "postqueue binary for the queue metrics; empty turns them off.", d.Postfix.Postqueue, flagString,
+		func(c *config.Config, v string) { c.Postfix.Postqueue = v })
+	bind(sf, cmd, "api.allow-anonymous", "api.allow_anonymous", "Serve the query API (/api/v1/) to requests without a token, as an auditor; without it and without api.tokens the API is off.", "", flagBool,
+		func(c *config.Config, v bool) { c.API.AllowAnonymous = v })
+	bind(sf, cmd, "postfix.config-dir", "postfix.config_dir", "Postfix configuration directory of this instance (postqueue -c).", "", flagString,
+		func(c *config.Config, v string) { c.Postfix.ConfigDir = v })
+	bind(sf, cmd, "enrich.geoip", "enrich.geoip", "MaxMind database (GeoLite2/GeoIP2 Country, City or ASN) for the API's and reports' countries, repeatable; re-read when it changes.", "", flagStrings,
+		func(c *config.Config, v []string) { c.Enrich.GeoIP = v })
+	bind(sf, cmd, "enrich.blocklist", "enrich.blocklist", "Threat list, one CIDR or address per line ('#' comments), re-read when it changes; events from listed addresses are marked.", "", flagString,
+		func(c *config.Config, v string) { c.Enrich.Blocklist = v })
 }
 
 // serve runs the exporter until ctx ends.

@@ -1,6 +1,9 @@
-// Package config reads the exporter's optional YAML configuration file.
-// Decoding is strict: an unknown key is an error, so a typo never silently
-// turns a setting off. Command-line flags override what the file says.
+// Package config holds the exporter's settings: their defaults (taken from
+// the packages that own them), the optional YAML file that changes them and
+// the rules a valid configuration keeps. Decoding is strict: an unknown key
+// is an error, so a typo never silently turns a setting off. The file is
+// decoded over the defaults, so a key given empty or false means empty or
+// false, not "default"; command-line flags the user gave override both.
 package config
 
 import (
@@ -17,8 +20,63 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mailtrail/mailtrail/pkg/correlate"
+	"github.com/mailtrail/mailtrail/pkg/enrich"
+	"github.com/mailtrail/mailtrail/pkg/ingest"
+	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
+	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
+
+// DefaultConfig is the configuration of a file that sets nothing. Every
+// default is the owning package's, so the flags' help, the file and the
+// packages cannot disagree.
+func DefaultConfig() *Config {
+	return &Config{
+		Logs: Logs{
+			RotatedGlobs: append([]string(nil), tailer.DefaultRotatedGlobs...),
+			MaxLineBytes: tailer.DefaultMaxLineBytes,
+			PollInterval: Duration(tailer.DefaultPollInterval),
+			RotateWait:   Duration(tailer.DefaultRotateWait),
+		},
+		Journald: Journald{Matches: append([]string(nil), tailer.DefaultJournaldMatches...), Command: "journalctl"},
+		Journal: Journal{
+			Path:               "mailtrail.db",
+			FlushInterval:      Duration(ingest.DefaultFlushInterval),
+			BatchSize:          ingest.DefaultBatchSize,
+			CheckpointEvery:    journal.DefaultCheckpointEvery,
+			CheckpointInterval: Duration(journal.DefaultCheckpointInterval),
+			Compression:        "s2",
+		},
+		Auth: Auth{
+			Window:        Duration(offenders.DefaultWindow),
+			Threshold:     offenders.DefaultThreshold,
+			SendWindow:    Duration(offenders.DefaultSendWindow),
+			SendThreshold: offenders.DefaultSendThreshold,
+		},
+		Correlate: Correlate{MaxBytes: correlate.DefaultMaxBytes},
+		Postfix:   Postfix{Postqueue: "postqueue"},
+		Enrich:    Enrich{PollInterval: Duration(enrich.DefaultPollInterval)},
+	}
+}
+
+// Resolve fills the settings whose default depends on others or on the
+// host: the instance name (the host name) and the signing key (beside the
+// journal).
+func (c *Config) Resolve() error {
+	if c.Instance == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("instance: not set and no host name: %w", err)
+		}
+		c.Instance = h
+	}
+	if c.Journal.SigningKey == "" {
+		c.Journal.SigningKey = c.Journal.Path + ".key"
+	}
+	return nil
+}
 
 // Redactor builds the privacy redactor the configuration asks for, reading
 // its secret; with no policies it changes nothing.
@@ -187,6 +245,8 @@ type Journal struct {
 // Duration is a time.Duration written as "1s", "5m".
 type Duration time.Duration
 
+func (d Duration) String() string { return time.Duration(d).String() }
+
 // UnmarshalYAML parses Go duration syntax.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
@@ -201,7 +261,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Load reads and validates a configuration file.
+// Load reads a configuration file over the defaults and validates it.
 func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -214,9 +274,9 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes and validates a configuration.
+// Parse decodes a configuration over the defaults and validates it.
 func Parse(b []byte) (*Config, error) {
-	c := &Config{}
+	c := DefaultConfig()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
@@ -230,49 +290,80 @@ func Parse(b []byte) (*Config, error) {
 
 // Validate checks values that decode but make no sense.
 func (c *Config) Validate() error {
-	var errs []string
+	var probs Problems
+	// add takes a message that starts with its key.
+	add := func(msg string) {
+		k, m, _ := strings.Cut(msg, ": ")
+		probs = append(probs, Problem{Key: k, Msg: m})
+	}
 	if c.Timezone != "" {
 		if _, err := time.LoadLocation(c.Timezone); err != nil {
-			errs = append(errs, fmt.Sprintf("timezone: %v", err))
+			add(fmt.Sprintf("timezone: %v", err))
 		}
 	}
 	for _, p := range c.Logs.Paths {
 		if p == "" {
-			errs = append(errs, "logs.paths: empty path")
+			add("logs.paths: empty path")
 		} else if p != "-" {
 			if _, err := filepath.Match(p, p); err != nil {
-				errs = append(errs, fmt.Sprintf("logs.paths: bad glob %q: %v", p, err))
+				add(fmt.Sprintf("logs.paths: bad glob %q: %v", p, err))
 			}
 		}
 	}
 	for _, g := range c.Logs.RotatedGlobs {
 		if _, err := filepath.Match(g, g); err != nil {
-			errs = append(errs, fmt.Sprintf("logs.rotated_globs: bad glob %q: %v", g, err))
+			add(fmt.Sprintf("logs.rotated_globs: bad glob %q: %v", g, err))
 		}
 	}
-	if c.Logs.MaxLineBytes < 0 {
-		errs = append(errs, "logs.max_line_bytes: must not be negative")
+	positive := func(key string, v int64, shown any) {
+		switch {
+		case v < 0:
+			probs = append(probs, Problem{Key: key, Value: fmt.Sprint(shown), Msg: "must not be negative"})
+		case v == 0:
+			probs = append(probs, Problem{Key: key, Value: fmt.Sprint(shown), Msg: "must be positive"})
+		}
 	}
-	if c.Logs.PollInterval < 0 || c.Logs.RotateWait < 0 || c.Journal.FlushInterval < 0 {
-		errs = append(errs, "durations must not be negative")
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"logs.max_line_bytes", c.Logs.MaxLineBytes},
+		{"journal.batch_size", c.Journal.BatchSize},
+		{"journal.checkpoint_every", c.Journal.CheckpointEvery},
+		{"auth.threshold", c.Auth.Threshold},
+		{"auth.send_threshold", c.Auth.SendThreshold},
+		{"correlate.max_bytes", c.Correlate.MaxBytes},
+	} {
+		positive(n.key, int64(n.v), n.v)
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"logs.poll_interval", c.Logs.PollInterval},
+		{"logs.rotate_wait", c.Logs.RotateWait},
+		{"journal.flush_interval", c.Journal.FlushInterval},
+		{"journal.checkpoint_interval", c.Journal.CheckpointInterval},
+		{"auth.window", c.Auth.Window},
+		{"auth.send_window", c.Auth.SendWindow},
+		{"enrich.poll_interval", c.Enrich.PollInterval},
+	} {
+		positive(d.key, int64(d.v), d.v)
+	}
+	if c.Journal.Path == "" {
+		probs = append(probs, Problem{Key: "journal.path", Msg: "must not be empty"})
 	}
 	for _, a := range []struct{ key, addr string }{{"syslog.listen_udp", c.Syslog.ListenUDP}, {"syslog.listen_tcp", c.Syslog.ListenTCP}} {
 		if a.addr == "" {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
-			errs = append(errs, fmt.Sprintf("%s: %v", a.key, err))
+			add(fmt.Sprintf("%s: %v", a.key, err))
 		}
-	}
-	if c.Auth.Window < 0 || c.Auth.SendWindow < 0 || c.Auth.Threshold < 0 || c.Auth.SendThreshold < 0 {
-		errs = append(errs, "auth: windows and thresholds must not be negative")
-	}
-	if c.Correlate.MaxBytes < 0 {
-		errs = append(errs, "correlate.max_bytes: must not be negative")
 	}
 	for _, d := range c.Tenant.Domains {
 		if d == "" || strings.ContainsAny(d, " @/") {
-			errs = append(errs, fmt.Sprintf("tenant.domains: %q is not a domain", d))
+			add(fmt.Sprintf("tenant.domains: %q is not a domain", d))
 		}
 	}
 	names := make([]string, 0, len(c.Privacy.Fields))
@@ -283,51 +374,74 @@ func (c *Config) Validate() error {
 	for _, f := range names {
 		p := c.Privacy.Fields[f]
 		if _, err := privacy.ParsePolicy(p); err != nil {
-			errs = append(errs, fmt.Sprintf("privacy.fields.%s: %v", f, err))
+			add(fmt.Sprintf("privacy.fields.%s: %v", f, err))
 		} else if p == "hmac" && c.Privacy.SecretFile == "" {
-			errs = append(errs, fmt.Sprintf("privacy.fields.%s: hmac needs privacy.secret_file", f))
+			add(fmt.Sprintf("privacy.fields.%s: hmac needs privacy.secret_file", f))
 		}
-	}
-	if c.Journal.CheckpointEvery < 0 || c.Journal.CheckpointInterval < 0 {
-		errs = append(errs, "journal: checkpoint_every and checkpoint_interval must not be negative")
-	}
-	if c.Enrich.PollInterval < 0 {
-		errs = append(errs, "enrich.poll_interval: must not be negative")
 	}
 	for _, g := range c.Enrich.GeoIP {
 		if g == "" {
-			errs = append(errs, "enrich.geoip: empty path")
+			add("enrich.geoip: empty path")
 		}
 	}
-	if c.Journal.BatchSize < 0 {
-		errs = append(errs, "journal.batch_size: must not be negative")
-	}
-	if c.Journal.Compression != "" && c.Journal.Compression != "s2" && c.Journal.Compression != "zstd" {
-		errs = append(errs, fmt.Sprintf("journal.compression: %q (want s2 or zstd)", c.Journal.Compression))
+	if c.Journal.Compression != "s2" && c.Journal.Compression != "zstd" {
+		add(fmt.Sprintf("journal.compression: %q (want s2 or zstd)", c.Journal.Compression))
 	}
 	tokenNames := map[string]bool{}
 	for i, t := range c.API.Tokens {
 		switch {
 		case t.Name == "":
-			errs = append(errs, fmt.Sprintf("api.tokens[%d]: name is required", i))
+			add(fmt.Sprintf("api.tokens[%d]: name is required", i))
 		case tokenNames[t.Name]:
-			errs = append(errs, fmt.Sprintf("api.tokens[%d]: name %q used twice", i, t.Name))
+			add(fmt.Sprintf("api.tokens[%d]: name %q used twice", i, t.Name))
 		}
 		tokenNames[t.Name] = true
 		if (t.Token == "") == (t.TokenFile == "") {
-			errs = append(errs, fmt.Sprintf("api.tokens[%d]: give exactly one of token and token_file", i))
+			add(fmt.Sprintf("api.tokens[%d]: give exactly one of token and token_file", i))
 		}
 		if t.Role != "viewer" && t.Role != "auditor" && t.Role != "admin" {
-			errs = append(errs, fmt.Sprintf("api.tokens[%d]: role %q (want viewer, auditor or admin)", i, t.Role))
+			add(fmt.Sprintf("api.tokens[%d]: role %q (want viewer, auditor or admin)", i, t.Role))
 		}
 		for _, d := range t.Tenants {
 			if d == "" || strings.ContainsAny(d, " @/") {
-				errs = append(errs, fmt.Sprintf("api.tokens[%d]: tenant %q is not a domain", i, d))
+				add(fmt.Sprintf("api.tokens[%d]: tenant %q is not a domain", i, d))
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
+	if len(probs) > 0 {
+		return probs
+	}
+	return nil
+}
+
+// Problem is one rule a configuration breaks: the setting's key, the value
+// where the message does not show it, and what is wrong.
+type Problem struct {
+	Key, Value, Msg string
+}
+
+func (p Problem) Error() string {
+	if p.Value != "" {
+		return p.Key + ": " + p.Msg + ", got " + p.Value
+	}
+	return p.Key + ": " + p.Msg
+}
+
+// Problems are every rule a configuration breaks, in the order checked.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+// ValidateSources is serve's rule that something must be read.
+func (c *Config) ValidateSources() error {
+	if len(c.Logs.Paths) == 0 && !c.Journald.Enabled && c.Syslog.ListenUDP == "" && c.Syslog.ListenTCP == "" {
+		return errors.New("nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp (or the same in --config.file)")
 	}
 	return nil
 }

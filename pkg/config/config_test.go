@@ -56,7 +56,7 @@ func TestParseBad(t *testing.T) {
 		{"negative size", "logs:\n  max_line_bytes: -1\n", "logs.max_line_bytes: must not be negative"},
 		{"negative batch", "journal:\n  batch_size: -5\n", "journal.batch_size: must not be negative"},
 		{"unknown codec", "journal:\n  compression: lz4\n", `journal.compression: "lz4" (want s2 or zstd)`},
-		{"negative duration", "logs:\n  rotate_wait: -1s\n", "durations must not be negative"},
+		{"negative duration", "logs:\n  rotate_wait: -1s\n", "logs.rotate_wait: must not be negative, got -1s"},
 		{"syslog address without port", "syslog:\n  listen_udp: \"514\"\n", "syslog.listen_udp: address 514: missing port in address"},
 		{"wrong type", "journal:\n  batch_size: many\n", "cannot unmarshal !!str `many` into int"},
 		{"two problems at once", "timezone: Nowhere/None\njournal:\n  batch_size: -1\n", "timezone: unknown time zone Nowhere/None; journal.batch_size: must not be negative"},

@@ -80,12 +80,15 @@ type watched struct {
 	mtime time.Time
 }
 
+// DefaultPollInterval is how often the files are checked for changes.
+const DefaultPollInterval = 10 * time.Second
+
 // New reads every configured file. A file that cannot be read is an error
 // here, at start-up, where the operator sees it; later reload failures
 // keep the previous contents and are counted.
 func New(opts Options) (*Enricher, error) {
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 10 * time.Second
+		opts.PollInterval = DefaultPollInterval
 	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 65536

@@ -54,16 +54,22 @@ type Config struct {
 	RetryMax time.Duration
 }
 
+// The commit defaults, also the configuration's (pkg/config).
+const (
+	DefaultBatchSize     = 2048
+	DefaultFlushInterval = time.Second
+)
+
 // Run parses and journals batches of lines until lines is closed (then it
 // commits what is left and returns nil) or ctx ends (then it commits what
 // it has, so a clean shutdown keeps everything read, and returns ctx's
 // error).
 func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 2048
+		cfg.BatchSize = DefaultBatchSize
 	}
 	if cfg.FlushInterval <= 0 {
-		cfg.FlushInterval = time.Second
+		cfg.FlushInterval = DefaultFlushInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -42,18 +42,26 @@ type Config struct {
 // Window after its time.
 const Buckets = 10
 
+// The windows' defaults, also the configuration's (pkg/config).
+const (
+	DefaultWindow        = 5 * time.Minute
+	DefaultThreshold     = 10
+	DefaultSendWindow    = time.Hour
+	DefaultSendThreshold = 500
+)
+
 func (c Config) withDefaults() Config {
 	if c.Window <= 0 {
-		c.Window = 5 * time.Minute
+		c.Window = DefaultWindow
 	}
 	if c.Threshold <= 0 {
-		c.Threshold = 10
+		c.Threshold = DefaultThreshold
 	}
 	if c.SendWindow <= 0 {
-		c.SendWindow = time.Hour
+		c.SendWindow = DefaultSendWindow
 	}
 	if c.SendThreshold <= 0 {
-		c.SendThreshold = 500
+		c.SendThreshold = DefaultSendThreshold
 	}
 	if c.MaxKeys <= 0 {
 		c.MaxKeys = 100000

@@ -27,6 +27,13 @@ const fingerprintBytes = 4096
 
 // DefaultRotatedGlobs find the generations logrotate leaves beside a file:
 // mail.log.1, mail.log.2.gz (numbered) and mail.log-20240101[.gz] (dateext).
+// The tailer's defaults, also the configuration's (pkg/config).
+const (
+	DefaultMaxLineBytes = 64 << 10
+	DefaultPollInterval = 250 * time.Millisecond
+	DefaultRotateWait   = time.Second
+)
+
 var DefaultRotatedGlobs = []string{"{path}.*", "{path}-*"}
 
 // FileConfig configures the following of one log file.
@@ -56,13 +63,13 @@ func (c *FileConfig) defaults() {
 		c.RotatedGlobs = DefaultRotatedGlobs
 	}
 	if c.MaxLineBytes <= 0 {
-		c.MaxLineBytes = 64 << 10
+		c.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 250 * time.Millisecond
+		c.PollInterval = DefaultPollInterval
 	}
 	if c.RotateWait <= 0 {
-		c.RotateWait = time.Second
+		c.RotateWait = DefaultRotateWait
 	}
 	if c.Observer == nil {
 		c.Observer = NopObserver{}

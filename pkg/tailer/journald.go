@@ -29,6 +29,9 @@ type JournaldConfig struct {
 	Observer    Observer
 }
 
+// DefaultJournaldMatches selects the mail facility.
+var DefaultJournaldMatches = []string{"SYSLOG_FACILITY=2"}
+
 // JournaldSource is the source name of journal lines.
 const JournaldSource = "journald"
 
@@ -40,13 +43,13 @@ func FollowJournald(ctx context.Context, cfg JournaldConfig, out chan<- []Line) 
 		cfg.Command = "journalctl"
 	}
 	if cfg.Matches == nil {
-		cfg.Matches = []string{"SYSLOG_FACILITY=2"}
+		cfg.Matches = DefaultJournaldMatches
 	}
 	if cfg.RestartWait <= 0 {
 		cfg.RestartWait = time.Second
 	}
 	if cfg.MaxLineBytes <= 0 {
-		cfg.MaxLineBytes = 64 << 10
+		cfg.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = NopObserver{}
