@@ -12,13 +12,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// FuzzParse feeds the parser arbitrary lines, seeded from every corpus line
-// and every grok case: it must not panic, every event has a valid kind and
+// FuzzParse feeds the parser arbitrary lines, seeded from every line of both
+// corpus sets and every grok case: it must not panic, every event has a valid kind and
 // keeps the line in raw, and (outside journald JSON, whose escapes must be
 // decoded) every string field is a piece of the line, so nothing is invented.
 func FuzzParse(f *testing.F) {
-	for _, path := range corpusLogs(f) {
-		for _, line := range readLines(f, path) {
+	for _, file := range allCorpusLogs(f) {
+		for _, line := range corpusFileLines(f, file) {
 			f.Add(line)
 		}
 	}
