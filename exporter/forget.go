@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
+	"github.com/mailtrail/mailtrail/pkg/server"
 )
 
 // forgetCommand is the GDPR erasure: every appearance of an address (or
@@ -59,7 +60,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		if actor == "" {
 			actor = "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
 		}
-		j, _, err := openJournal(ctx, c, slog.New(slog.NewTextHandler(stderr, nil)))
+		j, _, err := server.OpenJournal(ctx, c, slog.New(slog.NewTextHandler(stderr, nil)))
 		if err != nil {
 			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 			return 1

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -21,9 +20,8 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
-	"github.com/mailtrail/mailtrail/pkg/ingest"
 	"github.com/mailtrail/mailtrail/pkg/parser"
-	"github.com/mailtrail/mailtrail/pkg/tailer"
+	"github.com/mailtrail/mailtrail/pkg/server"
 )
 
 func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
@@ -39,11 +37,6 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
 			return 2
 		}
-		p, err := newParser(c)
-		if err != nil {
-			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
-			return 2
-		}
 		if _, err := c.Redactor(); err != nil {
 			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
 			return 2
@@ -54,7 +47,7 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		sum, err := replay(ctx, p, c, files, show, stderr)
+		sum, err := replay(ctx, c, files, show, stderr)
 		if sum != nil {
 			sum.write(stdout)
 		}
@@ -91,72 +84,37 @@ func (s *replaySummary) Committed(n int, _ time.Duration) { s.events += int64(n)
 
 func (s *replaySummary) CommitFailed(error) {}
 
-func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []string, show bool, stderr io.Writer) (*replaySummary, error) {
-	journalPath, maxLine := c.Journal.Path, c.Logs.MaxLineBytes
-	j, _, err := openJournal(ctx, c, slog.New(slog.DiscardHandler))
+// replay journals files through the server's assembly, showing a
+// progress line when show is set, and sums up what it did.
+func replay(ctx context.Context, c *config.Config, files []string, show bool, stderr io.Writer) (*replaySummary, error) {
+	srv, err := server.Open(ctx, c, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer j.Close()
-	positions, err := j.Positions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// Replays enrich events like serve does, continuing from what the
-	// journal already holds.
-	redactor, err := c.Redactor()
-	if err != nil {
-		return nil, err
-	}
-	corr := correlate.New(correlate.Config{})
-	if err := rebuild(ctx, j, corr, slog.New(slog.DiscardHandler)); err != nil {
-		return nil, err
-	}
-	sum := &replaySummary{start: time.Now(), files: len(files), journal: journalPath}
+	sum := &replaySummary{start: time.Now(), files: len(files), journal: c.Journal.Path}
 	cpu0 := cpuTime()
-	mtimes := map[string]time.Time{}
 	var total int64
 	for _, f := range files {
 		st, err := os.Stat(f)
 		if err != nil {
+			srv.Close()
 			return nil, err
 		}
-		mtimes[f] = st.ModTime()
 		total += uncompressedSize(f, st.Size())
 	}
-	lines := make(chan []tailer.Line, 64)
-	read := lines
 	var done atomic.Int64 // bytes of the files finished
 	var cur atomic.Int64  // offset in the current file
-	if show {
-		// Forward lines, keeping track of how far into the input we are
-		// (a hand-off more per read, so only when it is shown).
-		read = make(chan []tailer.Line, 64)
-		go func() {
-			defer close(lines)
-			for ls := range read {
-				cur.Store(ls[len(ls)-1].Pos.Offset)
-				lines <- ls
-			}
-		}()
-	}
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(read)
-		for _, f := range files {
-			if _, err := tailer.ReadFile(ctx, f, positions[f], maxLine, nil, read); err != nil {
-				readErr <- err
-				return
-			}
-			st, _ := os.Stat(f)
-			done.Add(uncompressedSize(f, st.Size()))
-			cur.Store(0)
-		}
-		readErr <- nil
-	}()
+	o := server.ReplayOptions{Observer: sum}
 	stopProgress := make(chan struct{})
 	var progressDone sync.WaitGroup
 	if show {
+		o.Read = func(offset int64) { cur.Store(offset) }
+		o.File = func(path string) {
+			if st, err := os.Stat(path); err == nil {
+				done.Add(uncompressedSize(path, st.Size()))
+			}
+			cur.Store(0)
+		}
 		progressDone.Add(1)
 		go func() {
 			defer progressDone.Done()
@@ -173,24 +131,15 @@ func replay(ctx context.Context, p *parser.Parser, c *config.Config, files []str
 			}
 		}()
 	}
-	// Nobody waits for a replay's events before it ends: it commits whole
-	// batches only (a timed commit of part of one would leave events in
-	// the hot table, written there only to be moved into a block next).
-	err = ingest.Run(ctx, ingest.Config{
-		Parser: p, Journal: j, Correlator: corr, Redactor: redactor, Observer: sum, BatchSize: 8192, FlushInterval: 24 * time.Hour,
-		Ref: func(source string) time.Time { return mtimes[source] },
-	}, lines)
+	err = srv.Replay(ctx, files, o)
 	close(stopProgress)
 	progressDone.Wait()
-	if rerr := <-readErr; err == nil {
-		err = rerr
-	}
-	if cerr := j.Checkpoint(context.Background()); err == nil {
+	sum.size = srv.Journal().Size()
+	if cerr := srv.Close(); err == nil {
 		err = cerr
 	}
 	sum.elapsed = time.Since(sum.start)
 	sum.cpu = cpuTime() - cpu0
-	sum.size = j.Size()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		sum.maxRSS = ru.Maxrss * 1024 // Linux reports KiB

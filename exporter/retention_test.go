@@ -5,27 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/config"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
-func TestParseRetention(t *testing.T) {
-	r, err := parseRetention(config.Journal{Retention: "90d", RetentionKinds: map[string]string{"auth_failure": "365d", "access": "36h"}, ArchiveDir: "/a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Default != 90*24*time.Hour || r.Kinds[parser.KindAuthFailure] != 365*24*time.Hour || r.Kinds[parser.KindAccess] != 36*time.Hour || r.ArchiveDir != "/a" {
-		t.Errorf("parsed %+v", r)
-	}
-	for _, bad := range []config.Journal{
-		{Retention: "ninety days"}, {Retention: "-3d"}, {RetentionKinds: map[string]string{"nope": "1d"}}, {RetentionKinds: map[string]string{"login": "x"}},
-	} {
-		if _, err := parseRetention(bad); err == nil {
-			t.Errorf("%+v parsed", bad)
-		}
-	}
+func TestRetentionFlags(t *testing.T) {
 	f := &retentionFlags{retention: "30d", kinds: []string{"reject=7d"}}
 	c := &config.Config{}
 	f.apply(c)

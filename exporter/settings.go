@@ -18,6 +18,9 @@ import (
 type settingFlags struct {
 	configFile string
 	bound      []boundFlag
+	// merge are flags that add to a setting rather than replace it (the
+	// retention per kind), applied after the bound ones.
+	merge []func(*config.Config)
 }
 
 // boundFlag is one flag: the setting it overrides and whether it was given.
@@ -89,6 +92,9 @@ func (s *settingFlags) settings() (*config.Config, error) {
 		if *b.given {
 			b.apply(c)
 		}
+	}
+	for _, m := range s.merge {
+		m(c)
 	}
 	if err := c.Resolve(); err != nil {
 		return nil, err

@@ -2,20 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
@@ -144,114 +138,5 @@ func checkpointsCommand(app *kingpin.Application, stdin io.Reader, stdout, stder
 		}
 		fmt.Fprintf(stdout, "%d checkpoints written to %s\n", len(notes), export)
 		return 0
-	}
-}
-
-// loadOrCreateKey returns the signer in keyPath, creating a key pair (the
-// public half in keyPath.pub) on first use so that a journal is signed
-// from its first checkpoint on. The public key belongs off the host.
-func loadOrCreateKey(keyPath, name string, logger *slog.Logger) (integrity.Signer, string, error) {
-	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
-		skey, vkey, err := integrity.GenerateKey(name)
-		if err != nil {
-			return nil, "", fmt.Errorf("generate signing key: %w", err)
-		}
-		if err := os.WriteFile(keyPath, []byte(skey+"\n"), 0o600); err != nil {
-			return nil, "", fmt.Errorf("write signing key: %w", err)
-		}
-		if err := os.WriteFile(keyPath+".pub", []byte(vkey+"\n"), 0o644); err != nil {
-			return nil, "", fmt.Errorf("write verifier key: %w", err)
-		}
-		logger.Info("generated a checkpoint signing key; keep a copy of its public half off this host", "key", keyPath, "public", keyPath+".pub")
-	}
-	signer, err := integrity.LoadSigner(keyPath)
-	if err != nil {
-		return nil, "", err
-	}
-	vkey, err := os.ReadFile(keyPath + ".pub")
-	if err != nil {
-		return nil, "", fmt.Errorf("read verifier key: %w", err)
-	}
-	return signer, strings.TrimSpace(string(vkey)), nil
-}
-
-// openJournal opens the configured journal with its checkpoint signer and
-// returns the verifier key too.
-func openJournal(ctx context.Context, c *config.Config, logger *slog.Logger) (*journal.Journal, string, error) {
-	signer, vkey, err := loadOrCreateKey(c.Journal.SigningKey, c.Instance, logger)
-	if err != nil {
-		return nil, "", fmt.Errorf("journal signing key %s: %w", c.Journal.SigningKey, err)
-	}
-	j, err := journal.Open(ctx, c.Journal.Path, journal.Options{
-		Signer: signer, VerifierKey: vkey, Origin: c.Instance,
-		CheckpointEvery: c.Journal.CheckpointEvery, CheckpointInterval: time.Duration(c.Journal.CheckpointInterval),
-		Compression: c.Journal.Compression, ArchiveDir: c.Journal.ArchiveDir,
-	})
-	return j, vkey, err
-}
-
-// backgroundVerifier re-verifies the journal every interval and exports
-// the outcome, so that tampering shows on a dashboard, not only when
-// someone runs `exporter verify`.
-type backgroundVerifier struct {
-	path     string
-	vkey     string
-	interval time.Duration
-	logger   *slog.Logger
-	verified prometheus.Gauge
-	failures prometheus.Counter
-}
-
-func newBackgroundVerifier(reg prometheus.Registerer, path, vkey string, interval time.Duration, logger *slog.Logger) *backgroundVerifier {
-	v := &backgroundVerifier{path: path, vkey: vkey, interval: interval, logger: logger,
-		verified: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "mailtrail_journal_verified_events", Help: "Events the last background verification found intact.",
-		}),
-		failures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "mailtrail_journal_verify_failures_total", Help: "Background verifications that found the journal tampered with or could not read it.",
-		}),
-	}
-	reg.MustRegister(v.verified, v.failures)
-	return v
-}
-
-// run verifies once at once, then every interval, until ctx ends.
-func (v *backgroundVerifier) run(ctx context.Context) {
-	t := time.NewTicker(v.interval)
-	defer t.Stop()
-	for {
-		v.once(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (v *backgroundVerifier) once(ctx context.Context) {
-	var verifiers integrity.Verifiers
-	if v.vkey != "" {
-		ver, err := integrity.NewVerifier(v.vkey)
-		if err != nil {
-			v.failures.Inc()
-			v.logger.Error("journal verification: verifier key", "err", err)
-			return
-		}
-		verifiers = integrity.NewVerifiers(ver)
-	}
-	start := time.Now()
-	r, err := journal.Verify(ctx, v.path, verifiers, nil)
-	switch {
-	case ctx.Err() != nil:
-	case err != nil:
-		v.failures.Inc()
-		v.logger.Error("journal verification could not read the journal", "err", err)
-	case r.Problem != nil:
-		v.failures.Inc()
-		v.logger.Error("journal verification found tampering", "problem", r.Problem.String())
-	default:
-		v.verified.Set(float64(r.Events))
-		v.logger.Debug("journal verified", "events", r.Events, "checkpoints", r.Checkpoints, "took", time.Since(start))
 	}
 }

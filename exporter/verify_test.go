@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
 	"database/sql"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestVerifyCommand: a replayed journal verifies; one edited with plain SQL
@@ -74,38 +68,5 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	if r := cliRun(t, "", "verify", "--journal.path="+filepath.Join(dir, "missing.db")); r.code != exitUnreadable {
 		t.Fatalf("verify of a missing file: %s", r)
-	}
-}
-
-// TestBackgroundVerifier: the metrics say what `verify` would.
-func TestBackgroundVerifier(t *testing.T) {
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "mail.log")
-	db := filepath.Join(dir, "journal.db")
-	cliMust(t, "", "simulate", "--lines", "1000", "--seed", "5", "--output", logPath)
-	if r := cliRun(t, "", "replay", "--journal.path="+db, "--instance=mx1", "--progress=never", logPath); r.code != 0 {
-		t.Fatalf("replay: %s", r)
-	}
-	vkey, err := os.ReadFile(db + ".key.pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	v := newBackgroundVerifier(reg, db, string(vkey), time.Hour, slog.New(slog.DiscardHandler))
-	v.once(context.Background())
-	if got := testutil.ToFloat64(v.verified); got != 1000 {
-		t.Errorf("verified events = %v, want 1000", got)
-	}
-	sqldb, err := sql.Open("sqlite3", "file:"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqldb.Exec("DELETE FROM events WHERE seq = 500"); err != nil {
-		t.Fatal(err)
-	}
-	sqldb.Close()
-	v.once(context.Background())
-	if got := testutil.ToFloat64(v.failures); got != 1 {
-		t.Errorf("verify failures = %v after a deleted row, want 1", got)
 	}
 }

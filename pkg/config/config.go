@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/ingest"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
+	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -387,6 +389,9 @@ func (c *Config) Validate() error {
 	if c.Journal.Compression != "s2" && c.Journal.Compression != "zstd" {
 		add(fmt.Sprintf("journal.compression: %q (want s2 or zstd)", c.Journal.Compression))
 	}
+	if _, err := c.Journal.RetentionPolicy(); err != nil {
+		add(err.Error())
+	}
 	tokenNames := map[string]bool{}
 	for i, t := range c.API.Tokens {
 		switch {
@@ -444,4 +449,43 @@ func (c *Config) ValidateSources() error {
 		return errors.New("nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp (or the same in --config.file)")
 	}
 	return nil
+}
+
+// RetentionPolicy turns the retention settings into a journal.Retention.
+func (c Journal) RetentionPolicy() (journal.Retention, error) {
+	r := journal.Retention{ArchiveDir: c.ArchiveDir, Kinds: map[parser.Kind]time.Duration{}}
+	var err error
+	if r.Default, err = parseDays(c.Retention); err != nil {
+		return r, fmt.Errorf("journal retention: %w", err)
+	}
+	for name, v := range c.RetentionKinds {
+		k, err := parser.ParseKind(name)
+		if err != nil {
+			return r, fmt.Errorf("journal retention of %q: %w", name, err)
+		}
+		if r.Kinds[k], err = parseDays(v); err != nil {
+			return r, fmt.Errorf("journal retention of %s: %w", name, err)
+		}
+	}
+	return r, nil
+}
+
+// parseDays is time.ParseDuration that also takes whole days ("90d").
+func parseDays(s string) (time.Duration, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	var err error
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		var days int
+		days, err = strconv.Atoi(n)
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 90d or 36h", s)
+	}
+	return d, nil
 }

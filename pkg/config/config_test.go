@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/mailtrail/mailtrail/pkg/parser"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,5 +112,22 @@ func TestPrivacyConfig(t *testing.T) {
 	r, err := c.Redactor()
 	if err != nil || r.Query("sasl_username", "u@example.com") == "u@example.com" {
 		t.Errorf("redactor %v, %v", r, err)
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	r, err := Journal{Retention: "90d", RetentionKinds: map[string]string{"auth_failure": "365d", "access": "36h"}, ArchiveDir: "/a"}.RetentionPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Default != 90*24*time.Hour || r.Kinds[parser.KindAuthFailure] != 365*24*time.Hour || r.Kinds[parser.KindAccess] != 36*time.Hour || r.ArchiveDir != "/a" {
+		t.Errorf("parsed %+v", r)
+	}
+	for _, bad := range []Journal{
+		{Retention: "ninety days"}, {Retention: "-3d"}, {RetentionKinds: map[string]string{"nope": "1d"}}, {RetentionKinds: map[string]string{"login": "x"}},
+	} {
+		if _, err := bad.RetentionPolicy(); err == nil {
+			t.Errorf("%+v parsed", bad)
+		}
 	}
 }

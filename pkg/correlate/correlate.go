@@ -684,3 +684,10 @@ func (c *Correlator) Session(host, service string, pid int) (Session, bool) {
 		LastSeen:     time.Unix(r.seen, 0).UTC(),
 	}, true
 }
+
+// RebuildEvents is how many of the newest journaled events a restart
+// replays into the correlator: enough for the messages in flight on a busy
+// server (a million events is hours of mail), few enough to start in
+// seconds.
+const RebuildEvents = 1_000_000
+
