@@ -690,4 +690,3 @@ func (c *Correlator) Session(host, service string, pid int) (Session, bool) {
 // server (a million events is hours of mail), few enough to start in
 // seconds.
 const RebuildEvents = 1_000_000
-
