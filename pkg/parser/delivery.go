@@ -17,6 +17,12 @@ func parseDelivery(e *Event, msg string) {
 		if parseDeliveryRecord(e, rest) {
 			return
 		}
+		// smtp_header_checks/smtp_body_checks (Postfix 2.5+): "QUEUEID:
+		// replace: header From: a: From: b", as cleanup logs its checks
+		// but without the client and envelope.
+		if action, s, ok := strings.Cut(rest, ": "); ok && parseCleanupCheck(e, action, s) {
+			return
+		}
 	}
 	if parseSMTPClientLine(e, text) {
 		return
@@ -281,8 +287,13 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		dlvReply(e, r)
 		return true
 	case "SASL":
-		// "SASL authentication failed; server h[ip] said: 535 ..."
+		// "SASL authentication failed; server h[ip] said: 535 ...", or
+		// "...; cannot authenticate to server h[ip]: no mechanism
+		// available" when the client found no usable mechanism.
 		_, r, ok := strings.Cut(rest, "; server ")
+		if !ok {
+			_, r, ok = strings.Cut(rest, "; cannot authenticate to server ")
+		}
 		if !ok {
 			return false
 		}
@@ -292,8 +303,21 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		}
 		e.Kind = KindAuthFailure
 		dlvSetRelay(e, host, addr, port)
+		if d, ok := strings.CutPrefix(r, ": "); ok {
+			e.Detail = d
+			return true
+		}
 		dlvReply(e, strings.TrimPrefix(r, " said: "))
 		return true
+	case "Cannot":
+		// "Cannot start TLS: handshake failure": a session given up on
+		// before the next MX host is tried (smtp_sess_fail logs the
+		// reason with the queue id); the session is lost.
+		if strings.HasPrefix(rest, "start TLS: ") {
+			e.Kind = KindLostConnection
+			e.Detail = s
+			return true
+		}
 	case "SSL_connect":
 		r, ok := strings.CutPrefix(rest, "error to ")
 		if !ok {

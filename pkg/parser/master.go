@@ -4,7 +4,7 @@ import "strings"
 
 // parsePostfixMisc handles the Postfix programs that say little besides
 // warnings: the master daemon, the start/stop script, the command-line tools
-// (postfix, postdrop, sendmail, postmap, postalias, postqueue) and the small
+// (postfix, postdrop, sendmail, postmap, postalias, postqueue, postlog) and the small
 // servers (verify, trivial-rewrite, proxymap, showq, flush, spawn). Their
 // informational lines become notices with the text in detail; verify's cache
 // cleanup report is a stats line.
@@ -27,11 +27,13 @@ func parsePostfixMisc(e *Event, msg string) {
 			strings.HasPrefix(msg, "terminating on signal") {
 			setNoticeDetail(e, msg)
 		}
-	case "postfix-script", "script", "postfix":
+	case "postfix-script", "script", "postfix", "postlog":
 		// postfix-script speaks only to the administrator ("starting the
 		// Postfix mail system", "stopping ...", "refreshing ...", "the
 		// Postfix mail system is running: PID: 123"), and so does the
-		// postfix command (the backwards-compatibility notices).
+		// postfix command (the backwards-compatibility notices). postlog(1)
+		// (Postfix 3.4+) logs whatever text a script gives it; with
+		// maillog_file, postfix-script itself writes through it.
 		if msg != "" {
 			setNoticeDetail(e, msg)
 		}

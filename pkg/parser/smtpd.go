@@ -7,7 +7,12 @@ import "strings"
 func parseSmtpd(e *Event, msg string) {
 	if rest, ok := strings.CutPrefix(msg, "NOQUEUE: "); ok {
 		parseSmtpdAction(e, rest)
-		return
+		if e.Kind != KindUnknown {
+			return
+		}
+		// Session lines seen with the prefix ("NOQUEUE: lost connection
+		// after CONNECT from h[ip]") read as without it.
+		msg = rest
 	}
 	id, rest, ok := queueIDPrefix(msg)
 	if ok {
@@ -88,6 +93,21 @@ func parseSmtpd(e *Event, msg string) {
 		if s, ok := strings.CutPrefix(msg, "discarding EHLO keywords: "); ok {
 			e.Kind = KindNotice
 			e.Detail = s
+			return
+		}
+	case "reject:", "reject_warning:":
+		// An action whose queue-id prefix was lost (log tools and
+		// hand-edited logs drop it): the rest reads as usual.
+		parseSmtpdAction(e, msg)
+		return
+	case "looking", "cannot":
+		// The Cyrus SASL library logs through smtpd ("looking for plugins
+		// in '/usr/lib/sasl2', failed to open directory, ..."), and
+		// smtpd's TLS set-up says "cannot load Certificate Authority data:
+		// ..." before its warnings.
+		if strings.HasPrefix(msg, "looking for plugins in ") || strings.HasPrefix(msg, "cannot load Certificate Authority data") {
+			e.Kind = KindNotice
+			e.Detail = msg
 			return
 		}
 	case "using", "initializing":
