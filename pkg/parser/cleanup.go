@@ -93,7 +93,11 @@ func parseCleanupCheck(e *Event, action, s string) bool {
 	// The class comes first: "header Subject: ...", "body ...",
 	// "mime-header ...", "nested-header ...".
 	class, _, _ := strings.Cut(s, " ")
-	if !strings.HasSuffix(class, "header") && class != "body" && class != "content" {
+	// "content" is a check on the whole message, "mime-error" a MIME
+	// structure error rejected under strict_mime_encoding_domain and the
+	// like ("reject: mime-error invalid message/* or multipart/* encoding
+	// domain: ...").
+	if !strings.HasSuffix(class, "header") && class != "body" && class != "content" && class != "mime-error" {
 		return false
 	}
 	e.Kind = kind

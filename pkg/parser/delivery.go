@@ -280,6 +280,11 @@ func parseSMTPClientLine(e *Event, s string) bool {
 			// The server turned the session down at its greeting.
 			e.Kind = KindLostConnection
 			r = r[len(" refused to talk to me: "):]
+		case r == " offers SMTPUTF8 support, but not 8BITMIME":
+			e.Kind = KindNotice
+			dlvSetRelay(e, host, addr, port)
+			e.Detail = r[1:]
+			return true
 		default:
 			return false
 		}
@@ -309,12 +314,35 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		}
 		dlvReply(e, strings.TrimPrefix(r, " said: "))
 		return true
-	case "Cannot":
-		// "Cannot start TLS: handshake failure": a session given up on
-		// before the next MX host is tried (smtp_sess_fail logs the
-		// reason with the queue id); the session is lost.
-		if strings.HasPrefix(rest, "start TLS: ") {
+	case "Cannot", "TLS", "Server":
+		// A session given up on for its TLS before the next MX host is
+		// tried (smtp_sess_fail logs the reason with the queue id):
+		// "Cannot start TLS: handshake failure", "TLS is required, but
+		// was not offered by host h[ip]", "... but host h[ip] refused to
+		// start TLS: reason", "Server certificate not trusted" (or "not
+		// verified"). The session is lost.
+		if strings.HasPrefix(rest, "start TLS: ") || strings.HasPrefix(rest, "is required, but ") ||
+			strings.HasPrefix(rest, "certificate not ") {
 			e.Kind = KindLostConnection
+			e.Detail = s
+			if _, h, ok := strings.Cut(rest, " by host "); ok {
+				if host, addr, port, _, ok := hostAddr(h); ok {
+					dlvSetRelay(e, host, addr, port)
+				}
+			} else if _, h, ok := strings.Cut(rest, "but host "); ok {
+				if host, addr, port, _, ok := hostAddr(h); ok {
+					dlvSetRelay(e, host, addr, port)
+				}
+			}
+			return true
+		}
+	case "replacing", "skipping", "CLIENT", "SMTPS", "instead,":
+		// smtp_reply_filter: "QUEUEID: replacing server reply "x" with
+		// "y""; "skipping SRV lookup for d: reason" (3.8+); the hints
+		// after a wrapper-mode misconfiguration.
+		if strings.HasPrefix(rest, "server reply ") || strings.HasPrefix(rest, "SRV lookup for ") ||
+			strings.Contains(rest, "wrappermode") || strings.HasPrefix(rest, "send to ") {
+			e.Kind = KindNotice
 			e.Detail = s
 			return true
 		}

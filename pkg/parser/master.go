@@ -23,8 +23,12 @@ func parsePostfixMisc(e *Event, msg string) {
 		// "reload -- version 3.5.6, configuration /etc/postfix",
 		// "terminating on signal 15"; Postfix before 2.2 wrote
 		// "reload configuration /etc/postfix".
+		// "master exit time has arrived" (master -e) and "ignoring
+		// status update from child pid 123 generation 4" are its other
+		// informational lines.
 		if strings.HasPrefix(msg, "daemon started") || strings.HasPrefix(msg, "reload ") ||
-			strings.HasPrefix(msg, "terminating on signal") {
+			strings.HasPrefix(msg, "terminating on signal") || msg == "master exit time has arrived" ||
+			strings.HasPrefix(msg, "ignoring status update from child pid ") {
 			setNoticeDetail(e, msg)
 		}
 	case "postfix-script", "script", "postfix", "postlog":
