@@ -374,7 +374,8 @@ func parseMessage(e *Event, msg string) {
 		parsePostfixMisc(e, msg)
 	}
 	if e.Kind == KindUnknown && e.Service != e.Program {
-		// A Postfix daemon's -v debug output (verbose.go).
+		// What any Postfix daemon may write: its library's notices and
+		// its -v debug output (verbose.go).
 		parseVerbose(e, msg)
 	}
 }
