@@ -122,13 +122,7 @@ func expectationProblems(x *expectation, e *Event) []string {
 		class = "other"
 	}
 	if class != x.Class {
-		p := "class " + class + " (" + e.Kind.String() + "), want " + x.Class
-		if e.Kind == KindAuthBackend && x.Class == "auth_failure" {
-			// The one-attempt-one-count rule reads an auth back end's
-			// verdict so on purpose: list such lines as exceptions.
-			p += " (a back-end verdict: the front end's line counts the attempt)"
-		}
-		problems = append(problems, p)
+		problems = append(problems, "class "+class+" ("+e.Kind.String()+"), want "+x.Class)
 	}
 	if x.ClientIP != "" && e.ClientIP != x.ClientIP {
 		problems = append(problems, "client_ip "+strconv.Quote(e.ClientIP)+", want "+strconv.Quote(x.ClientIP))
