@@ -330,6 +330,9 @@ func parseMessage(e *Event, msg string) {
 		case "saslauthd":
 			parseSaslauthd(e, msg)
 			return
+		case "postgrey":
+			parsePostgrey(e, msg)
+			return
 		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "lda", "deliver", "auth", "auth-worker", "managesieve-login", "submission-login":
 			// Dovecot logging under its own process names (log_path=syslog
 			// with a per-process ident). Postfix's lmtp always logs under
@@ -367,7 +370,12 @@ func parseMessage(e *Event, msg string) {
 		// SPF policy servers spawned by Postfix's spawn(8) log under its
 		// syslog_name.
 		parseMilter(e, msg)
-	case "master", "postfix-script", "postfix", "postdrop", "sendmail", "postmap", "postalias", "postqueue", "verify", "trivial-rewrite", "proxymap", "showq", "flush", "oqmgr", "spawn", "script":
+	case "master", "postfix-script", "postfix", "postdrop", "sendmail", "postmap", "postalias", "postqueue", "verify", "trivial-rewrite", "proxymap", "showq", "flush", "oqmgr", "spawn", "script", "postlog":
 		parsePostfixMisc(e, msg)
+	}
+	if e.Kind == KindUnknown && e.Service != e.Program {
+		// What any Postfix daemon may write: its library's notices and
+		// its -v debug output (verbose.go).
+		parseVerbose(e, msg)
 	}
 }

@@ -31,7 +31,6 @@ var expectationExceptions = map[string]string{
 	"SSHGuard+sshguard/src_parser_tests.txt.log:2":  "dovecot: pending",
 	"SSHGuard+sshguard/src_parser_tests.txt.log:3":  "dovecot: pending (also a hostless ISO stamp: envelope, pending)",
 	"SSHGuard+sshguard/src_parser_tests.txt.log:5":  "dovecot: pending",
-	"SSHGuard+sshguard/src_parser_tests.txt.log:13": "postgrey: pending (branch postfix)",
 	"eltrai+dovecot-grok-patterns/test_yaml.log:15": "dovecot: pending",
 	"eltrai+dovecot-grok-patterns/test_yaml.log:17": "dovecot: pending",
 	"eltrai+dovecot-grok-patterns/test_yaml.log:27": "dovecot: pending",
