@@ -91,7 +91,7 @@ func NewPostfix(reg prometheus.Registerer, cfg PostfixConfig) *Postfix {
 			Name: "postfix_smtpd_lost_connections_total", Help: "smtpd sessions lost or timed out, by the SMTP command after which they ended.",
 		}, []string{"service", "after"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "postfix_auth_failures_total", Help: "Failed authentications: smtpd SASL, Dovecot and saslauthd.",
+			Name: "postfix_auth_failures_total", Help: "Failed authentication attempts taken by smtpd (SASL) and Dovecot's login processes; back-end verdicts are not counted.",
 		}, []string{"service", "program", "method"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "postfix_logins_total", Help: "Successful logins: SASL-authenticated submissions and IMAP/POP logins.",
@@ -262,18 +262,20 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		}
 	case parser.KindAuthFailure:
 		// smtp's failures are a relay refusing our own credentials, not
-		// someone guessing ours.
-		if e.Program == "smtpd" || e.Program == "saslauthd" || isDovecot(e) {
+		// someone guessing ours. Back-end verdicts (auth_backend: Dovecot's
+		// auth process, saslauthd, PAM) never reach here: the front end's
+		// line counts the attempt, Dovecot's "auth failed, N attempts" N.
+		if e.Program == "smtpd" || isDovecot(e) {
 			s := m.service(e.Service)
-			m.countAuth(s, &s.authFailures, m.authFailures, e)
+			m.countAuth(s, &s.authFailures, m.authFailures, e, e.FailedAttempts())
 		}
 	case parser.KindLogin:
 		s := m.service(e.Service)
-		m.countAuth(s, &s.logins, m.logins, e)
+		m.countAuth(s, &s.logins, m.logins, e, e.Weight())
 	case parser.KindClient:
 		if e.Program == "smtpd" && e.SASLUsername != "" {
 			s := m.service(e.Service)
-			m.countAuth(s, &s.logins, m.logins, e)
+			m.countAuth(s, &s.logins, m.logins, e, e.Weight())
 		}
 	case parser.KindReject:
 		if isReject(e.Action) {
@@ -335,13 +337,13 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 	}
 }
 
-func (m *Postfix) countAuth(s *service, slots *[len(authProgramNames) * len(methodNames)]prometheus.Counter, vec *prometheus.CounterVec, e *parser.Event) {
+func (m *Postfix) countAuth(s *service, slots *[len(authProgramNames) * len(methodNames)]prometheus.Counter, vec *prometheus.CounterVec, e *parser.Event, n int) {
 	p, me := authProgramIndex(e.Program), methodIndex(e.SASLMethod)
 	i := p*len(methodNames) + me
 	if slots[i] == nil {
 		slots[i] = vec.WithLabelValues(s.name, authProgramNames[p], methodNames[me])
 	}
-	slots[i].Inc()
+	slots[i].Add(float64(n))
 }
 
 func (m *Postfix) observeReceived(e *parser.Event) {
