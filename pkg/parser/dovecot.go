@@ -344,6 +344,10 @@ func dovecotLoginList(e *Event, s string) (tlsDetail string) {
 			s = s[1:]
 		}
 		key, val, isKV := strings.Cut(item, "=")
+		if sp := strings.LastIndexByte(key, ' '); sp >= 0 && isKV && !strings.HasPrefix(item, "TLS") {
+			// A custom element before the key ("XYZ rip=...").
+			key = key[sp+1:]
+		}
 		if isKV && strings.IndexByte(key, ' ') < 0 {
 			switch key {
 			case "user":

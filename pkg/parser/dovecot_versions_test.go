@@ -40,6 +40,15 @@ func TestDovecotVersions(t *testing.T) {
 			F{"program": "auth", "kind": "auth_backend", "check": "auth", "result": "failed", "sasl_username": "bob", "detail": "client out: FAIL\t1\tuser=bob"}},
 		{"1.2 debug request", "Mar  3 09:00:01 mx dovecot: auth(default): client in: AUTH\t1\tPLAIN\tservice=imap\tlip=192.0.2.1\trip=203.0.113.7",
 			F{"program": "auth", "kind": "notice", "detail": "client in: AUTH\t1\tPLAIN\tservice=imap\tlip=192.0.2.1\trip=203.0.113.7"}},
+		{"1.x pam_unix", `Mar  3 09:00:01 mx dovecot-auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=bob rhost=203.0.113.7  user=bob`,
+			F{"program": "dovecot-auth", "kind": "auth_backend", "check": "pam_unix", "result": "failed", "sasl_username": "bob", "client_ip": "203.0.113.7", "protocol": "dovecot",
+				"detail": "authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=bob rhost=203.0.113.7  user=bob"}},
+		{"1.x dovecot-auth passdb", `Mar  3 09:00:01 mx dovecot-auth: pam(bob,203.0.113.7): pam_authenticate() failed: Authentication failure`,
+			F{"program": "dovecot-auth", "kind": "auth_backend", "check": "pam", "result": "password_mismatch", "sasl_username": "bob", "client_ip": "203.0.113.7",
+				"detail": "pam_authenticate() failed: Authentication failure"}},
+		// SSHGuard+sshguard/src_parser_tests.txt.log: a placeholder element before rip=.
+		{"custom elements", `Mar  3 09:00:01 mx dovecot: imap-login: Aborted login (auth failed, 6 attempts): XYZ rip=6.6.6.0, lip=127.0.0.1`,
+			F{"kind": "auth_failure", "attempts": 6, "client_ip": "6.6.6.0", "server_ip": "127.0.0.1", "protocol": "imap", "detail": "Aborted login (auth failed, 6 attempts)"}},
 		{"1.2 deliver", `Mar  3 09:00:01 mx dovecot: deliver(bob): msgid=<x1@example.org>: saved mail to INBOX`,
 			F{"program": "deliver", "kind": "delivery", "status": "sent", "recipient": "bob", "message_id": "x1@example.org", "detail": "saved mail to INBOX"}},
 

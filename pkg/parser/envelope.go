@@ -333,7 +333,7 @@ func parseMessage(e *Event, msg string) {
 		case "postgrey":
 			parsePostgrey(e, msg)
 			return
-		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "lda", "deliver", "auth", "auth-worker", "managesieve-login", "submission-login":
+		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "lda", "deliver", "auth", "auth-worker", "managesieve-login", "submission-login", "dovecot-auth":
 			// Dovecot logging under its own process names (log_path=syslog
 			// with a per-process ident). Postfix's lmtp always logs under
 			// a syslog_name with a '/', so a bare lmtp is Dovecot's.
