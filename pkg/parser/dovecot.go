@@ -592,6 +592,11 @@ func parseDovecotDeliver(e *Event, user, text string) {
 }
 
 func dovecotDeliverStatus(e *Event, user, what string) {
+	// Pigeonhole 0.5 names the Sieve action first: "fileinto action:
+	// stored mail into mailbox 'Spam'", "keep action: ...".
+	if i := strings.Index(what, " action: "); i > 0 && strings.IndexByte(what[:i], ' ') < 0 {
+		what = what[i+len(" action: "):]
+	}
 	status := ""
 	switch {
 	case strings.HasPrefix(what, "saved mail to "), strings.HasPrefix(what, "stored mail into mailbox "),
