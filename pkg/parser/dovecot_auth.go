@@ -134,9 +134,7 @@ func dovecotAuthSubject(e *Event, inner string) {
 	}
 	// "ldap(bob,10.0.0.1,): ..." — an empty last field.
 	inner = strings.TrimSuffix(inner, ",")
-	if strings.HasSuffix(inner, ",master") {
-		inner = inner[:len(inner)-len(",master")]
-	}
+	inner = strings.TrimSuffix(inner, ",master")
 	if i := strings.LastIndex(inner, ",sasl:"); i >= 0 {
 		if m := inner[i+len(",sasl:"):]; strings.IndexByte(m, ',') < 0 {
 			inner = inner[:i]
