@@ -67,6 +67,8 @@ func TestDovecotVersions(t *testing.T) {
 			F{"program": "auth", "kind": "auth_backend", "check": "passwd-file", "result": "unknown_user", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "unknown user"}},
 		{"2.2 worker sql", `Mar  3 09:00:01 mx dovecot: auth-worker(4242): sql(bob@example.org,203.0.113.7,<Ab12Cd34>): unknown user`,
 			F{"program": "auth-worker", "kind": "auth_backend", "check": "sql", "result": "unknown_user", "sasl_username": "bob@example.org", "client_ip": "203.0.113.7", "detail": "unknown user"}},
+		{"2.2 master user", `Mar  3 09:00:01 mx dovecot: auth: passwd-file(bob,203.0.113.7,master,<Ab12Cd34>): Password mismatch`,
+			F{"program": "auth", "kind": "auth_backend", "check": "passwd-file", "result": "password_mismatch", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "Password mismatch"}},
 		{"2.2 ldap bind", `Mar  3 09:00:01 mx dovecot: auth: ldap(bob,203.0.113.7,): invalid credentials`,
 			F{"program": "auth", "kind": "auth_backend", "check": "ldap", "result": "invalid_credentials", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "invalid credentials"}},
 		{"2.2 pam unknown", `Mar  3 09:00:01 mx dovecot: auth-worker(4242): pam(ghost,203.0.113.7): pam_authenticate() failed: User not known to the underlying authentication module`,
