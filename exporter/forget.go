@@ -88,36 +88,20 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 }
 
 func forgetDryRun(ctx context.Context, path, archiveDir string, subjects []string, stdout, stderr io.Writer) int {
-	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true})
+	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true, ArchiveDir: archiveDir})
 	if err != nil {
 		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 		return 1
 	}
 	defer j.Close()
-	n, err := j.Count(ctx)
+	res, total, err := j.EraseDryRun(ctx, subjects)
 	if err != nil {
 		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
 		return 1
 	}
-	var hits int
-	err = j.Scan(ctx, journal.Filter{}, func(s *journal.Stored) error {
-		if privacy.Mentions(&s.Event, subjects...) {
-			hits++
-		}
-		return nil
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%d of %d events name %s; nothing changed (dry run)\n", hits, n, subjects[0])
+	fmt.Fprintf(stdout, "%d of %d events name %s; nothing changed (dry run)\n", res.Events-res.Archived, total, subjects[0])
 	if archiveDir != "" {
-		events, files, err := journal.ArchivedMentions(archiveDir, subjects)
-		if err != nil {
-			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%d archived events in %d files of %s name it\n", events, files, archiveDir)
+		fmt.Fprintf(stdout, "%d archived events in %d files of %s name it\n", res.Archived, res.ArchiveFiles, archiveDir)
 	}
 	return 0
 }
