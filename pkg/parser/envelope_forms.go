@@ -245,3 +245,31 @@ func repeatCount(s string) (int, string, bool) {
 func LastRepeated(e *Event) bool {
 	return e.Kind == KindNotice && e.Repeat > 0 && strings.HasPrefix(e.Detail, lastRepeatedPrefix)
 }
+
+// splitRef is the reading time SplitMessage passes to the stamp readers: the
+// year it gives is thrown away, and the parser reads no clock.
+var splitRef = time.Date(2000, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// SplitMessage returns the syslog ident of line (without its [pid]) and its
+// message, read as Parse reads the envelope (a repeat line gives the message
+// it repeats); ok is false when it finds no envelope. It is for looking at
+// the lines Parse gave no kind: what they said, without the envelope.
+func SplitMessage(line string) (ident, msg string, ok bool) {
+	line = strings.TrimRight(line, "\r\n")
+	var e Event
+	switch {
+	case len(line) > 0 && line[0] == '{':
+		ident, msg, ok = parseJournalJSON(&e, line)
+	case len(line) > 0 && line[0] == '@':
+		ident, msg, ok = parseTAI64NLine(&e, line, splitRef, time.UTC)
+	default:
+		ident, msg, ok = parseSyslog(&e, line, splitRef, time.UTC)
+	}
+	if !ok {
+		return "", "", false
+	}
+	if inner, done := repeated(&e, msg); !done {
+		msg = inner
+	}
+	return ident, msg, true
+}

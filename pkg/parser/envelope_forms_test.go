@@ -164,3 +164,19 @@ var envelopeSeeds = []string{
 	"Jun  3 10:40:57 mail last message repeated 12 times",
 	"Jan 29 09:33:58 postfix/smtpd[77]: connect from a.example[192.0.2.7]",
 }
+
+func TestSplitMessage(t *testing.T) {
+	for _, tc := range []struct{ line, ident, msg string }{
+		{"Jun  3 10:40:57 mx postfix/smtpd[1]: connect from a[192.0.2.1]\n", "postfix/smtpd", "connect from a[192.0.2.1]"},
+		{"Jan 29 09:33:58 imap-login: Info: Login: user=<bob>", "dovecot", "imap-login: Info: Login: user=<bob>"},
+		{"Jun  3 10:40:57 mx postfix/smtpd[1]: message repeated 2 times: [ foo bar]", "postfix/smtpd", "foo bar"},
+		{"Jun  3 10:40:57 mx postfix/smtpd[1]: last message repeated 2 times", "postfix/smtpd", "last message repeated 2 times"},
+		{`{"__REALTIME_TIMESTAMP":"1700000000123456","SYSLOG_IDENTIFIER":"opendkim","MESSAGE":"x y"}`, "opendkim", "x y"},
+		{"garbage", "", ""},
+	} {
+		ident, msg, ok := SplitMessage(tc.line)
+		if ident != tc.ident || msg != tc.msg || ok != (tc.ident != "") {
+			t.Errorf("SplitMessage(%q) = %q, %q, %v", tc.line, ident, msg, ok)
+		}
+	}
+}
