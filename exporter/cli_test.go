@@ -738,7 +738,10 @@ func TestCLIServeStdin(t *testing.T) {
 	if !banner.MatchString(r.stdout) {
 		t.Errorf("stdout %q does not match %s", r.stdout, banner)
 	}
-	if r.stderr != "" {
+	// The one line mailtrail cannot read is reported by its shape, once;
+	// nothing else is logged at warning level.
+	unparsed := regexp.MustCompile(`^time=\S+ level=WARN source=\S+ msg="log line of a new unparsed shape" service=none shape="not a syslog line"\n$`)
+	if !unparsed.MatchString(r.stderr) {
 		t.Errorf("warnings or errors logged: %s", r.stderr)
 	}
 	t.Logf("serve of %d lines from stdin took %v", len(cliLines(input)), time.Since(start).Round(time.Millisecond))
