@@ -51,6 +51,8 @@ func (p *Parser) ParseInto(e *Event, line string, ref time.Time) {
 		ident, msg, ok = parseJournalJSON(e, line)
 	case len(line) > 0 && line[0] == '@':
 		ident, msg, ok = parseTAI64NLine(e, line, ref, loc)
+	case len(line) > 0 && line[0] == 'd' && strings.HasPrefix(line, dovecot1Prefix):
+		ident, msg, ok = parseDovecot1Line(e, line, ref, loc)
 	default:
 		ident, msg, ok = parseSyslog(e, line, ref, loc)
 	}

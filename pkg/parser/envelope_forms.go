@@ -120,6 +120,38 @@ func stampFraction(s string, n int, t time.Time) (time.Time, int) {
 	return t.Add(time.Duration(nsec)), i
 }
 
+// dovecot1Prefix begins Dovecot 1.x's log file lines. Its master wrote its
+// own prefix, then log_timestamp, then the level, then the child's prefix
+// (lib/failures.c and master/log.c of 1.2): "dovecot: Jan 29 09:33:58 Info:
+// imap-login: Login: ...".
+const dovecot1Prefix = "dovecot: "
+
+// parseDovecot1Line reads that form. An Info line's text is handed on as
+// 2.x writes it ("imap-login: Login: ..."); a more severe one keeps its
+// level first ("Error: imap-login: ..."), so it stays a warning.
+func parseDovecot1Line(e *Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
+	s := line[len(dovecot1Prefix):]
+	var t time.Time
+	var n int
+	if len(s) > 4 && isDigit(s[0]) && s[4] == '-' {
+		t, n, ok = parseISOTime(s, loc)
+	} else {
+		t, n, ok = parseStamp(s, ref, loc)
+		if ok && n < len(s) && s[n] == '.' {
+			t, n = stampFraction(s, n, t)
+		}
+	}
+	if !ok || n >= len(s) || s[n] != ' ' {
+		return "", "", false
+	}
+	e.Time = t
+	s = s[n+1:]
+	if rest, found := strings.CutPrefix(s, "Info: "); found {
+		s = rest
+	}
+	return "dovecot", s, true
+}
+
 // taiOffset is the TAI64 label of 1970-01-01 00:00:00 UTC as daemontools
 // writes and reads it: 2^62 plus the 10 s TAI was ahead of UTC in 1972.
 // multilog's labels come from libtai's tai_now (the Unix time plus this)

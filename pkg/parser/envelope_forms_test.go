@@ -67,6 +67,12 @@ func TestEnvelopeForms(t *testing.T) {
 		{name: "an IPv6 host",
 			line: "Jan 29 09:33:58 2001:db8::1 postfix/smtpd[77]: connect from a.example[192.0.2.7]", time: "2025-01-29T08:33:58Z",
 			host: "2001:db8::1", service: "postfix", program: "smtpd", pid: 77, kind: KindConnect, clientIP: "192.0.2.7"},
+		{name: "dovecot 1.x log file: master prefix, stamp, level, process",
+			line: "dovecot: Jan 29 09:33:58 Info: imap-login: " + login, time: "2025-01-29T08:33:58Z",
+			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+		{name: "dovecot 1.x log file: an error keeps its level",
+			line: "dovecot: Jan 29 09:33:58 Error: auth(default): ldap: Connection appears to be hanging, reconnecting", time: "2025-01-29T08:33:58Z",
+			service: "dovecot", program: "dovecot", kind: KindWarning},
 		{name: "TAI64N label then dovecot's text without a stamp",
 			line: "@400000004c91b044077a9e94 imap-login: Info: " + login, time: "2010-09-16T05:50:50.1254765Z",
 			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
@@ -129,6 +135,8 @@ func TestEnvelopeFormsRejects(t *testing.T) {
 		"@400000004c91b0443b9aca00 imap-login: Info: x",          // 10^9 ns
 		"@400000004c91b044077a9e94 somebody: said something",     // no known writer
 		"2013-08-11 03:56:40+0200 auth-worker(default): Info: x", // malformed zone
+		"dovecot: Jan 29 09:33:58Info: imap-login: x",            // no space after the stamp
+		"dovecot: imap-login: x",                                 // no stamp
 	} {
 		p := &Parser{}
 		if e := p.Parse(line, time.Now()); e.Kind != KindUnknown || e.Raw != line || e.Service != "" {
@@ -163,6 +171,7 @@ var envelopeSeeds = []string{
 	"Jun  3 10:40:57 mail postfix/smtpd[9708]: last message repeated 4 times",
 	"Jun  3 10:40:57 mail last message repeated 12 times",
 	"Jan 29 09:33:58 postfix/smtpd[77]: connect from a.example[192.0.2.7]",
+	"dovecot: Jan 29 09:33:58 Info: imap-login: Login: user=<bob>, method=PLAIN, rip=192.0.2.10, lip=192.0.2.1, TLS",
 }
 
 func TestSplitMessage(t *testing.T) {
