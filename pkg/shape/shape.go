@@ -110,8 +110,17 @@ func mask(b *strings.Builder, s string) {
 						}
 						b.WriteString(token(part, afterSlash))
 					}
+				} else if m := token(core, afterSlash); m == core && strings.IndexByte(core, '-') > 0 {
+					// "h-676c0ed5fb08ee445040bc7ff918": an id inside a
+					// hyphenated word.
+					for k, part := range strings.Split(core, "-") {
+						if k > 0 {
+							b.WriteByte('-')
+						}
+						b.WriteString(token(part, afterSlash))
+					}
 				} else {
-					b.WriteString(token(core, afterSlash))
+					b.WriteString(m)
 				}
 				b.WriteString(tok[len(core):])
 			}

@@ -35,6 +35,8 @@ func TestOf(t *testing.T) {
 		{"postfix/smtpd", "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) at 10:40:57",
 			"postfix/smtpd: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (<n>/<n> bits) at <n>:<n>:<n>"},
 		{"postfix/smtpd", "héllo wörld 12", "postfix/smtpd: héllo wörld <n>"},
+		{"lightmeter/relayed-bounce", `mta="h-676c0ed5fb08ee445040bc7ff918", id=550e8400-e29b-41d4-a716-446655440000 via pop3-login and smtp-relay-2`,
+			`lightmeter/relayed-bounce: mta="h-<hex>", id=<hex> via pop3-login and smtp-relay-<n>`},
 	} {
 		if got := Of(tc.program, tc.msg); got != tc.want {
 			t.Errorf("Of(%q, %q)\n got %s\nwant %s", tc.program, tc.msg, got, tc.want)
@@ -49,5 +51,29 @@ func TestOfCapsLength(t *testing.T) {
 	}
 	if got := Of("p", strings.Repeat("word ", 10)); strings.HasSuffix(got, "…") {
 		t.Errorf("short shape cut: %q", got)
+	}
+}
+
+func TestSet(t *testing.T) {
+	s := NewSet(2)
+	for _, step := range []struct {
+		shape         string
+		isNew, filled bool
+		full          bool
+	}{
+		{"a", true, false, false},
+		{"a", false, false, false},
+		{"b", true, false, false},
+		{"c", false, true, true},
+		{"d", false, false, true},
+		{"a", false, false, true},
+	} {
+		isNew, filled := s.Add(step.shape)
+		if isNew != step.isNew || filled != step.filled || s.Full() != step.full {
+			t.Errorf("Add(%q) = %v, %v (full %v), want %v, %v (full %v)", step.shape, isNew, filled, s.Full(), step.isNew, step.filled, step.full)
+		}
+	}
+	if s.Len() != 2 {
+		t.Errorf("Len = %d, want 2", s.Len())
 	}
 }
