@@ -90,12 +90,14 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 	switch {
 	case len(s) >= 15 && isDigit(s[0]) && len(s) > 4 && s[4] == '-':
 		var n int
-		t, n, ok = parseRFC3339(s)
-		if !ok && !rfc5424 {
-			// Dovecot's log_timestamp and other local-time ISO forms:
-			// "2013-08-11 03:56:40[.123456]" in the reader's zone.
-			t, n, ok = parseISOTime(s, loc)
+		// Outside RFC 5424, which requires a zone, a stamp without one
+		// (Dovecot's log_timestamp "%Y-%m-%d %H:%M:%S ") is in the
+		// reader's zone.
+		local := loc
+		if rfc5424 {
+			local = nil
 		}
+		t, n, ok = parseISOTime(s, local)
 		if !ok {
 			return "", "", false
 		}
