@@ -246,7 +246,7 @@ func (t *Tracker) Observe(e *parser.Event) {
 		t.mu.Lock()
 		ts := t.observeTime(e.Time)
 		if ent := t.send.touch(e.SASLUsername, ts, t.now); ent != nil {
-			ent.add(t.send.bucket(ts), ts, 1)
+			ent.add(t.send.bucket(ts), ts, uint64(e.Weight()))
 			if !ent.after && e.ClientIP != "" {
 				if ip := t.ip.keys[e.ClientIP]; ip != nil {
 					ip.advance(t.ip.bucket(t.now))
