@@ -15,7 +15,7 @@ import (
 )
 
 // parseSummaryCommand runs `exporter parse --summary FILE...`.
-func parseSummaryCommand(p *parser.Parser, files []string, top int, stdin io.Reader, stdout, stderr io.Writer) int {
+func parseSummaryCommand(p *parser.Parser, files []string, top int, stdin io.Reader, stdout io.Writer) error {
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
@@ -23,15 +23,13 @@ func parseSummaryCommand(p *parser.Parser, files []string, top int, stdin io.Rea
 	ref := time.Now()
 	for _, name := range files {
 		if err := s.readFile(p, name, stdin, ref); err != nil {
-			fmt.Fprintf(stderr, "exporter parse: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
 	}
 	if err := s.write(stdout, top); err != nil {
-		fmt.Fprintf(stderr, "exporter parse: %v\n", err)
-		return 1
+		return fail(1, "%v", err)
 	}
-	return 0
+	return nil
 }
 
 // parseSummary counts, per program, the lines that got a kind and the
