@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end figures of `serve`, the path users run: a real exporter tails a
+# file while the simulated log is appended to it at full speed, with
+# everything on (journal, Merkle leaves and checkpoints, correlator,
+# metrics, offender windows). Once the journal holds every line, the CPU the
+# process spent (its rusage, /proc/PID/stat utime+stime) gives lines per
+# CPU-second; also lines per wall-clock second, journal bytes per event and
+# peak RSS (VmHWM).
+# LINES (default 1000000) sets the log's size, EXPORTER the binary, RUNS
+# how many runs (default 1; the median is printed when more),
+# CPUPROFILE a file for the (last run's) CPU profile.
+set -euo pipefail
+lines=${LINES:-1000000}
+bin=${EXPORTER:-bin/exporter}
+runs=${RUNS:-1}
+dir=$(mktemp -d)
+pid=
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+"$bin" simulate --lines "$lines" --seed 7 --output "$dir/src.log"
+tck=$(getconf CLK_TCK)
+
+metric() { # metric NAME: its value in the exporter's /metrics (0 if absent)
+  curl -fsS "http://$addr/metrics" 2>/dev/null | awk -v n="$1" '$1 == n { v = $2 } END { printf "%d\n", v + 0 }'
+}
+
+one() {
+  rm -f "$dir"/journal.db* "$dir/mail.log" "$dir/out"
+  : >"$dir/mail.log"
+  MAILTRAIL_CPUPROFILE=${CPUPROFILE:-} "$bin" serve --instance=bench --log.timezone=UTC \
+    --journal.path="$dir/journal.db" --log.path="$dir/mail.log" --no-journald \
+    --web.listen-address=127.0.0.1:0 --log.level=warn >"$dir/out" 2>&1 &
+  pid=$!
+  addr=
+  for _ in $(seq 100); do
+    addr=$(sed -n 's|.*metrics: http://\([^/]*\)/.*|\1|p' "$dir/out" | head -1)
+    [ -n "$addr" ] && break
+    sleep 0.1
+  done
+  [ -n "$addr" ] || { echo "serve did not start:"; cat "$dir/out"; exit 1; }
+  local start end n=0
+  start=$(date +%s.%N)
+  # Full speed: the whole log in 1 MiB appends, as fast as cat writes.
+  dd if="$dir/src.log" of="$dir/mail.log" bs=1M oflag=append conv=notrunc status=none
+  for _ in $(seq 3000); do
+    n=$(metric mailtrail_journal_events_total)
+    [ "$n" -ge "$lines" ] && break
+    sleep 0.1
+  done
+  end=$(date +%s.%N)
+  [ "$n" -ge "$lines" ] || { echo "journal holds $n of $lines events after 300s"; cat "$dir/out"; exit 1; }
+  local cpu rss
+  cpu=$(awk -v t="$tck" '{ printf "%.3f\n", ($14 + $15) / t }' "/proc/$pid/stat")
+  rss=$(awk '/^VmHWM/ { printf "%.1f\n", $2 / 1024 }' "/proc/$pid/status")
+  kill -TERM "$pid"
+  wait "$pid" || true
+  pid=
+  local size
+  size=$(( $(stat -c %s "$dir/journal.db") + $(stat -c %s "$dir/journal.db-wal" 2>/dev/null || echo 0) ))
+  awk -v l="$lines" -v c="$cpu" -v s="$start" -v e="$end" -v b="$size" -v r="$rss" 'BEGIN {
+    printf "%.0f lines/CPU-s  %.0f lines/s  %.1f CPU-s  %.1f bytes/event  peak RSS %.1f MiB\n", l / c, l / (e - s), c, b / l, r }'
+}
+
+echo "serve tailing $lines simulated lines ($(du -h "$dir/src.log" | cut -f1)) appended at full speed, $runs run(s):"
+for i in $(seq "$runs"); do
+  one | tee -a "$dir/results"
+done
+if [ "$runs" -gt 1 ]; then
+  sort -n "$dir/results" | awk -v m=$(( (runs + 1) / 2 )) 'NR == m { print "median: " $0 }'
+fi
