@@ -65,7 +65,7 @@ one() {
 }
 
 echo "serve tailing $lines simulated lines ($(du -h "$dir/src.log" | cut -f1)) appended at full speed, $runs run(s):"
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
   one | tee -a "$dir/results"
 done
 if [ "$runs" -gt 1 ]; then
