@@ -81,6 +81,7 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]tailer.Position{}}
+	b.limit = cfg.Journal.CommitSize(cfg.BatchSize)
 	ticker := time.NewTicker(cfg.FlushInterval)
 	defer ticker.Stop()
 	for {
@@ -97,7 +98,7 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 			ref := b.ref(ls[0].Source)
 			for _, l := range ls {
 				b.add(l, ref)
-				if len(b.recs) >= cfg.BatchSize {
+				if len(b.recs) >= b.limit {
 					if err := b.flush(ctx); err != nil {
 						return b.shutdown(err)
 					}
@@ -114,8 +115,12 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 }
 
 type batcher struct {
-	cfg   Config
-	recs  []journal.Record
+	cfg  Config
+	recs []journal.Record
+	// limit is the size a batch is committed at: BatchSize or a little
+	// less, so that commits end on block boundaries while lines come
+	// faster than the flush interval (journal.CommitSize).
+	limit int
 	pos   map[string]tailer.Position
 	order []string // sources in pos, in first-seen order
 	// The newest line's position waits here until a line of another
@@ -257,6 +262,7 @@ func (b *batcher) flush(ctx context.Context) error {
 		}
 		pause = min(2*pause, b.cfg.RetryMax)
 	}
+	b.limit = b.cfg.Journal.CommitSize(b.cfg.BatchSize)
 	clear(b.recs) // drop references to line text
 	b.recs = b.recs[:0]
 	clear(b.pos)

@@ -411,6 +411,22 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 	return nil
 }
 
+// CommitSize is the batch size, at most want (and at least 1), that ends
+// on a block boundary: a commit of it seals its events straight into
+// blocks, while the events of a commit that ends mid-block are written
+// into the hot table only to be deleted from it once the block fills.
+// When want is less than the room left in the block, it is want.
+func (j *Journal) CommitSize(want int) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	be := j.opts.BlockEvents
+	room := be - len(j.hot)%be
+	if want <= room {
+		return max(want, 1)
+	}
+	return room + (want-room)/be*be
+}
+
 // saveState returns what puts back the writer's in-memory state after a
 // failed transaction: the source ids it may have created, the tree it
 // grew, the checkpoint it signed and the hot events it sealed.

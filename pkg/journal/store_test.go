@@ -291,3 +291,46 @@ func TestCompressZstd(t *testing.T) {
 		t.Errorf("an unknown codec: %v", err)
 	}
 }
+
+// TestCommitSizeEndsOnBlocks: batches of CommitSize leave the hot table
+// empty whenever they are as large as the room left in the block, and
+// the hot rows a short commit left are sealed by the next one.
+func TestCommitSizeEndsOnBlocks(t *testing.T) {
+	ctx := context.Background()
+	j, err := Open(ctx, filepath.Join(t.TempDir(), "j.db"), Options{BlockEvents: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	recs := mixedRecords(1000)
+	hot := func() (n int) {
+		j.DB().QueryRow("SELECT count(*) FROM events").Scan(&n)
+		return n
+	}
+	done := 0
+	commit := func(n int) {
+		t.Helper()
+		if err := j.Commit(ctx, recs[done:done+n], nil); err != nil {
+			t.Fatal(err)
+		}
+		done += n
+	}
+	for _, c := range []struct{ want, size, hot int }{
+		{want: 100, size: 64, hot: 0},
+		{want: 10, size: 10, hot: 10}, // less than the room: as asked
+		{want: 100, size: 54, hot: 0}, // the rest of the block
+		{want: 200, size: 192, hot: 0},
+		{want: 64, size: 64, hot: 0},
+		{want: 0, size: 1, hot: 1},
+		{want: 63, size: 63, hot: 0},
+	} {
+		size := j.CommitSize(c.want)
+		if size != c.size {
+			t.Fatalf("after %d events, CommitSize(%d) = %d, want %d", done, c.want, size, c.size)
+		}
+		commit(size)
+		if h := hot(); h != c.hot {
+			t.Fatalf("after %d events, %d hot, want %d", done, h, c.hot)
+		}
+	}
+}
