@@ -32,7 +32,7 @@ one() {
   : >"$dir/mail.log"
   MAILTRAIL_CPUPROFILE=${CPUPROFILE:-} "$bin" serve --instance=bench --log.timezone=UTC \
     --journal.path="$dir/journal.db" --log.path="$dir/mail.log" --no-journald \
-    --web.listen-address=127.0.0.1:0 --log.level=warn >"$dir/out" 2>&1 &
+    --web.listen-address=127.0.0.1:0 --log.level=warn ${SERVE_FLAGS:-} >"$dir/out" 2>&1 &
   pid=$!
   addr=
   for _ in $(seq 100); do

@@ -16,7 +16,8 @@ import (
 )
 
 // Observer is told what ingest does; the metrics package implements it.
-// Run calls it from one goroutine.
+// Run calls Observed from one goroutine and Committed and CommitFailed
+// from another (the commits run beside the parsing), each in order.
 type Observer interface {
 	// Observed is called for every line, with the event it gave after
 	// correlation and what the correlator noted about it.
@@ -64,6 +65,11 @@ const (
 // commits what is left and returns nil) or ctx ends (then it commits what
 // it has, so a clean shutdown keeps everything read, and returns ctx's
 // error).
+//
+// A batch is committed in the background while the next one is parsed and
+// correlated, so that a log arriving faster than one core keeps up uses
+// two; batches are committed one at a time and in order, each in one
+// transaction with the positions its lines were read up to.
 func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
@@ -80,15 +86,26 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]tailer.Position{}}
-	b.limit = cfg.Journal.CommitSize(cfg.BatchSize)
+	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]tailer.Position{},
+		todo: make(chan batch), done: make(chan committed)}
+	b.hot, b.blockEvents = cfg.Journal.HotEvents()
+	b.limit = journal.AlignedCommitSize(cfg.BatchSize, b.hot, b.blockEvents)
+	// The background commits outlive ctx by as much as shutdown allows:
+	// what was read is committed if it can be.
+	commitCtx, cancelCommits := context.WithCancel(context.WithoutCancel(ctx))
+	b.cancelCommits = cancelCommits
+	go b.committer(commitCtx)
+	defer func() {
+		cancelCommits()
+		close(b.todo)
+	}()
 	ticker := time.NewTicker(cfg.FlushInterval)
 	defer ticker.Stop()
 	for {
 		select {
 		case ls, ok := <-lines:
 			if !ok {
-				return b.flush(ctx)
+				return b.finish(ctx)
 			}
 			if len(ls) == 0 {
 				continue
@@ -99,13 +116,13 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 			for _, l := range ls {
 				b.add(l, ref)
 				if len(b.recs) >= b.limit {
-					if err := b.flush(ctx); err != nil {
+					if err := b.handOff(ctx); err != nil {
 						return b.shutdown(err)
 					}
 				}
 			}
 		case <-ticker.C:
-			if err := b.flush(ctx); err != nil {
+			if err := b.handOff(ctx); err != nil {
 				return b.shutdown(err)
 			}
 		case <-ctx.Done():
@@ -114,13 +131,36 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	}
 }
 
+// batch is what one transaction commits.
+type batch struct {
+	recs      []journal.Record
+	positions []journal.SourcePosition
+}
+
+// committed is the committer's answer for a batch: its error, or the
+// journal's hot events after it.
+type committed struct {
+	recs []journal.Record // emptied, for the batcher to fill again
+	err  error
+	hot  int
+}
+
 type batcher struct {
 	cfg  Config
 	recs []journal.Record
 	// limit is the size a batch is committed at: BatchSize or a little
 	// less, so that commits end on block boundaries while lines come
-	// faster than the flush interval (journal.CommitSize).
-	limit int
+	// faster than the flush interval (journal.CommitSize). hot is the
+	// journal's hot events once the batches handed off are committed.
+	limit, hot, blockEvents int
+	// The committer takes batches from todo and answers on done; inFlight
+	// says a batch was handed off and its answer not yet received.
+	todo          chan batch
+	done          chan committed
+	inFlight      bool
+	cancelCommits func()
+	// spare are the records of the last batch committed, filled next.
+	spare []journal.Record
 	pos   map[string]tailer.Position
 	order []string // sources in pos, in first-seen order
 	// The newest line's position waits here until a line of another
@@ -222,13 +262,44 @@ func (b *batcher) add(l tailer.Line, ref time.Time) {
 	b.curPos, b.hasCur = l.Pos, true
 }
 
-// flush commits the batch, retrying with growing pauses while the journal
-// fails (a full disk, an I/O error): nothing read is dropped, and since Run
-// does not read while it waits here, the sources wait too.
-func (b *batcher) flush(ctx context.Context) error {
-	if len(b.recs) == 0 {
+// committer commits the batches handed off, in order.
+func (b *batcher) committer(ctx context.Context) {
+	for bt := range b.todo {
+		err := b.commit(ctx, bt.recs, bt.positions)
+		hot := 0
+		if err == nil {
+			hot, _ = b.cfg.Journal.HotEvents()
+		}
+		clear(bt.recs) // drop references to line text
+		b.done <- committed{recs: bt.recs[:0], err: err, hot: hot}
+	}
+}
+
+// wait waits for the batch in flight, if any, to be committed.
+func (b *batcher) wait(ctx context.Context) error {
+	if !b.inFlight {
 		return nil
 	}
+	select {
+	case c := <-b.done:
+		b.answer(c)
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *batcher) answer(c committed) {
+	b.inFlight = false
+	b.hot = c.hot
+	if cap(c.recs) > cap(b.spare) {
+		b.spare = c.recs
+	}
+}
+
+// take empties the batch being filled and returns it with the positions
+// its lines were read up to.
+func (b *batcher) take() batch {
 	b.settle()
 	positions := make([]journal.SourcePosition, 0, len(b.order))
 	for _, s := range b.order {
@@ -236,20 +307,70 @@ func (b *batcher) flush(ctx context.Context) error {
 			positions = append(positions, journal.SourcePosition{Source: s, Pos: p})
 		}
 	}
+	bt := batch{recs: b.recs, positions: positions}
+	b.recs, b.spare = b.spare, nil
+	if b.recs == nil {
+		b.recs = make([]journal.Record, 0, b.cfg.BatchSize)
+	}
+	clear(b.pos)
+	b.order = b.order[:0]
+	return bt
+}
+
+// handOff gives the batch to the committer once the one before it is
+// committed: while the journal fails, at most one more batch is read.
+func (b *batcher) handOff(ctx context.Context) error {
+	if len(b.recs) == 0 {
+		return nil
+	}
+	if err := b.wait(ctx); err != nil {
+		return err
+	}
+	n := len(b.recs)
+	bt := b.take()
+	select {
+	case b.todo <- bt:
+	case <-ctx.Done():
+		// Not handed off: shutdown commits it.
+		b.recs, b.spare = bt.recs, b.recs
+		return ctx.Err()
+	}
+	b.inFlight = true
+	b.limit = journal.AlignedCommitSize(b.cfg.BatchSize, (b.hot+n)%b.blockEvents, b.blockEvents)
+	return nil
+}
+
+// finish commits what is left once the lines have ended.
+func (b *batcher) finish(ctx context.Context) error {
+	if err := b.wait(ctx); err != nil {
+		return b.shutdown(err)
+	}
+	if len(b.recs) == 0 {
+		return nil
+	}
+	bt := b.take()
+	return b.commit(ctx, bt.recs, bt.positions)
+}
+
+// commit commits a batch, retrying with growing pauses while the journal
+// fails (a full disk, an I/O error): nothing read is dropped, and since
+// the batcher waits for it before handing off the next batch, the sources
+// wait too.
+func (b *batcher) commit(ctx context.Context, recs []journal.Record, positions []journal.SourcePosition) error {
 	pause := 100 * time.Millisecond
 	for {
 		start := time.Now()
-		err := b.cfg.Journal.Commit(ctx, b.recs, positions)
+		err := b.cfg.Journal.Commit(ctx, recs, positions)
 		if err == nil {
 			if b.cfg.Observer != nil {
-				b.cfg.Observer.Committed(len(b.recs), time.Since(start))
+				b.cfg.Observer.Committed(len(recs), time.Since(start))
 			}
-			break
+			return nil
 		}
 		if b.cfg.Observer != nil {
 			b.cfg.Observer.CommitFailed(err)
 		}
-		b.cfg.Logger.Error("journal commit failed; reading paused until it succeeds", "err", err, "events", len(b.recs), "retry_in", pause)
+		b.cfg.Logger.Error("journal commit failed; reading paused until it succeeds", "err", err, "events", len(recs), "retry_in", pause)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -262,21 +383,33 @@ func (b *batcher) flush(ctx context.Context) error {
 		}
 		pause = min(2*pause, b.cfg.RetryMax)
 	}
-	b.limit = b.cfg.Journal.CommitSize(b.cfg.BatchSize)
-	clear(b.recs) // drop references to line text
-	b.recs = b.recs[:0]
-	clear(b.pos)
-	b.order = b.order[:0]
-	return nil
 }
 
-// shutdown commits what was read before returning why Run stopped; a few
-// seconds are allowed for that, beyond the cancelled context.
+// shutdown commits what was read before returning why Run stopped: the
+// batch in flight, then the one being filled; a few seconds are allowed
+// for that, beyond the cancelled context.
 func (b *batcher) shutdown(why error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := b.flush(ctx); err != nil {
-		b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", err, "events", len(b.recs))
+	if b.inFlight {
+		select {
+		case c := <-b.done:
+			b.answer(c)
+		case <-ctx.Done():
+			b.cancelCommits()
+			c := <-b.done
+			b.answer(c)
+			if c.err != nil {
+				b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", c.err)
+			}
+		}
+	}
+	if len(b.recs) > 0 {
+		n := len(b.recs)
+		bt := b.take()
+		if err := b.commit(ctx, bt.recs, bt.positions); err != nil {
+			b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", err, "events", n)
+		}
 	}
 	return why
 }

@@ -417,14 +417,27 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 // into the hot table only to be deleted from it once the block fills.
 // When want is less than the room left in the block, it is want.
 func (j *Journal) CommitSize(want int) int {
+	hot, be := j.HotEvents()
+	return AlignedCommitSize(want, hot, be)
+}
+
+// HotEvents is how many events wait in the hot table for their block to
+// fill, and how many a block holds.
+func (j *Journal) HotEvents() (hot, blockEvents int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	be := j.opts.BlockEvents
-	room := be - len(j.hot)%be
+	return len(j.hot), j.opts.BlockEvents
+}
+
+// AlignedCommitSize is CommitSize for a journal with hot events waiting
+// and blocks of blockEvents: what a caller that commits in the background
+// works out for its next batch before the one in flight is done.
+func AlignedCommitSize(want, hot, blockEvents int) int {
+	room := blockEvents - hot%blockEvents
 	if want <= room {
 		return max(want, 1)
 	}
-	return room + (want-room)/be*be
+	return room + (want-room)/blockEvents*blockEvents
 }
 
 // saveState returns what puts back the writer's in-memory state after a
