@@ -8,7 +8,8 @@
 # peak RSS (VmHWM).
 # LINES (default 1000000) sets the log's size, EXPORTER the binary, RUNS
 # how many runs (default 1; the median is printed when more),
-# CPUPROFILE a file for the (last run's) CPU profile.
+# CPUPROFILE a file for the (last run's) CPU profile, SERVE_FLAGS more
+# flags for serve.
 set -euo pipefail
 lines=${LINES:-1000000}
 bin=${EXPORTER:-bin/exporter}
@@ -22,6 +23,8 @@ cleanup() {
 trap cleanup EXIT
 "$bin" simulate --lines "$lines" --seed 7 --output "$dir/src.log"
 tck=$(getconf CLK_TCK)
+# SERVE_FLAGS: more flags for serve (e.g. --journal.batch-size=2048).
+read -ra extra <<<"${SERVE_FLAGS:-}"
 
 metric() { # metric NAME: its value in the exporter's /metrics (0 if absent)
   curl -fsS "http://$addr/metrics" 2>/dev/null | awk -v n="$1" '$1 == n { v = $2 } END { printf "%d\n", v + 0 }'
@@ -32,10 +35,10 @@ one() {
   : >"$dir/mail.log"
   MAILTRAIL_CPUPROFILE=${CPUPROFILE:-} "$bin" serve --instance=bench --log.timezone=UTC \
     --journal.path="$dir/journal.db" --log.path="$dir/mail.log" --no-journald \
-    --web.listen-address=127.0.0.1:0 --log.level=warn ${SERVE_FLAGS:-} >"$dir/out" 2>&1 &
+    --web.listen-address=127.0.0.1:0 --log.level=warn "${extra[@]}" >"$dir/out" 2>&1 &
   pid=$!
   addr=
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     addr=$(sed -n 's|.*metrics: http://\([^/]*\)/.*|\1|p' "$dir/out" | head -1)
     [ -n "$addr" ] && break
     sleep 0.1
@@ -66,7 +69,9 @@ one() {
 
 echo "serve tailing $lines simulated lines ($(du -h "$dir/src.log" | cut -f1)) appended at full speed, $runs run(s):"
 for _ in $(seq "$runs"); do
-  one | tee -a "$dir/results"
+  one >"$dir/last"
+  cat "$dir/last"
+  cat "$dir/last" >>"$dir/results"
 done
 if [ "$runs" -gt 1 ]; then
   sort -n "$dir/results" | awk -v m=$(( (runs + 1) / 2 )) 'NR == m { print "median: " $0 }'
