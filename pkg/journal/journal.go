@@ -376,15 +376,25 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 		}
 		// Sequence numbers are given, not left to SQLite, because the
 		// Merkle leaf covers them: event n is leaf n.
-		e := &fresh[i]
-		*e = entry{seq: int64(j.tree.Size()) + 1, t: timeToCol(t), kind: r.Event.Kind, src: src,
+		fresh[i] = entry{seq: int64(j.tree.Size()) + 1 + int64(i), t: timeToCol(t), kind: r.Event.Kind, src: src,
 			qid: buf[prev:ends[2*i]:ends[2*i]], data: buf[ends[2*i]:ends[2*i+1]:ends[2*i+1]]}
 		prev = ends[2*i+1]
-		var leaf integrity.Hash
-		leaf, j.leafBuf = e.leafHash(j.leafBuf, r.Source)
-		j.tree.Append(leaf)
 	}
-	if err := j.addHot(ctx, tx, fresh); err != nil {
+	// The leaves are hashed into the tree beside the sealing (compression,
+	// postings, inserts), which reads the same entries and nothing else
+	// of the tree's: a third of a commit's CPU moved to a second core.
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for i := range fresh {
+			var leaf integrity.Hash
+			leaf, j.leafBuf = fresh[i].leafHash(j.leafBuf, recs[i].Source)
+			j.tree.Append(leaf)
+		}
+	}()
+	err := j.addHot(ctx, tx, fresh)
+	<-hashed
+	if err != nil {
 		return err
 	}
 	if len(recs) > 0 {
