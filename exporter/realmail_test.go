@@ -62,7 +62,7 @@ const rmThreshold = 4
 var rmCounted = []string{
 	"postfix_auth_failures_total", "postfix_logins_total", "postfix_rejects_total",
 	"postfix_messages_received_total", "postfix_deliveries_total", "mailtrail_auth_offenders",
-	"postfix_smtpd_connects_total", "postfix_smtpd_disconnects_total",
+	"postfix_smtpd_connects_total", "postfix_smtpd_disconnects_total", "mailtrail_log_lines_unparsed_total",
 }
 
 // TestRealMail runs the whole scene twice, with Dovecot's auth_verbose off
@@ -594,11 +594,15 @@ type rmSample struct {
 // rmWantMetrics is what the scene must count.
 var rmWantMetrics = []rmSample{
 	// Failures: the attacker's 3 + 3, bob's 1 + 1, carol's 2.
+	{"postfix_auth_failures_total", nil, 10},
 	{"postfix_auth_failures_total", map[string]string{"service": "postfix/submission", "program": "smtpd"}, 4},
 	{"postfix_auth_failures_total", map[string]string{"program": "smtpd", "method": "LOGIN"}, 3},
 	{"postfix_auth_failures_total", map[string]string{"program": "smtpd", "method": "PLAIN"}, 1},
+	{"postfix_auth_failures_total", map[string]string{"service": "dovecot", "program": "imap-login"}, 6},
 	// Logins: 4 submissions (bob 1, alice 3), 2 IMAP logins.
+	{"postfix_logins_total", nil, 6},
 	{"postfix_logins_total", map[string]string{"service": "postfix/submission", "program": "smtpd"}, 4},
+	{"postfix_logins_total", map[string]string{"service": "dovecot", "program": "imap-login"}, 2},
 	{"postfix_rejects_total", nil, 2},
 	{"postfix_rejects_total", map[string]string{"service": "postfix", "stage": "rcpt", "class": "5xx"}, 1},
 	{"postfix_rejects_total", map[string]string{"service": "postfix", "stage": "rcpt", "class": "4xx"}, 1},
@@ -618,6 +622,8 @@ var rmWantMetrics = []rmSample{
 	{"postfix_deliveries_total", map[string]string{"service": "postfix", "transport": "smtp", "status": "sent"}, 1},
 	{"postfix_deliveries_total", map[string]string{"service": "postfix", "transport": "smtp", "status": "deferred"}, 1},
 	{"postfix_deliveries_total", map[string]string{"service": "postfix-relay", "transport": "lmtp", "status": "sent"}, 1},
+	{"mailtrail_auth_offenders", map[string]string{"scope": "ip"}, 1},
+	{"mailtrail_auth_offenders", map[string]string{"scope": "user"}, 1},
 	{"mailtrail_send_offenders", nil, 0},
 	// smtpd sessions: 8 on submission (3 + 1 + 1 + 3), 3 from the outside,
 	// 1 on relay.
@@ -629,15 +635,28 @@ var rmWantMetrics = []rmSample{
 	{"postfix_queue_up", nil, 1},
 	{"postfix_queue_messages", map[string]string{"queue": "deferred"}, 1},
 	// Every line the daemons wrote has a kind.
+	{"mailtrail_log_lines_unparsed_total", nil, 0},
 }
 
 // rmWantLogins is the login audit: user, address, service, outcome and
 // count.
 var rmWantLogins = map[string]int{
 	"alice@example.test 127.0.0.66 postfix/submission failure": 3,
+	"alice@example.test 127.0.0.66 dovecot/imap-login failure": 3,
 	"bob@example.test 127.0.0.67 postfix/submission failure":   1,
+	"bob@example.test 127.0.0.67 dovecot/imap-login failure":   1,
+	"carol@relay.test 127.0.0.68 dovecot/imap-login failure":   2,
 	"bob@example.test 127.0.0.67 postfix/submission success":   1,
+	"bob@example.test 127.0.0.67 dovecot/imap-login success":   1,
 	"alice@example.test 127.0.0.81 postfix/submission success": 3,
+	"alice@example.test 127.0.0.81 dovecot/imap-login success": 1,
+}
+
+// rmWantOffenders: the attacker's address and alice's name, 6 failures
+// each; nobody else.
+var rmWantOffenders = map[string]int{
+	"ip 127.0.0.66":           6,
+	"user alice@example.test": 6,
 }
 
 func runRealMail(t *testing.T, verbose bool) map[string]float64 {
@@ -653,6 +672,8 @@ func runRealMail(t *testing.T, verbose bool) map[string]float64 {
 		families = scrape(t, rm.exporter.metricsURL())
 		problems = rm.checkMetrics(families)
 		problems = append(problems, rm.checkLogins(t)...)
+		problems = append(problems, rm.checkOffenders(t)...)
+		problems = append(problems, rm.checkBackend(t, verbose)...)
 		if len(problems) == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -663,6 +684,9 @@ func runRealMail(t *testing.T, verbose bool) map[string]float64 {
 	}
 	for _, p := range problems {
 		t.Error(p)
+	}
+	if n := sum(families, "mailtrail_log_lines_unparsed_total", nil); n != 0 {
+		rm.logUnknown(t)
 	}
 	rm.checkTraces(t)
 
@@ -691,7 +715,11 @@ func (rm *realMail) checkMetrics(f map[string]*dto.MetricFamily) []string {
 			got = 0 // a counter with no samples yet is absent
 		}
 		if got != s.want {
-			problems = append(problems, fmt.Sprintf("%s%v = %v, want %v", s.name, s.labels, got, s.want))
+			var labels []string
+			for _, k := range sortedKeys(s.labels) {
+				labels = append(labels, k+"="+strconv.Quote(s.labels[k]))
+			}
+			problems = append(problems, fmt.Sprintf("%s{%s} = %v, want %v", s.name, strings.Join(labels, ","), got, s.want))
 		}
 	}
 	return problems
@@ -747,6 +775,53 @@ func (rm *realMail) checkLogins(t *testing.T) []string {
 	return diffCounts("login audit", got, rmWantLogins)
 }
 
+func (rm *realMail) checkOffenders(t *testing.T) []string {
+	var res struct {
+		Offenders []struct {
+			Scope, Key string
+			Count      int
+			Active     bool
+		}
+	}
+	if status := rm.apiGet(t, "/api/v1/offenders", &res); status != http.StatusOK {
+		return []string{fmt.Sprintf("/api/v1/offenders: status %d", status)}
+	}
+	got := map[string]int{}
+	var problems []string
+	for _, o := range res.Offenders {
+		got[o.Scope+" "+o.Key] = o.Count
+		if !o.Active {
+			problems = append(problems, fmt.Sprintf("offender %s %s not active", o.Scope, o.Key))
+		}
+	}
+	return append(problems, diffCounts("offenders", got, rmWantOffenders)...)
+}
+
+// checkBackend: with auth_verbose the auth process's verdicts are
+// journaled, searchable, as auth_backend: one per password check of the
+// 10 failures and one for LMTP's lookup of ghost; without it there are
+// none.
+func (rm *realMail) checkBackend(t *testing.T, verbose bool) []string {
+	var page struct{ Events []apiEvent }
+	if status := rm.apiGet(t, "/api/v1/events?kind=auth_backend&limit=1000&"+rm.rangeQuery(), &page); status != http.StatusOK {
+		return []string{fmt.Sprintf("/api/v1/events?kind=auth_backend: status %d", status)}
+	}
+	got := map[string]int{}
+	for _, e := range page.Events {
+		got[e.SASLUsername+" "+e.ClientIP+" "+e.Result]++
+	}
+	want := map[string]int{}
+	if verbose {
+		want = map[string]int{
+			"alice@example.test 127.0.0.66 Password mismatch": 6,
+			"bob@example.test 127.0.0.67 Password mismatch":   2,
+			"carol@relay.test 127.0.0.68 Password mismatch":   2,
+			"ghost@example.test 127.0.0.10 unknown user":      1,
+		}
+	}
+	return diffCounts("auth_backend events", got, want)
+}
+
 // diffCounts names every key whose count differs.
 func diffCounts(what string, got, want map[string]int) []string {
 	keys := map[string]bool{}
@@ -763,6 +838,16 @@ func diffCounts(what string, got, want map[string]int) []string {
 		}
 	}
 	return problems
+}
+
+// logUnknown lists the lines the exporter could not read, for the report.
+func (rm *realMail) logUnknown(t *testing.T) {
+	t.Helper()
+	var page struct{ Events []apiEvent }
+	rm.apiGet(t, "/api/v1/events?kind=unknown&limit=1000&"+rm.rangeQuery(), &page)
+	for _, e := range page.Events {
+		t.Errorf("read as unknown: %s", e.Raw)
+	}
 }
 
 // rmMessage is a message of a trace, with the fields the test checks.
