@@ -739,7 +739,10 @@ func TestCLIServeStdin(t *testing.T) {
 	if !banner.MatchString(r.stdout) {
 		t.Errorf("stdout %q does not match %s", r.stdout, banner)
 	}
-	if r.stderr != "" {
+	// The one line mailtrail cannot read is reported by its shape, once;
+	// nothing else is logged at warning level.
+	unparsed := regexp.MustCompile(`^time=\S+ level=WARN source=\S+ msg="log line of a new unparsed shape" service=none shape="not a syslog line"\n$`)
+	if !unparsed.MatchString(r.stderr) {
 		t.Errorf("warnings or errors logged: %s", r.stderr)
 	}
 	t.Logf("serve of %d lines from stdin took %v", len(cliLines(input)), time.Since(start).Round(time.Millisecond))
@@ -775,7 +778,7 @@ func TestCLIUsage(t *testing.T) {
 	t.Run("command help", func(t *testing.T) {
 		for _, args := range [][]string{{"parse", "--help"}, {"help", "parse"}} {
 			out := cliMust(t, "", args...)
-			if !strings.HasPrefix(out, "usage: exporter parse [<flags>] [<file>]\n") || !strings.Contains(out, "--log.timezone") {
+			if !strings.HasPrefix(out, "usage: exporter parse [<flags>] [<file>...]\n") || !strings.Contains(out, "--log.timezone") {
 				t.Errorf("%v:\n%s", args, out)
 			}
 		}
@@ -799,6 +802,7 @@ func TestCLIUsage(t *testing.T) {
 		cliExpect(t, cliRun(t, "", "--frobnicate"), 2, "exporter: error: unknown long flag '--frobnicate', try --help\n")
 	})
 	t.Run("extra argument", func(t *testing.T) {
-		cliExpect(t, cliRun(t, "", "parse", "a.log", "b.log"), 2, "exporter: error: unexpected b.log, try --help\n")
+		// parse takes several files only with --summary.
+		cliExpect(t, cliRun(t, "", "parse", "a.log", "b.log"), 2, "exporter parse: one FILE at a time (or --summary for several)\n")
 	})
 }

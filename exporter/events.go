@@ -17,7 +17,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
-func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("events", "Print journaled events.")
 	var (
 		path, since, until, queueID, user, ip, format, configFile string
@@ -34,28 +34,24 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("limit", "At most this many events (0: all).").Default("1000").IntVar(&limit)
 	cmd.Flag("format", "Output format.").Default("jsonl").EnumVar(&format, "jsonl", "table")
 	cmd.Flag("config.file", "The exporter's configuration: with pseudonymised fields, --sasl-username and --client-ip are looked up by their pseudonyms.").StringVar(&configFile)
-	return cmd.FullCommand(), func() int {
+	return cmd.FullCommand(), func() error {
 		now := time.Now()
 		f := journal.Filter{QueueID: queueID, SASLUsername: user, ClientIP: ip, Limit: limit}
 		var err error
 		if f.Since, err = parseWhen(since, now); err != nil {
-			fmt.Fprintf(stderr, "exporter events: --since: %v\n", err)
-			return 2
+			return fail(2, "--since: %v", err)
 		}
 		if f.Until, err = parseWhen(until, now); err != nil {
-			fmt.Fprintf(stderr, "exporter events: --until: %v\n", err)
-			return 2
+			return fail(2, "--until: %v", err)
 		}
 		if configFile != "" {
 			c, err := config.Load(configFile)
 			if err != nil {
-				fmt.Fprintf(stderr, "exporter events: %v\n", err)
-				return 2
+				return fail(2, "%v", err)
 			}
 			r, err := c.Redactor()
 			if err != nil {
-				fmt.Fprintf(stderr, "exporter events: %v\n", err)
-				return 2
+				return fail(2, "%v", err)
 			}
 			if user != "" {
 				f.SASLUsername = r.Query("sasl_username", user)
@@ -65,34 +61,29 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			}
 		}
 		if limit < 0 {
-			fmt.Fprintf(stderr, "exporter events: --limit=%d: must not be negative\n", limit)
-			return 2
+			return fail(2, "--limit=%d: must not be negative", limit)
 		}
 		for _, k := range kinds {
 			kind, err := parser.ParseKind(k)
 			if err != nil {
-				fmt.Fprintf(stderr, "exporter events: --kind: %v (one of %s)\n", err, kindList())
-				return 2
+				return fail(2, "--kind: %v (one of %s)", err, kindList())
 			}
 			f.Kinds = append(f.Kinds, kind)
 		}
 		ctx := context.Background()
 		j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true})
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter events: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
 		defer j.Close()
 		evs, err := j.Events(ctx, f)
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter events: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
 		if err := writeEvents(stdout, evs, format); err != nil {
-			fmt.Fprintf(stderr, "exporter events: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
-		return 0
+		return nil
 	}
 }
 

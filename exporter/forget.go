@@ -18,7 +18,7 @@ import (
 // forgetCommand is the GDPR erasure: every appearance of an address (or
 // user name) is replaced in the journal, the proofs stay verifiable and the
 // erasure is journaled.
-func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("forget", "Erase every appearance of an address or user name from the journal (right to erasure): events keep their place in the Merkle tree, the erasure is journaled and signed. Stop the exporter first.")
 	f := addSourceFlags(cmd)
 	var subject, actor, archiveDir string
@@ -27,53 +27,47 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("journal.archive-dir", "Rewrite the archive files of expired events there too (default: journal.archive_dir of the configuration file).").StringVar(&archiveDir)
 	cmd.Flag("actor", "Who asks for the erasure, recorded in the erasure event (default: the user running the command).").StringVar(&actor)
 	cmd.Flag("dry-run", "Only count the events that name the subject.").BoolVar(&dryRun)
-	return cmd.FullCommand(), func() int {
+	return cmd.FullCommand(), func() error {
 		ctx := context.Background()
 		subject = strings.TrimSpace(subject)
 		if err := privacy.CheckSubject(subject); err != nil {
-			fmt.Fprintf(stderr, "exporter forget: --subject=%q: %v\n", subject, err)
-			return 2
+			return fail(2, "--subject=%q: %v", subject, err)
 		}
 		c, err := f.settings()
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-			return 2
+			return fail(2, "%v", err)
 		}
 		if archiveDir != "" {
 			c.Journal.ArchiveDir = archiveDir
 		}
 		if _, err := os.Stat(c.Journal.Path); err != nil {
-			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
 		// Under a pseudonymising policy the journal holds the subject's
 		// pseudonym, not the subject: erase both.
 		r, err := c.Redactor()
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-			return 2
+			return fail(2, "%v", err)
 		}
 		subjects := r.Subjects(subject)
 		if dryRun {
-			return forgetDryRun(ctx, c.Journal.Path, c.Journal.ArchiveDir, subjects, stdout, stderr)
+			return forgetDryRun(ctx, c.Journal.Path, c.Journal.ArchiveDir, subjects, stdout)
 		}
 		if actor == "" {
 			actor = "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
 		}
 		j, _, err := server.OpenJournal(ctx, c, slog.New(slog.NewTextHandler(stderr, nil)))
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
 		defer j.Close()
 		res, err := j.Erase(ctx, subjects, actor)
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
 		if res.Events == 0 {
 			fmt.Fprintf(stdout, "no event names %s; nothing changed\n", subject)
-			return 0
+			return nil
 		}
 		inArchives := ""
 		if res.Archived > 0 {
@@ -83,43 +77,25 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		if !res.WALTruncated {
 			fmt.Fprintln(stderr, "exporter forget: warning: a reader kept the write-ahead log busy, so old pages may remain in "+c.Journal.Path+"-wal until the next checkpoint; run forget again once readers are gone")
 		}
-		return 0
+		return nil
 	}
 }
 
-func forgetDryRun(ctx context.Context, path, archiveDir string, subjects []string, stdout, stderr io.Writer) int {
-	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true})
+func forgetDryRun(ctx context.Context, path, archiveDir string, subjects []string, stdout io.Writer) error {
+	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true, ArchiveDir: archiveDir})
 	if err != nil {
-		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-		return 1
+		return fail(1, "%v", err)
 	}
 	defer j.Close()
-	n, err := j.Count(ctx)
+	res, total, err := j.EraseDryRun(ctx, subjects)
 	if err != nil {
-		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-		return 1
+		return fail(1, "%v", err)
 	}
-	var hits int
-	err = j.Scan(ctx, journal.Filter{}, func(s *journal.Stored) error {
-		if privacy.Mentions(&s.Event, subjects...) {
-			hits++
-		}
-		return nil
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%d of %d events name %s; nothing changed (dry run)\n", hits, n, subjects[0])
+	fmt.Fprintf(stdout, "%d of %d events name %s; nothing changed (dry run)\n", res.Events-res.Archived, total, subjects[0])
 	if archiveDir != "" {
-		events, files, err := journal.ArchivedMentions(archiveDir, subjects)
-		if err != nil {
-			fmt.Fprintf(stderr, "exporter forget: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%d archived events in %d files of %s name it\n", events, files, archiveDir)
+		fmt.Fprintf(stdout, "%d archived events in %d files of %s name it\n", res.Archived, res.ArchiveFiles, archiveDir)
 	}
-	return 0
+	return nil
 }
 
 func firstNonEmpty(ss ...string) string {

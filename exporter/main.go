@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +21,7 @@ func main() {
 
 // command is one subcommand: it declares its flags on the kingpin clause and
 // returns the function that runs it once the flags are parsed.
-type command func(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (name string, run func() int)
+type command func(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (name string, run func() error)
 
 // commands lists the subcommands; each lives in its own file.
 var commands = []command{
@@ -46,7 +47,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app.ErrorWriter(stderr)
 	exit := -1
 	app.Terminate(func(code int) { exit = code })
-	runners := map[string]func() int{}
+	runners := map[string]func() error{}
 	for _, c := range commands {
 		name, fn := c(app, stdin, stdout, stderr)
 		runners[name] = fn
@@ -65,5 +66,44 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exporter: error: no command given, try --help\n")
 		return 2
 	}
-	return fn()
+	return exitCode(stderr, selected, fn())
+}
+
+// exitError is a command's failure: the exit code and what to say. Every
+// command's error reaches the user through exitCode, in one form.
+type exitError struct {
+	code int
+	// cmd replaces the command's name in the message (report names its
+	// kind: "report summary").
+	cmd string
+	msg string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// fail is a command's error with its exit code: 2 bad usage, 1 the work
+// failed, or a command's own code (verify's 3). An empty message exits
+// quietly, for commands that said what went wrong themselves.
+func fail(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode says what went wrong, "exporter COMMAND: message", and gives
+// the exit code: 0 without an error, 1 for an error without a code.
+func exitCode(stderr io.Writer, cmd string, err error) int {
+	if err == nil {
+		return 0
+	}
+	code, msg := 1, err.Error()
+	var e *exitError
+	if errors.As(err, &e) {
+		code = e.code
+		if e.cmd != "" {
+			cmd = e.cmd
+		}
+	}
+	if msg != "" {
+		fmt.Fprintf(stderr, "exporter %s: %s\n", cmd, msg)
+	}
+	return code
 }

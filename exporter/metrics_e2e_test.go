@@ -254,9 +254,10 @@ func checkTruth(t *testing.T, f map[string]*dto.MetricFamily, tr simulate.Truth)
 	eq("smtpd disconnects", sum(f, "postfix_smtpd_disconnects_total", nil), total(tr.Disconnects))
 	eq("smtpd lost connections", sum(f, "postfix_smtpd_lost_connections_total", nil), total(tr.LostConnections))
 	eq("smtpd auth failures", sum(f, "postfix_auth_failures_total", map[string]string{"program": "smtpd"}), tr.AuthFailures["smtpd"])
+	// Attempts, not lines: "auth failed, N attempts" counts N (issue 20).
 	eq("dovecot auth failures", sum(f, "postfix_auth_failures_total", map[string]string{"program": "imap-login"})+
-		sum(f, "postfix_auth_failures_total", map[string]string{"program": "pop3-login"}), tr.AuthFailures["dovecot"])
-	eq("all auth failures", sum(f, "postfix_auth_failures_total", nil), total(tr.AuthFailures))
+		sum(f, "postfix_auth_failures_total", map[string]string{"program": "pop3-login"}), tr.DovecotAuthAttempts)
+	eq("all auth failures", sum(f, "postfix_auth_failures_total", nil), tr.AuthFailures["smtpd"]+tr.DovecotAuthAttempts)
 	eq("imap logins", sum(f, "postfix_logins_total", map[string]string{"program": "imap-login"}), tr.Logins["imap"])
 	eq("pop3 logins", sum(f, "postfix_logins_total", map[string]string{"program": "pop3-login"}), tr.Logins["pop3"])
 	eq("SASL submissions", sum(f, "postfix_logins_total", map[string]string{"program": "smtpd"}), tr.SASLLogins)

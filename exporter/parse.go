@@ -20,33 +20,45 @@ type parsedLine struct {
 	parser.Event
 }
 
-func parseCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
-	cmd := app.Command("parse", "Parse log lines from FILE or stdin and print one JSON event per line.")
+func parseCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
+	cmd := app.Command("parse", "Parse log lines from FILE or stdin and print one JSON event per line; with --summary, how many lines of each program mailtrail understood and the shapes of those it did not.")
 	tz := cmd.Flag("log.timezone", "IANA time zone of timestamps that carry none (RFC 3164).").Default("Local").String()
 	instance := cmd.Flag("instance", "Postfix instance name copied into every event.").Default("").String()
-	file := cmd.Arg("file", "Log file to read; stdin when absent or '-'.").String()
-	return cmd.FullCommand(), func() int {
+	summary := cmd.Flag("summary", "Print, per program, how many lines got a kind and the most common shapes (values masked) of those that did not, instead of the events. Reads every FILE (plain or .gz).").Bool()
+	top := cmd.Flag("summary.top", "Unparsed shapes listed per program with --summary.").Default("10").Int()
+	files := cmd.Arg("file", "Log file to read; stdin when absent or '-'. --summary reads several.").Strings()
+	return cmd.FullCommand(), func() error {
 		loc, err := time.LoadLocation(*tz)
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter parse: --log.timezone=%q: %v\n", *tz, err)
-			return 2
+			return fail(2, "--log.timezone=%q: %v", *tz, err)
+		}
+		p := &parser.Parser{Instance: *instance, Location: loc}
+		if *summary {
+			if *top < 0 {
+				return fail(2, "--summary.top=%d: must not be negative", *top)
+			}
+			return parseSummaryCommand(p, *files, *top, stdin, stdout)
+		}
+		if len(*files) > 1 {
+			return fail(2, "one FILE at a time (or --summary for several)")
+		}
+		file := ""
+		if len(*files) == 1 {
+			file = (*files)[0]
 		}
 		in := stdin
-		if *file != "" && *file != "-" {
-			f, err := os.Open(*file)
+		if file != "" && file != "-" {
+			f, err := os.Open(file)
 			if err != nil {
-				fmt.Fprintf(stderr, "exporter parse: %v\n", err)
-				return 1
+				return fail(1, "%v", err)
 			}
 			defer f.Close()
 			in = f
 		}
-		p := &parser.Parser{Instance: *instance, Location: loc}
 		if err := parseStream(p, in, stdout, time.Now()); err != nil {
-			fmt.Fprintf(stderr, "exporter parse: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
-		return 0
+		return nil
 	}
 }
 

@@ -24,22 +24,20 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/server"
 )
 
-func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("replay", "Journal log files (plain or .gz) once; a file replayed again is read only past where the last replay ended.")
 	sf := addSourceFlags(cmd)
 	var files []string
 	var progress string
 	cmd.Arg("file", "Log files to replay, in order.").Required().ExistingFilesVar(&files)
 	cmd.Flag("progress", "Show a progress line: auto (on a terminal), always or never.").Default("auto").EnumVar(&progress, "auto", "always", "never")
-	return cmd.FullCommand(), func() int {
+	return cmd.FullCommand(), func() error {
 		c, err := sf.settings()
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
-			return 2
+			return fail(2, "%v", err)
 		}
 		if _, err := c.Redactor(); err != nil {
-			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
-			return 2
+			return fail(2, "%v", err)
 		}
 		show := progress == "always"
 		if f, ok := stderr.(*os.File); ok && progress == "auto" {
@@ -52,10 +50,9 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			sum.write(stdout)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter replay: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
-		return 0
+		return nil
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 // reportKinds are the reports, in the order --help lists them.
 var reportKinds = []string{"summary", "deliveries", "logins", "trace"}
 
-func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("report", "Audit reports from the journal: summary (pflogsumm-style), deliveries (timeline), logins (history), trace (one message).")
 	var (
 		kind, path, since, until, user, domain, queueID, messageID, format, output, blocklist string
@@ -42,10 +42,9 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("output", "Write the report to this file instead of stdout.").StringVar(&output)
 	cmd.Flag("enrich.geoip", "MaxMind database (GeoLite2/GeoIP2 Country, City or ASN) for countries and AS numbers, repeatable.").StringsVar(&geoip)
 	cmd.Flag("enrich.blocklist", "Threat list, one CIDR or address per line ('#' comments): rows from listed addresses are marked.").StringVar(&blocklist)
-	return cmd.FullCommand(), func() int {
-		fail := func(code int, format string, args ...any) int {
-			fmt.Fprintf(stderr, "exporter report %s: "+format+"\n", append([]any{kind}, args...)...)
-			return code
+	return cmd.FullCommand(), func() error {
+		fail := func(code int, format string, args ...any) error {
+			return &exitError{code: code, cmd: "report " + kind, msg: fmt.Sprintf(format, args...)}
 		}
 		now := time.Now()
 		o := report.Options{User: user, Domain: domain, QueueID: queueID, MessageID: messageID, Top: top}
@@ -120,7 +119,7 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		if err := writeReport(stdout, output, doc, format); err != nil {
 			return fail(1, "%v", err)
 		}
-		return 0
+		return nil
 	}
 }
 

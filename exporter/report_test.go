@@ -140,7 +140,8 @@ func TestReportSummaryTruth(t *testing.T) {
 		{"rejected", s.Rejected, rejects},
 		{"mailbox saves", s.MailboxSaves, tr.MailboxSaves},
 		{"logins", s.Logins, sumOf(tr.Logins) + tr.SASLLogins},
-		{"auth failures", s.AuthFailures, sumOf(tr.AuthFailures)},
+		// Attempts, not lines: "auth failed, N attempts" counts N (issue 20).
+		{"auth failures", s.AuthFailures, tr.AuthFailures["smtpd"] + tr.DovecotAuthAttempts},
 	} {
 		if c.got != c.want {
 			t.Errorf("summary %s = %d, the simulator wrote %d", c.name, c.got, c.want)
@@ -336,7 +337,7 @@ func TestReportLoginsEnriched(t *testing.T) {
 	if want := sumOf(f.truth.Logins) + f.truth.SASLLogins; ok != want {
 		t.Errorf("logins report counts %d successes, the simulator wrote %d", ok, want)
 	}
-	if want := sumOf(f.truth.AuthFailures); failed != want {
+	if want := f.truth.AuthFailures["smtpd"] + f.truth.DovecotAuthAttempts; failed != want {
 		t.Errorf("logins report counts %d failures, the simulator wrote %d", failed, want)
 	}
 	if listed == 0 || listed == len(rows) {

@@ -32,7 +32,7 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 // defaultListen is the exporter's port.
 const defaultListen = ":9744"
 
-func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("serve", "Follow the mail logs, journal every event and serve metrics (the default command).").Default()
 	sf := addSourceFlags(cmd)
 	var (
@@ -49,42 +49,38 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
 	cmd.Flag("log.level", "Only log messages with this severity or above: debug, info, warn, error.").Default("info").EnumVar(&logLevel, "debug", "info", "warn", "error")
 	cmd.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").EnumVar(&logFormat, "logfmt", "json")
-	return cmd.FullCommand(), func() int {
+	return cmd.FullCommand(), func() error {
 		logger := newLogger(stderr, logLevel, logFormat)
 		c, err := sf.settings()
 		if err == nil {
 			err = server.Check(c)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter serve: %v\n", err)
-			return 2
+			return fail(2, "%v", err)
 		}
 		if *webFlags.WebConfigFile != "" {
 			if err := web.Validate(*webFlags.WebConfigFile); err != nil {
-				fmt.Fprintf(stderr, "exporter serve: --web.config.file: %v\n", err)
-				return 2
+				return fail(2, "--web.config.file: %v", err)
 			}
 		}
 		if !strings.HasPrefix(metricsPath, "/") || metricsPath == "/-/healthy" || metricsPath == "/-/ready" {
-			fmt.Fprintf(stderr, "exporter serve: --web.telemetry-path=%q: must start with / and not be /-/healthy or /-/ready\n", metricsPath)
-			return 2
+			return fail(2, "--web.telemetry-path=%q: must start with / and not be /-/healthy or /-/ready", metricsPath)
 		}
 		for _, a := range *webFlags.WebListenAddresses {
 			if _, _, err := net.SplitHostPort(a); err != nil {
-				fmt.Fprintf(stderr, "exporter serve: --web.listen-address=%q: %v\n", a, err)
-				return 2
+				return fail(2, "--web.listen-address=%q: %v", a, err)
 			}
 		}
 		if check {
 			fmt.Fprintln(stdout, "configuration ok")
-			return 0
+			return nil
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		srv, err := server.Open(ctx, c, logger)
 		if err != nil {
 			logger.Error("exporter stopped", "err", err)
-			return 1
+			return fail(1, "")
 		}
 		err = srv.Serve(ctx, server.Options{Stdin: stdin, Stdout: stdout, Web: webFlags, MetricsPath: metricsPath, VerifyEvery: verifyEvery, Version: version})
 		if cerr := srv.Close(); cerr != nil {
@@ -92,9 +88,9 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		}
 		if err != nil {
 			logger.Error("exporter stopped", "err", err)
-			return 1
+			return fail(1, "")
 		}
-		return 0
+		return nil
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
 
-func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() int) {
+func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("simulate", "Write a realistic, deterministic Postfix/Dovecot log.")
 	lines := cmd.Flag("lines", "Number of lines to write; with --rate and no --lines, run until interrupted.").Int()
 	seed := cmd.Flag("seed", "Seed; the same seed and options give byte-identical output.").Default("1").Uint64()
@@ -29,38 +29,33 @@ func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr i
 	clientIPs := cmd.Flag("client-ips", "Distinct remote client addresses.").Default("5000").Int()
 	users := cmd.Flag("users", "Distinct local mailbox users.").Default("200").Int()
 	domains := cmd.Flag("domains", "Distinct remote domains.").Default("1000").Int()
-	return cmd.FullCommand(), func() int {
+	return cmd.FullCommand(), func() error {
 		for _, n := range []struct {
 			flag  string
 			value float64
 		}{{"--lines", float64(*lines)}, {"--rate", *rate}, {"--client-ips", float64(*clientIPs)}, {"--users", float64(*users)}, {"--domains", float64(*domains)}} {
 			if n.value < 0 {
-				fmt.Fprintf(stderr, "exporter simulate: %s=%v: must not be negative\n", n.flag, n.value)
-				return 2
+				return fail(2, "%s=%v: must not be negative", n.flag, n.value)
 			}
 		}
 		if *lines <= 0 && *rate <= 0 {
-			fmt.Fprintln(stderr, "exporter simulate: give --lines, --rate or both")
-			return 2
+			return fail(2, "give --lines, --rate or both")
 		}
 		t0, err := time.Parse(time.RFC3339, *start)
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter simulate: --start=%q: %v\n", *start, err)
-			return 2
+			return fail(2, "--start=%q: %v", *start, err)
 		}
 		f, err := simulate.ParseFormat(*format)
 		if err != nil {
-			fmt.Fprintf(stderr, "exporter simulate: %v\n", err)
-			return 2
+			return fail(2, "%v", err)
 		}
 		cfg := simulate.Config{Seed: *seed, Start: t0, Format: f, ClientIPs: *clientIPs, Users: *users, Domains: *domains}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if err := runSimulate(ctx, cfg, *lines, *rate, *output, *appendOut, *truth, stdout); err != nil {
-			fmt.Fprintf(stderr, "exporter simulate: %v\n", err)
-			return 1
+			return fail(1, "%v", err)
 		}
-		return 0
+		return nil
 	}
 }
 

@@ -124,6 +124,8 @@ export const EVENT_KINDS = [
   'warning',
   'stats',
   'notice',
+  // A back end's verdict on a credential check (Dovecot auth, saslauthd, PAM): never an attempt of its own.
+  'auth_backend',
   'unknown',
 ] as const;
 

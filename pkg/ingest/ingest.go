@@ -124,6 +124,36 @@ type batcher struct {
 	cur    string
 	curPos tailer.Position
 	hasCur bool
+	// last is the newest event of cur as correlated and before redaction:
+	// what a "last message repeated N times" line of that source repeats.
+	// The other sources' are in lastBy, moved there when the source
+	// changes, so a run of one source's lines touches no map.
+	last    parser.Event
+	hasLast bool
+	lastBy  map[string]parser.Event
+}
+
+// maxLastSources bounds lastBy; past it, the sources' previous events are
+// forgotten (a repeat line then stays a notice) rather than held forever
+// for syslog peers that come and go.
+const maxLastSources = 1024
+
+// switchSource makes src the current source for what its repeat lines
+// refer to.
+func (b *batcher) switchSource(src string) {
+	if b.hasLast {
+		if b.lastBy == nil {
+			b.lastBy = map[string]parser.Event{}
+		}
+		if _, ok := b.lastBy[b.cur]; !ok && len(b.lastBy) >= maxLastSources {
+			clear(b.lastBy)
+		}
+		b.lastBy[b.cur] = b.last
+	}
+	b.last, b.hasLast = b.lastBy[src]
+	if b.hasLast {
+		delete(b.lastBy, src)
+	}
 }
 
 // settle puts the waiting position into pos.
@@ -158,20 +188,31 @@ func (b *batcher) add(l tailer.Line, ref time.Time) {
 	}
 	r := &b.recs[n]
 	r.Source = l.Source
+	if l.Source != b.cur {
+		b.settle()
+		b.switchSource(l.Source)
+		b.cur = l.Source
+	}
 	b.cfg.Parser.ParseInto(&r.Event, l.Text, ref)
 	var note correlate.Note
-	if b.cfg.Correlator != nil {
+	if parser.LastRepeated(&r.Event) && b.hasLast && b.last.Kind != parser.KindUnknown {
+		// The line stands for N more of the one before it: that event
+		// again, already correlated, weighted N, dated by the repeat line.
+		repeat, at, raw := r.Event.Repeat, r.Event.Time, r.Event.Raw
+		r.Event = b.last
+		r.Event.Repeat, r.Event.Raw = repeat, raw
+		if !at.IsZero() {
+			r.Event.Time = at
+		}
+	} else if b.cfg.Correlator != nil {
 		note = b.cfg.Correlator.Observe(&r.Event)
 	}
 	if b.cfg.Observer != nil {
 		b.cfg.Observer.Observed(l.Source, &r.Event, note)
 	}
+	b.last, b.hasLast = r.Event, true
 	if b.cfg.Redactor != nil {
 		b.cfg.Redactor.Apply(&r.Event)
-	}
-	if l.Source != b.cur {
-		b.settle()
-		b.cur = l.Source
 	}
 	b.curPos, b.hasCur = l.Pos, true
 }

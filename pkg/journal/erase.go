@@ -397,6 +397,32 @@ func (j *Journal) eraseArchives(subjects []string, standIn string) (seqs []int64
 	return seqs, files, nil
 }
 
+// EraseDryRun counts what Erase would rewrite — the journal's events and
+// the archived ones (Options.ArchiveDir) that name a subject — changing
+// nothing; total is how many events the journal holds. The CLI's and the
+// API's dry runs are this.
+func (j *Journal) EraseDryRun(ctx context.Context, subjects []string) (res EraseResult, total int64, err error) {
+	if total, err = j.Count(ctx); err != nil {
+		return res, 0, err
+	}
+	err = j.Scan(ctx, Filter{}, func(s *Stored) error {
+		if privacy.Mentions(&s.Event, subjects...) {
+			res.Events++
+		}
+		return nil
+	})
+	if err != nil {
+		return res, total, err
+	}
+	if dir := j.opts.ArchiveDir; dir != "" {
+		if res.Archived, res.ArchiveFiles, err = ArchivedMentions(dir, subjects); err != nil {
+			return res, total, err
+		}
+		res.Events += res.Archived
+	}
+	return res, total, nil
+}
+
 // ArchivedMentions counts the events of the archive files in dir that
 // name a subject, and the files holding them: what forget would rewrite.
 func ArchivedMentions(dir string, subjects []string) (events int64, files int, err error) {

@@ -292,3 +292,28 @@ func checkCarolErased(t *testing.T, j *Journal, path string, v integrity.Verifie
 		t.Fatalf("verify after restoring erased events: %+v, %v", rep, err)
 	}
 }
+
+// TestEraseDryRun: the dry run counts exactly what Erase then rewrites, and
+// changes nothing.
+func TestEraseDryRun(t *testing.T) {
+	ctx := context.Background()
+	j := openTemp(t)
+	var recs []Record
+	for _, u := range []string{"alice@example.com", "bob@example.com", "Alice@Example.com"} {
+		recs = append(recs, Record{Source: "-", Event: parser.Event{Kind: parser.KindLogin, SASLUsername: u, Raw: "login " + u}})
+	}
+	if err := j.Commit(ctx, recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	dry, total, err := j.EraseDryRun(ctx, []string{"alice@example.com"})
+	if err != nil || dry.Events != 2 || total != 3 {
+		t.Fatalf("dry run: %+v of %d, %v", dry, total, err)
+	}
+	if n, _ := j.Count(ctx); n != 3 {
+		t.Fatalf("the dry run changed the journal: %d events", n)
+	}
+	res, err := j.Erase(ctx, []string{"alice@example.com"}, "test")
+	if err != nil || res.Events != dry.Events {
+		t.Fatalf("erase rewrote %d events, the dry run said %d (%v)", res.Events, dry.Events, err)
+	}
+}

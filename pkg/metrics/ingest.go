@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/shape"
 )
 
 // Ingest counts what the tailer and the journal do. It implements
@@ -27,7 +28,12 @@ type Ingest struct {
 	errors       prometheus.Counter
 	newest       atomic.Int64 // Unix ns of the newest event time seen
 	logger       *slog.Logger
+	shapes       *shape.Set // unparsed shapes already logged
 }
+
+// MaxUnparsedShapes bounds how many distinct shapes of unparsed lines are
+// logged (each once); past it, one more warning says that no more will be.
+const MaxUnparsedShapes = 1000
 
 // NewIngest registers the ingest metrics with reg. now is the clock for the
 // lag gauge; size reports the journal's size in bytes (nil: not exported);
@@ -38,6 +44,7 @@ func NewIngest(reg prometheus.Registerer, now func() time.Time, size func() int6
 	}
 	m := &Ingest{
 		logger: logger,
+		shapes: shape.NewSet(MaxUnparsedShapes),
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailtrail_log_lines_total", Help: "Log lines read, by source.",
 		}, []string{"source"}),
@@ -107,7 +114,9 @@ func (m *Ingest) Lost(source, why string) {
 func (m *Ingest) Parsed(source string, e *parser.Event) {
 	m.lines.WithLabelValues(source).Inc()
 	if e.Kind == parser.KindUnknown {
-		m.unparsed.WithLabelValues(ServiceFamily(e.Service)).Inc()
+		family := ServiceFamily(e.Service)
+		m.unparsed.WithLabelValues(family).Inc()
+		m.logShape(family, e)
 	}
 	if !e.Time.IsZero() {
 		t := e.Time.UnixNano()
@@ -117,6 +126,27 @@ func (m *Ingest) Parsed(source string, e *parser.Event) {
 				break
 			}
 		}
+	}
+}
+
+// logShape logs the shape of an unparsed line the first time it is seen:
+// what kind of line the parser missed, without the values of this one, for
+// the operator to report. The count is in mailtrail_log_lines_unparsed_total.
+func (m *Ingest) logShape(family string, e *parser.Event) {
+	if m.shapes.Full() {
+		return
+	}
+	var s string
+	if ident, msg, ok := parser.SplitMessage(e.Raw); ok {
+		s = shape.Of(ident, msg)
+	} else {
+		s = shape.Of("", e.Raw)
+	}
+	switch isNew, filled := m.shapes.Add(s); {
+	case isNew:
+		m.logger.Warn("log line of a new unparsed shape", "service", family, "shape", s)
+	case filled:
+		m.logger.Warn("unparsed shapes: no more new ones will be logged", "logged", MaxUnparsedShapes)
 	}
 }
 

@@ -91,7 +91,7 @@ func NewPostfix(reg prometheus.Registerer, cfg PostfixConfig) *Postfix {
 			Name: "postfix_smtpd_lost_connections_total", Help: "smtpd sessions lost or timed out, by the SMTP command after which they ended.",
 		}, []string{"service", "after"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "postfix_auth_failures_total", Help: "Failed authentications: smtpd SASL, Dovecot and saslauthd.",
+			Name: "postfix_auth_failures_total", Help: "Failed authentication attempts taken by smtpd (SASL) and Dovecot's login processes; back-end verdicts are not counted.",
 		}, []string{"service", "program", "method"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "postfix_logins_total", Help: "Successful logins: SASL-authenticated submissions and IMAP/POP logins.",
@@ -234,6 +234,8 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 	if n.NewMessage {
 		m.observeReceived(e)
 	}
+	// A repeat line stands for Weight() occurrences of its event.
+	w := float64(e.Weight())
 	switch e.Kind {
 	case parser.KindConnect:
 		if e.Program == "smtpd" {
@@ -241,7 +243,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			if s.connects == nil {
 				s.connects = m.connects.WithLabelValues(s.name)
 			}
-			s.connects.Inc()
+			s.connects.Add(w)
 		}
 	case parser.KindDisconnect:
 		if e.Program == "smtpd" {
@@ -249,7 +251,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			if s.disconnects == nil {
 				s.disconnects = m.disconnects.WithLabelValues(s.name)
 			}
-			s.disconnects.Inc()
+			s.disconnects.Add(w)
 		}
 	case parser.KindLostConnection:
 		if e.Program == "smtpd" {
@@ -258,22 +260,24 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			if s.lost[i] == nil {
 				s.lost[i] = m.lost.WithLabelValues(s.name, afterNames[i])
 			}
-			s.lost[i].Inc()
+			s.lost[i].Add(w)
 		}
 	case parser.KindAuthFailure:
 		// smtp's failures are a relay refusing our own credentials, not
-		// someone guessing ours.
-		if e.Program == "smtpd" || e.Program == "saslauthd" || isDovecot(e) {
+		// someone guessing ours. Back-end verdicts (auth_backend: Dovecot's
+		// auth process, saslauthd, PAM) never reach here: the front end's
+		// line counts the attempt, Dovecot's "auth failed, N attempts" N.
+		if e.Program == "smtpd" || isDovecot(e) {
 			s := m.service(e.Service)
-			m.countAuth(s, &s.authFailures, m.authFailures, e)
+			m.countAuth(s, &s.authFailures, m.authFailures, e, e.FailedAttempts())
 		}
 	case parser.KindLogin:
 		s := m.service(e.Service)
-		m.countAuth(s, &s.logins, m.logins, e)
+		m.countAuth(s, &s.logins, m.logins, e, e.Weight())
 	case parser.KindClient:
 		if e.Program == "smtpd" && e.SASLUsername != "" {
 			s := m.service(e.Service)
-			m.countAuth(s, &s.logins, m.logins, e)
+			m.countAuth(s, &s.logins, m.logins, e, e.Weight())
 		}
 	case parser.KindReject:
 		if isReject(e.Action) {
@@ -283,7 +287,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			if s.rejects[i] == nil {
 				s.rejects[i] = m.rejects.WithLabelValues(s.name, stageNames[st], classNames[cl])
 			}
-			s.rejects[i].Inc()
+			s.rejects[i].Add(w)
 		}
 	case parser.KindDelivery:
 		st := statusIndex(e.Status)
@@ -294,7 +298,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		}
 		s := m.service(e.Service)
 		tr := transportIndex(e.Program)
-		m.countDelivery(s, tr, st, e.Sender)
+		m.countDelivery(s, tr, st, e.Sender, w)
 		d := &e.Delays
 		m.observeDelay(s, tr, 0, d.BeforeQmgr)
 		m.observeDelay(s, tr, 1, d.InQmgr)
@@ -302,7 +306,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		m.observeDelay(s, tr, 3, d.Transmission)
 		m.observeDelay(s, tr, 4, e.Delay)
 	case parser.KindExpired:
-		m.countDelivery(m.service(e.Service), transportOther, statusExpired, e.Sender)
+		m.countDelivery(m.service(e.Service), transportOther, statusExpired, e.Sender, w)
 	case parser.KindTLS:
 		s := m.service(e.Service)
 		d, p, t := directionIndex(e), protocolIndex(e.TLSProtocol), trustIndex(e.TLSTrust)
@@ -310,7 +314,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		if s.tls[i] == nil {
 			s.tls[i] = m.tls.WithLabelValues(s.name, directionNames[d], protocolNames[p], trustNames[t])
 		}
-		s.tls[i].Inc()
+		s.tls[i].Add(w)
 	case parser.KindPostscreen:
 		v := verdictIndex(e.Verdict)
 		if v < 0 {
@@ -320,7 +324,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		if s.verdicts[v] == nil {
 			s.verdicts[v] = m.verdicts.WithLabelValues(s.name, verdictNames[v])
 		}
-		s.verdicts[v].Inc()
+		s.verdicts[v].Add(w)
 	case parser.KindPolicy:
 		c := checkIndex(e.Check)
 		if c < 0 {
@@ -331,17 +335,17 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		if m.policyC[i] == nil {
 			m.policyC[i] = m.policy.WithLabelValues(checkNames[c], resultNames[r])
 		}
-		m.policyC[i].Inc()
+		m.policyC[i].Add(w)
 	}
 }
 
-func (m *Postfix) countAuth(s *service, slots *[len(authProgramNames) * len(methodNames)]prometheus.Counter, vec *prometheus.CounterVec, e *parser.Event) {
+func (m *Postfix) countAuth(s *service, slots *[len(authProgramNames) * len(methodNames)]prometheus.Counter, vec *prometheus.CounterVec, e *parser.Event, n int) {
 	p, me := authProgramIndex(e.Program), methodIndex(e.SASLMethod)
 	i := p*len(methodNames) + me
 	if slots[i] == nil {
 		slots[i] = vec.WithLabelValues(s.name, authProgramNames[p], methodNames[me])
 	}
-	slots[i].Inc()
+	slots[i].Add(float64(n))
 }
 
 func (m *Postfix) observeReceived(e *parser.Event) {
@@ -358,13 +362,13 @@ func (m *Postfix) observeReceived(e *parser.Event) {
 	s.size.Observe(float64(e.Size))
 }
 
-func (m *Postfix) countDelivery(s *service, tr, st int, sender string) {
+func (m *Postfix) countDelivery(s *service, tr, st int, sender string, w float64) {
 	d := m.senderDomain(sender)
 	i := (tr*len(statusNames)+st)*len(m.tenantNames) + d
 	if s.deliveries[i] == nil {
 		s.deliveries[i] = m.deliveries.WithLabelValues(s.name, transportNames[tr], statusNames[st], m.tenantNames[d])
 	}
-	s.deliveries[i].Inc()
+	s.deliveries[i].Add(w)
 }
 
 func (m *Postfix) observeDelay(s *service, tr, stage int, v float64) {

@@ -205,7 +205,9 @@ func (s *scope) init(name Scope, window time.Duration, threshold, maxKeys, maxHi
 // An authentication failure counts for its client IP and its user name,
 // each when present. Dovecot's "auth failed, N attempts" lines count N
 // (Attempts), since one login session may carry many guesses; every other
-// failure line counts 1.
+// failure line counts 1; a repeat line ("message repeated N times") counts
+// that many times (parser.Event.FailedAttempts). A back end's verdict
+// (auth_backend) counts nothing: the front end's line already did.
 //
 // A delivery counts one recipient for its SASL user (set by the correlator
 // from the session that submitted the message). Every delivery line counts,
@@ -221,10 +223,7 @@ func (t *Tracker) Observe(e *parser.Event) {
 		if e.ClientIP == "" && e.SASLUsername == "" {
 			return
 		}
-		w := uint64(1)
-		if e.Attempts > 0 {
-			w = uint64(e.Attempts)
-		}
+		w := uint64(e.FailedAttempts())
 		t.mu.Lock()
 		ts := t.observeTime(e.Time)
 		if e.ClientIP != "" {
@@ -247,7 +246,7 @@ func (t *Tracker) Observe(e *parser.Event) {
 		t.mu.Lock()
 		ts := t.observeTime(e.Time)
 		if ent := t.send.touch(e.SASLUsername, ts, t.now); ent != nil {
-			ent.add(t.send.bucket(ts), ts, 1)
+			ent.add(t.send.bucket(ts), ts, uint64(e.Weight()))
 			if !ent.after && e.ClientIP != "" {
 				if ip := t.ip.keys[e.ClientIP]; ip != nil {
 					ip.advance(t.ip.bucket(t.now))

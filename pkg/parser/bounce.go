@@ -20,6 +20,13 @@ func parseBounce(e *Event, msg string) {
 			e.NextQueueID = strings.TrimSpace(next)
 			return
 		}
+		// "QUEUEID: not sending trace/success notification for
+		// double-bounce message" (or single-bounce): a delivery report
+		// that would go to a bounce's null sender.
+		if strings.HasPrefix(rest, "not sending ") {
+			setNoticeDetail(e, rest)
+			return
+		}
 	}
 	parseLevel(e, msg)
 }

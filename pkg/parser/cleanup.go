@@ -9,6 +9,7 @@ import "strings"
 //	QUEUEID: resent-message-id=<x>                            → notice
 //	QUEUEID: milter-reject: END-OF-MESSAGE from h[ip]: 5.7.1 text; from=<a> ...
 //	QUEUEID: replace: header H: v from h[ip]; from=<a> to=<b> proto=ESMTP helo=<h>: text
+//	QUEUEID: to=<a>, relay=none, delay=0.1, delays=0.1/0/0/0, dsn=5.7.1, status=bounced (text)
 //
 // Milter actions are read exactly as smtpd's (same shape, same fields).
 // Header/body check actions: reject, discard and hold stop normal delivery
@@ -31,6 +32,13 @@ func parseCleanup(e *Event, msg string) {
 			e.Kind = KindNotice
 			e.Detail = rest[:len("resent-message-id")]
 			e.MessageID = clnMessageID(rest[len("resent-message-id="):])
+			return
+		}
+		if strings.HasPrefix(rest, "to=") && parseDeliveryRecord(e, rest) {
+			// A recipient cleanup bounced itself (a milter or
+			// header_checks rejected it in mail that did not come over
+			// SMTP): the same record the delivery agents write, with
+			// relay=none.
 			return
 		}
 		action, s, ok := strings.Cut(rest, ": ")
@@ -85,7 +93,11 @@ func parseCleanupCheck(e *Event, action, s string) bool {
 	// The class comes first: "header Subject: ...", "body ...",
 	// "mime-header ...", "nested-header ...".
 	class, _, _ := strings.Cut(s, " ")
-	if !strings.HasSuffix(class, "header") && class != "body" {
+	// "content" is a check on the whole message, "mime-error" a MIME
+	// structure error rejected under strict_mime_encoding_domain and the
+	// like ("reject: mime-error invalid message/* or multipart/* encoding
+	// domain: ...").
+	if !strings.HasSuffix(class, "header") && class != "body" && class != "content" && class != "mime-error" {
 		return false
 	}
 	e.Kind = kind

@@ -17,6 +17,12 @@ func parseDelivery(e *Event, msg string) {
 		if parseDeliveryRecord(e, rest) {
 			return
 		}
+		// smtp_header_checks/smtp_body_checks (Postfix 2.5+): "QUEUEID:
+		// replace: header From: a: From: b", as cleanup logs its checks
+		// but without the client and envelope.
+		if action, s, ok := strings.Cut(rest, ": "); ok && parseCleanupCheck(e, action, s) {
+			return
+		}
 	}
 	if parseSMTPClientLine(e, text) {
 		return
@@ -274,6 +280,11 @@ func parseSMTPClientLine(e *Event, s string) bool {
 			// The server turned the session down at its greeting.
 			e.Kind = KindLostConnection
 			r = r[len(" refused to talk to me: "):]
+		case r == " offers SMTPUTF8 support, but not 8BITMIME":
+			e.Kind = KindNotice
+			dlvSetRelay(e, host, addr, port)
+			e.Detail = r[1:]
+			return true
 		default:
 			return false
 		}
@@ -281,8 +292,13 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		dlvReply(e, r)
 		return true
 	case "SASL":
-		// "SASL authentication failed; server h[ip] said: 535 ..."
+		// "SASL authentication failed; server h[ip] said: 535 ...", or
+		// "...; cannot authenticate to server h[ip]: no mechanism
+		// available" when the client found no usable mechanism.
 		_, r, ok := strings.Cut(rest, "; server ")
+		if !ok {
+			_, r, ok = strings.Cut(rest, "; cannot authenticate to server ")
+		}
 		if !ok {
 			return false
 		}
@@ -292,8 +308,44 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		}
 		e.Kind = KindAuthFailure
 		dlvSetRelay(e, host, addr, port)
+		if d, ok := strings.CutPrefix(r, ": "); ok {
+			e.Detail = d
+			return true
+		}
 		dlvReply(e, strings.TrimPrefix(r, " said: "))
 		return true
+	case "Cannot", "TLS", "Server":
+		// A session given up on for its TLS before the next MX host is
+		// tried (smtp_sess_fail logs the reason with the queue id):
+		// "Cannot start TLS: handshake failure", "TLS is required, but
+		// was not offered by host h[ip]", "... but host h[ip] refused to
+		// start TLS: reason", "Server certificate not trusted" (or "not
+		// verified"). The session is lost.
+		if strings.HasPrefix(rest, "start TLS: ") || strings.HasPrefix(rest, "is required, but ") ||
+			strings.HasPrefix(rest, "certificate not ") {
+			e.Kind = KindLostConnection
+			e.Detail = s
+			if _, h, ok := strings.Cut(rest, " by host "); ok {
+				if host, addr, port, _, ok := hostAddr(h); ok {
+					dlvSetRelay(e, host, addr, port)
+				}
+			} else if _, h, ok := strings.Cut(rest, "but host "); ok {
+				if host, addr, port, _, ok := hostAddr(h); ok {
+					dlvSetRelay(e, host, addr, port)
+				}
+			}
+			return true
+		}
+	case "replacing", "skipping", "CLIENT", "SMTPS", "instead,":
+		// smtp_reply_filter: "QUEUEID: replacing server reply "x" with
+		// "y""; "skipping SRV lookup for d: reason" (3.8+); the hints
+		// after a wrapper-mode misconfiguration.
+		if strings.HasPrefix(rest, "server reply ") || strings.HasPrefix(rest, "SRV lookup for ") ||
+			strings.Contains(rest, "wrappermode") || strings.HasPrefix(rest, "send to ") {
+			e.Kind = KindNotice
+			e.Detail = s
+			return true
+		}
 	case "SSL_connect":
 		r, ok := strings.CutPrefix(rest, "error to ")
 		if !ok {

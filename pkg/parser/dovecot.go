@@ -23,7 +23,19 @@ import "strings"
 
 // parseDovecot handles lines logged under the "dovecot" ident.
 func parseDovecot(e *Event, msg string) {
+	if strings.HasPrefix(msg, "pam_") {
+		// A PAM module loaded by the auth worker, logging under its ident.
+		if fn, text, ok := pamModuleLine(msg); ok {
+			e.Program = fn[:strings.IndexByte(fn, '(')]
+			parsePAMModule(e, fn, text)
+			return
+		}
+	}
 	n := dovecotNameLen(msg)
+	if n == 0 {
+		// 1.x wrote the post-login processes in capitals: "IMAP(user): ...".
+		n = dovecotOldNameLen(msg)
+	}
 	if n == 0 || n == len(msg) || (msg[n] != '(' && msg[n] != ':') {
 		// The master of old releases logs without a process prefix; the
 		// program stays "dovecot" because the line names no process.
@@ -61,14 +73,22 @@ func dovecotNameLen(s string) int {
 	return i
 }
 
+// dovecotOldNameLen measures 1.x's "IMAP" and "POP3" before "(user)".
+func dovecotOldNameLen(s string) int {
+	if strings.HasPrefix(s, "IMAP(") || strings.HasPrefix(s, "POP3(") {
+		return 4
+	}
+	return 0
+}
+
 // parseDovecotProcess handles one Dovecot process's text. msg may still
 // begin with the "(user)<pid><session>: " groups; with a per-process syslog
 // ident it is just the text.
 func parseDovecotProcess(e *Event, program, msg string) {
-	var user string
+	var user, inner string
 	if len(msg) > 0 && (msg[0] == '(' || msg[0] == '<') {
 		var ok bool
-		user, msg, ok = dovecotSessionPrefix(msg)
+		user, inner, msg, ok = dovecotSessionPrefix(msg)
 		if !ok {
 			parseLevel(e, msg)
 			return
@@ -78,8 +98,9 @@ func parseDovecotProcess(e *Event, program, msg string) {
 	switch {
 	case strings.HasSuffix(program, "-login"):
 		parseDovecotLogin(e, proto, msg)
-	case program == "auth" || program == "auth-worker":
-		parseDovecotAuth(e, msg)
+	case program == "auth" || program == "auth-worker" || program == "dovecot-auth":
+		parseDovecotAuth(e, inner, msg)
+
 	case program == "master":
 		parseDovecotMaster(e, msg)
 	case program == "config" || program == "ssl-params" || program == "log" || program == "anvil" ||
@@ -94,14 +115,14 @@ func parseDovecotProcess(e *Event, program, msg string) {
 
 // dovecotSessionPrefix reads "(user)<pid><session>: ", "(pid): ",
 // "(pid, user): " and returns the user (empty when the parentheses hold
-// only a pid) and the text after ": ".
-func dovecotSessionPrefix(s string) (user, rest string, ok bool) {
+// only a pid), what the parentheses held and the text after ": ".
+func dovecotSessionPrefix(s string) (user, inner, rest string, ok bool) {
 	if s[0] == '(' {
 		end := strings.IndexByte(s, ')')
 		if end < 0 {
-			return "", s, false
+			return "", "", s, false
 		}
-		inner := s[1:end]
+		inner = s[1:end]
 		s = s[end+1:]
 		if p, u, found := strings.Cut(inner, ", "); found && allDigits(p) {
 			user = u // 2.2: "lmtp(31740, user@example.com)"
@@ -112,17 +133,17 @@ func dovecotSessionPrefix(s string) (user, rest string, ok bool) {
 	for len(s) > 0 && s[0] == '<' {
 		end := strings.IndexByte(s, '>')
 		if end < 0 {
-			return "", s, false
+			return "", "", s, false
 		}
 		s = s[end+1:]
 	}
 	if strings.HasPrefix(s, ": ") {
-		return user, s[2:], true
+		return user, inner, s[2:], true
 	}
 	if s == ":" || s == "" {
-		return user, "", true
+		return user, inner, "", true
 	}
-	return "", s, false
+	return "", "", s, false
 }
 
 func allDigits(s string) bool {
@@ -143,6 +164,10 @@ func dovecotProtocol(program string) string {
 	switch p {
 	case "imap", "pop3", "lmtp", "managesieve", "submission":
 		return p
+	case "IMAP":
+		return "imap"
+	case "POP3":
+		return "pop3"
 	}
 	return ""
 }
@@ -205,6 +230,16 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 		e.Kind = KindLogin
 		return
 	}
+	if r, ok := strings.CutPrefix(head, "Login failed: "); ok {
+		// auth_verbose: the login process refused an attempt itself
+		// ("Plaintext authentication disabled", "SSL required for
+		// authentication"); the disconnect line counts the attempt.
+		e.Kind = KindAuthBackend
+		e.Check = "login"
+		e.Result = authResultDenied
+		e.Detail = r
+		return
+	}
 	if strings.HasPrefix(head, "proxy(") {
 		parseDovecotProxy(e, proto, head)
 		return
@@ -222,7 +257,7 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 	}
 	if dovecotAuthFailedReason(reason) {
 		e.Kind = KindAuthFailure
-	} else if code, _, ok := paren(after); ok && code == "auth_failed" {
+	} else if code, _, ok := paren(after); ok && dovecotAuthFailedCode(code) {
 		e.Kind = KindAuthFailure
 	}
 	// "auth failed, 3 attempts in 12 secs"; "internal failure, 1/2
@@ -231,6 +266,10 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 		r := reason[i+2:]
 		if j := strings.IndexByte(r, '/'); j >= 0 && strings.Contains(r, " successful auths") {
 			r = r[j+1:]
+		} else if !strings.Contains(r, " attempts") {
+			// 2.3's "(internal failure, 1 successful auths)" counts
+			// successes, not attempts.
+			r = ""
 		}
 		if len(r) > 0 && isDigit(r[0]) {
 			e.Attempts = atoi(r)
@@ -239,11 +278,27 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 }
 
 // dovecotAuthFailedReason tells the disconnect reasons that mean the
-// client's credentials or way of authenticating were refused.
+// client's credentials or way of authenticating were refused
+// (client_get_extra_disconnect_reason, 1.2-2.4). "authorization failed" is a
+// master-user login whose target was refused. Attempts that never got a
+// verdict ("client didn't finish SASL auth", "aborted authentication",
+// "auth process communication failure") are not failures.
 func dovecotAuthFailedReason(r string) bool {
-	return strings.HasPrefix(r, "auth failed") || strings.HasPrefix(r, "tried to use ") ||
+	return strings.HasPrefix(r, "auth failed") || strings.HasPrefix(r, "authorization failed") ||
+		strings.HasPrefix(r, "tried to use ") ||
 		strings.HasPrefix(r, "proxy dest auth failed") || strings.HasPrefix(r, "proxy dest authentication failure") ||
 		strings.HasPrefix(r, "user disabled") || strings.HasPrefix(r, "password expired")
+}
+
+// dovecotAuthFailedCode tells 2.4's machine-readable disconnect reasons
+// ("(auth_failed)" after the human one) that mean the same.
+func dovecotAuthFailedCode(c string) bool {
+	switch c {
+	case "auth_failed", "authorization_failed", "user_disabled", "password_expired",
+		"invalid_mech", "cleartext_auth_disabled", "proxy_dest_auth_failed":
+		return true
+	}
+	return false
 }
 
 // dovecotCutList splits a login-process text at the ": " that starts its
@@ -254,6 +309,13 @@ func dovecotCutList(s string) (head, list string, ok bool) {
 	}
 	if i := strings.Index(s, ": rip="); i >= 0 {
 		return s[:i], s[i+2:], true
+	}
+	if i := strings.Index(s, " rip="); i >= 0 {
+		// A list that does not start with user= or rip= (a custom
+		// login_log_format_elements): it starts after the last ": ".
+		if j := strings.LastIndex(s[:i], ": "); j >= 0 {
+			return s[:j], s[j+2:], true
+		}
 	}
 	return s, "", false
 }
@@ -282,6 +344,10 @@ func dovecotLoginList(e *Event, s string) (tlsDetail string) {
 			s = s[1:]
 		}
 		key, val, isKV := strings.Cut(item, "=")
+		if sp := strings.LastIndexByte(key, ' '); sp >= 0 && isKV && !strings.HasPrefix(item, "TLS") {
+			// A custom element before the key ("XYZ rip=...").
+			key = key[sp+1:]
+		}
 		if isKV && strings.IndexByte(key, ' ') < 0 {
 			switch key {
 			case "user":
@@ -352,91 +418,29 @@ func parseDovecotProxy(e *Event, proto, s string) {
 		e.SASLUsername = inner
 	}
 	switch {
-	case strings.HasPrefix(rest, "started proxying"):
+	case strings.HasPrefix(rest, "started proxying"), strings.HasPrefix(rest, "Started proxying"):
+		// 2.2 wrote it in lower case, 2.3 on in capitals: the proxied
+		// login succeeded, and no "Login:" line follows.
 		e.Kind = KindLogin
 		e.Detail = rest
-	case strings.HasPrefix(rest, "disconnecting"), strings.HasPrefix(rest, "disconnected"):
+	case strings.HasPrefix(rest, "disconnecting"), strings.HasPrefix(rest, "disconnected"),
+		strings.HasPrefix(rest, "Disconnected"):
 		e.Kind = KindDisconnect
 		e.Detail = rest
 		if ip, _, ok := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(rest, "disconnecting "), "disconnected "), " "); ok && e.ClientIP == "" && looksLikeIP(ip) {
 			e.ClientIP = ip
 		}
-	case strings.Contains(rest, "failed"):
-		e.Kind = KindAuthFailure
+	case strings.HasPrefix(rest, "Login failed"):
+		// The next hop refused the credentials of one attempt; the
+		// client's disconnect line ("proxy dest auth failed") counts it.
+		e.Kind = KindAuthBackend
+		e.Check = "proxy"
+		e.Result = authResultFailed
 		e.Detail = rest
 	default:
 		e.Kind = KindNotice
 		e.Detail = rest
 	}
-}
-
-// parseDovecotAuth handles the auth process and its workers:
-//
-//	pam(user,1.2.3.4): pam_authenticate() failed: Authentication failure (password mismatch?)
-//	sql(user,1.2.3.4,<session>): Password mismatch
-//	passwd-file(user): unknown user
-//	conn unix:auth-worker (pid=1,uid=2): auth-worker<3>: sql(user,ip,<s>): unknown user
-func parseDovecotAuth(e *Event, msg string) {
-	msg, severe := dovecotLevel(msg)
-	text := msg
-	if severe {
-		_, text, _ = strings.Cut(msg, ": ")
-	}
-	if strings.HasPrefix(text, "conn ") {
-		if i := strings.Index(text, "auth-worker<"); i >= 0 {
-			if j := strings.Index(text[i:], ">: "); j >= 0 {
-				text = text[i+j+3:]
-			}
-		}
-	}
-	n := dovecotNameLen(text)
-	if n == 0 || n >= len(text) || text[n] != '(' {
-		if severe {
-			parseLevel(e, msg)
-		}
-		return
-	}
-	end := strings.Index(text[n:], "): ")
-	if end < 0 {
-		if severe {
-			parseLevel(e, msg)
-		}
-		return
-	}
-	inner := text[n+1 : n+end]
-	what := text[n+end+3:]
-	if severe {
-		parseLevel(e, msg)
-	} else if dovecotAuthFailureText(what) {
-		e.Kind = KindAuthFailure
-		e.Detail = what
-	} else {
-		e.Kind = KindNotice
-		e.Detail = what
-	}
-	// "user,ip,<session>": the session goes, an address-looking last field
-	// is the client, the rest (which may itself hold commas) the user.
-	if i := strings.LastIndex(inner, ",<"); i >= 0 && strings.HasSuffix(inner, ">") {
-		inner = inner[:i]
-	}
-	if i := strings.LastIndexByte(inner, ','); i >= 0 && looksLikeIP(inner[i+1:]) && inner[i+1:] != "unknown" {
-		e.ClientIP = inner[i+1:]
-		inner = inner[:i]
-	}
-	if inner != "" && inner != "?" {
-		e.SASLUsername = inner
-	}
-}
-
-// dovecotAuthFailureText recognises what passdbs say when they refuse
-// credentials.
-func dovecotAuthFailureText(s string) bool {
-	for _, w := range [...]string{"ismatch", "nknown user", "failed", "nvalid", "isallowed", "denied", "not known", "expired", "locked", "ailure"} {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // parseDovecotMaster: the master process reports start, reload and signals.
@@ -588,6 +592,11 @@ func parseDovecotDeliver(e *Event, user, text string) {
 }
 
 func dovecotDeliverStatus(e *Event, user, what string) {
+	// Pigeonhole 0.5 names the Sieve action first: "fileinto action:
+	// stored mail into mailbox 'Spam'", "keep action: ...".
+	if i := strings.Index(what, " action: "); i > 0 && strings.IndexByte(what[:i], ' ') < 0 {
+		what = what[i+len(" action: "):]
+	}
 	status := ""
 	switch {
 	case strings.HasPrefix(what, "saved mail to "), strings.HasPrefix(what, "stored mail into mailbox "),

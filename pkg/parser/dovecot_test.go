@@ -76,19 +76,19 @@ func TestDovecot(t *testing.T) {
 		// --- auth ---
 		// lightmeterio+ControlCenter/complete/logs_sample/mail.log
 		{`Jan 28 11:05:26 mail dovecot: auth: passwd-file(h-9642cc8a8bc184c40b1@h-ffeb17e38996c.com): unknown user`,
-			F{"program": "auth", "kind": "auth_failure", "sasl_username": "h-9642cc8a8bc184c40b1@h-ffeb17e38996c.com", "detail": "unknown user"}},
+			F{"program": "auth", "kind": "auth_backend", "check": "passwd-file", "result": "unknown_user", "sasl_username": "h-9642cc8a8bc184c40b1@h-ffeb17e38996c.com", "detail": "unknown user"}},
 		// synthetic: PAM
 		{`Mar  3 09:00:01 mx dovecot: auth: pam(bob,203.0.113.7): pam_authenticate() failed: Authentication failure (password mismatch?)`,
-			F{"program": "auth", "kind": "auth_failure", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "pam_authenticate() failed: Authentication failure (password mismatch?)"}},
+			F{"program": "auth", "kind": "auth_backend", "check": "pam", "result": "password_mismatch", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "pam_authenticate() failed: Authentication failure (password mismatch?)"}},
 		// synthetic: 2.3 worker with session id
 		{`Mar  3 09:00:01 mx dovecot: auth-worker(123): sql(bob@example.org,203.0.113.7,<Ab12Cd34>): Password mismatch`,
-			F{"program": "auth-worker", "kind": "auth_failure", "sasl_username": "bob@example.org", "client_ip": "203.0.113.7", "detail": "Password mismatch"}},
+			F{"program": "auth-worker", "kind": "auth_backend", "check": "sql", "result": "password_mismatch", "sasl_username": "bob@example.org", "client_ip": "203.0.113.7", "detail": "Password mismatch"}},
 		// synthetic: 2.3.x worker connection prefix
 		{`Mar  3 09:00:01 mx dovecot: auth-worker(3459): conn unix:auth-worker (pid=3456,uid=97): auth-worker<1>: pam(bob,2001:db8::7,<s1>): unknown user`,
-			F{"program": "auth-worker", "kind": "auth_failure", "sasl_username": "bob", "client_ip": "2001:db8::7", "detail": "unknown user"}},
+			F{"program": "auth-worker", "kind": "auth_backend", "check": "pam", "result": "unknown_user", "sasl_username": "bob", "client_ip": "2001:db8::7", "detail": "unknown user"}},
 		// synthetic: unknown user name
 		{`Mar  3 09:00:01 mx dovecot: auth: passwd-file(?,203.0.113.9): unknown user`,
-			F{"kind": "auth_failure", "client_ip": "203.0.113.9", "detail": "unknown user"}},
+			F{"kind": "auth_backend", "check": "passwd-file", "result": "unknown_user", "client_ip": "203.0.113.9", "detail": "unknown user"}},
 		// synthetic: auth error keeps the user
 		{`Mar  3 09:00:01 mx dovecot: auth: Error: ldap(bob,203.0.113.7): LDAP search failed`,
 			F{"kind": "warning", "level": "error", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "ldap(bob,203.0.113.7): LDAP search failed"}},
@@ -178,7 +178,7 @@ func TestDovecot(t *testing.T) {
 				"client_ip": "203.0.113.7", "server_ip": "192.0.2.1", "protocol": "imap"}},
 		// synthetic: per-process ident
 		{`Mar  3 09:00:01 mx auth[50]: pam(bob,203.0.113.7): pam_authenticate() failed: Authentication failure`,
-			F{"program": "auth", "kind": "auth_failure", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "pam_authenticate() failed: Authentication failure"}},
+			F{"program": "auth", "kind": "auth_backend", "check": "pam", "result": "password_mismatch", "sasl_username": "bob", "client_ip": "203.0.113.7", "detail": "pam_authenticate() failed: Authentication failure"}},
 		// synthetic: per-process ident
 		{`Mar  3 09:00:01 mx lmtp[50]: Connect from 192.0.2.10`,
 			F{"program": "lmtp", "kind": "connect", "client_ip": "192.0.2.10", "protocol": "lmtp"}},

@@ -46,15 +46,26 @@ func (p *Parser) ParseInto(e *Event, line string, ref time.Time) {
 	}
 	var ident, msg string
 	var ok bool
-	if len(line) > 0 && line[0] == '{' {
+	switch {
+	case len(line) > 0 && line[0] == '{':
 		ident, msg, ok = parseJournalJSON(e, line)
-	} else {
+	case len(line) > 0 && line[0] == '@':
+		ident, msg, ok = parseTAI64NLine(e, line, ref, loc)
+	case len(line) > 0 && line[0] == 'd' && strings.HasPrefix(line, dovecot1Prefix):
+		ident, msg, ok = parseDovecot1Line(e, line, ref, loc)
+	default:
 		ident, msg, ok = parseSyslog(e, line, ref, loc)
 	}
 	if !ok {
 		return
 	}
 	splitIdent(e, ident)
+	if len(msg) > 20 && (msg[0] == 'm' || msg[0] == 'l') {
+		var done bool
+		if msg, done = repeated(e, msg); done {
+			return
+		}
+	}
 	parseMessage(e, msg)
 }
 
@@ -79,7 +90,14 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 	switch {
 	case len(s) >= 15 && isDigit(s[0]) && len(s) > 4 && s[4] == '-':
 		var n int
-		t, n, ok = parseRFC3339(s)
+		// Outside RFC 5424, which requires a zone, a stamp without one
+		// (Dovecot's log_timestamp "%Y-%m-%d %H:%M:%S ") is in the
+		// reader's zone.
+		local := loc
+		if rfc5424 {
+			local = nil
+		}
+		t, n, ok = parseISOTime(s, local)
 		if !ok {
 			return "", "", false
 		}
@@ -92,6 +110,9 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 		if !ok {
 			return "", "", false
 		}
+		if n < len(s) && s[n] == '.' {
+			t, n = stampFraction(s, n, t)
+		}
 		s = s[n:]
 	default:
 		return "", "", false
@@ -101,11 +122,20 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 		return "", "", false
 	}
 	s = s[1:]
-	host, s, found := strings.Cut(s, " ")
-	if !found {
-		return "", "", false
+	form := withHost
+	if !rfc5424 {
+		form = hostless(s)
 	}
-	e.Host = host
+	switch form {
+	case hostlessDovecot:
+		return "dovecot", s, true
+	case withHost:
+		host, rest, found := strings.Cut(s, " ")
+		if !found {
+			return "", "", false
+		}
+		e.Host, s = host, rest
+	}
 	if rfc5424 {
 		return parse5424Rest(e, s)
 	}
@@ -114,6 +144,9 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 	if colon < 0 {
 		if strings.HasSuffix(s, ":") {
 			colon = len(s) - 1
+		} else if strings.HasPrefix(s, lastRepeatedPrefix) {
+			// sysklogd and BSD syslogd write their repeat line with no tag.
+			return "", s, true
 		} else {
 			return "", "", false
 		}
@@ -251,6 +284,12 @@ func twoDigits(a, b byte, spacePad bool) (int, bool) {
 // of T is accepted) and returns the instant in UTC and the bytes consumed.
 // It avoids time.Parse, which allocates a zone for every foreign offset.
 func parseRFC3339(s string) (time.Time, int, bool) {
+	return parseISOTime(s, nil)
+}
+
+// parseISOTime is parseRFC3339 that reads a stamp without a zone in local,
+// or refuses it when local is nil.
+func parseISOTime(s string, local *time.Location) (time.Time, int, bool) {
 	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, 0, false
 	}
@@ -298,7 +337,10 @@ func parseRFC3339(s string) (time.Time, int, bool) {
 		}
 		i += 6
 	default:
-		return time.Time{}, 0, false
+		if local == nil {
+			return time.Time{}, 0, false
+		}
+		return time.Date(y, time.Month(mo), d, h, mi, sec, nsec, local).UTC(), i, true
 	}
 	t := time.Date(y, time.Month(mo), d, h, mi, sec, nsec, time.UTC)
 	return t.Add(-time.Duration(offset) * time.Second), i, true
@@ -330,7 +372,10 @@ func parseMessage(e *Event, msg string) {
 		case "saslauthd":
 			parseSaslauthd(e, msg)
 			return
-		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "lda", "deliver", "auth", "auth-worker", "managesieve-login", "submission-login":
+		case "postgrey":
+			parsePostgrey(e, msg)
+			return
+		case "imap-login", "pop3-login", "imap", "pop3", "lmtp", "lda", "deliver", "auth", "auth-worker", "managesieve-login", "submission-login", "dovecot-auth":
 			// Dovecot logging under its own process names (log_path=syslog
 			// with a per-process ident). Postfix's lmtp always logs under
 			// a syslog_name with a '/', so a bare lmtp is Dovecot's.
@@ -367,7 +412,12 @@ func parseMessage(e *Event, msg string) {
 		// SPF policy servers spawned by Postfix's spawn(8) log under its
 		// syslog_name.
 		parseMilter(e, msg)
-	case "master", "postfix-script", "postfix", "postdrop", "sendmail", "postmap", "postalias", "postqueue", "verify", "trivial-rewrite", "proxymap", "showq", "flush", "oqmgr", "spawn", "script":
+	case "master", "postfix-script", "postfix", "postdrop", "sendmail", "postmap", "postalias", "postqueue", "verify", "trivial-rewrite", "proxymap", "showq", "flush", "oqmgr", "spawn", "script", "postlog":
 		parsePostfixMisc(e, msg)
+	}
+	if e.Kind == KindUnknown && e.Service != e.Program {
+		// What any Postfix daemon may write: its library's notices and
+		// its -v debug output (verbose.go).
+		parseVerbose(e, msg)
 	}
 }

@@ -226,3 +226,19 @@ func (e *Event) Weight() int {
 	}
 	return 1
 }
+
+// FailedAttempts is how many failed login attempts e stands for: an
+// auth_failure line counts its Attempts (Dovecot's "auth failed, N
+// attempts"; at least 1) times its Weight. Every other line, a back end's
+// verdict (auth_backend) included, stands for none: the front end that took
+// the attempt (smtpd, imap-login, ...) writes the line that counts it.
+func (e *Event) FailedAttempts() int {
+	if e.Kind != KindAuthFailure {
+		return 0
+	}
+	n := 1
+	if e.Attempts > 1 {
+		n = e.Attempts
+	}
+	return n * e.Weight()
+}

@@ -34,6 +34,9 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add(`{"__REALTIME_TIMESTAMP":"1700000000123456","SYSLOG_IDENTIFIER":"postfix/smtpd","MESSAGE":"connect from a[192.0.2.1]"}`)
+	for _, line := range envelopeSeeds {
+		f.Add(line)
+	}
 	p := &Parser{}
 	f.Fuzz(func(t *testing.T, line string) {
 		e := p.Parse(line, testRef)
@@ -59,6 +62,9 @@ func FuzzParse(f *testing.F) {
 			name := v.Type().Field(i).Name
 			if derivedFields[name] {
 				continue
+			}
+			if name == "Service" && e.Service == "dovecot" && e.Host == "" {
+				continue // Dovecot's own log file names no service: the parser knows it
 			}
 			if s, ok := v.Field(i).Interface().(string); ok && !strings.Contains(line, s) {
 				t.Fatalf("field %s = %q is not part of the line %q", v.Type().Field(i).Name, s, line)

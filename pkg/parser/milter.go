@@ -250,8 +250,10 @@ func isLowerWord(s string) bool {
 //	Softfail; identity=mailfrom; client-ip=1.2.3.4; helo=h; envelope-from=a@b; receiver=<UNKNOWN>
 //	prepend Authentication-Results: mx; spf=pass (...) smtp.mailfrom=b (client-ip=...; helo=...; envelope-from=...; receiver=...)
 //	550 5.7.23 Message rejected due to: SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;id=a@b;ip=1.2.3.4;r=<UNKNOWN>
+//	defer_if_permit 4.7.24 SPF temperror (DNS timeout) ...
+//	Header field not prepended: Received-SPF: Pass (mailfrom) identity=mailfrom; ...
 //
-// Perl postfix-policyd-spf-perl (ident postfix/policy-spf), whose lines
+// (debugLevel 1, the default; spfDebug reads the lines of higher levels). Perl postfix-policyd-spf-perl (ident postfix/policy-spf), whose lines
 // start with the queue id, empty before DATA (": Policy action=..."):
 //
 //	Policy action=PREPEND Received-SPF: pass (b: 1.2.3.4 is authorized ...) receiver=mx; identity=mailfrom; envelope-from="a@b"; helo=h; client-ip=1.2.3.4
@@ -264,7 +266,13 @@ func parsePolicySPF(e *Event, msg string) {
 		e.QueueID = id
 		rest = r
 	}
-	rest = strings.TrimPrefix(strings.TrimPrefix(rest, ":"), " ")
+	// An empty queue id leaves ": "; some logs show it twice.
+	for strings.HasPrefix(rest, ":") {
+		rest = strings.TrimPrefix(rest[1:], " ")
+	}
+	if spfDebug(e, rest) {
+		return
+	}
 	if a, ok := strings.CutPrefix(rest, "Policy action="); ok {
 		rest = a
 		switch {
@@ -284,7 +292,23 @@ func parsePolicySPF(e *Event, msg string) {
 			return
 		}
 	} else {
-		rest = strings.TrimPrefix(rest, "prepend ")
+		// "Header field not prepended: H" (Header_Type = None) and
+		// "result_only H" carry the verdict as "prepend H" does.
+		for _, p := range [...]string{"prepend ", "Header field not prepended: ", "result_only "} {
+			if r, ok := strings.CutPrefix(rest, p); ok {
+				rest = r
+				break
+			}
+		}
+		if r, ok := strings.CutPrefix(rest, "defer_if_permit "); ok {
+			// A temporary error: Postfix is told to defer unless a later
+			// restriction rejects.
+			setPolicy(e, "spf", "temperror")
+			e.Action = "defer"
+			e.Response = r
+			e.DSN = dlvReplyDSN(r)
+			return
+		}
 	}
 	switch {
 	case strings.HasPrefix(rest, "Received-SPF: "):
@@ -314,6 +338,10 @@ func parsePolicySPF(e *Event, msg string) {
 		}
 	case len(rest) >= 3 && isDigit(rest[0]) && isDigit(rest[1]) && isDigit(rest[2]):
 		spfReject(e, rest)
+	case strings.HasPrefix(rest, "SPF not applicable"):
+		// Perl's "SPF not applicable to localhost connection - skipped
+		// check": no verdict.
+		setNoticeDetail(e, rest)
 	case strings.HasPrefix(rest, "SPF "):
 		// Perl's verbose "SPF pass (...): Envelope-from: a@b, IP Address: ..."
 		word, tail, _ := strings.Cut(rest[len("SPF "):], " ")
@@ -347,6 +375,42 @@ func parsePolicySPF(e *Event, msg string) {
 		}
 		parseLevel(e, msg)
 	}
+}
+
+// spfDebug reads the SPF policy servers' debugging and error lines, which
+// carry no verdict of their own. Python policyd-spf at debugLevel 2-5:
+//
+//	Starting / Normal exit / Found the end of entry
+//	Read line: "request=smtpd_access_policy"
+//	Config: {'debugLevel': 3, ...}
+//	Action: prepend: Text: Received-SPF: Pass (mailfrom) identity=mailfrom; ... Reject action: 550 5.7.23
+//	ERROR: Could not match line "x"
+//
+// ("Action:" repeats the verdict that the "prepend ..." or "550 ..." line
+// after it carries, so it must not count again). Perl postfix-policyd-spf-perl
+// in verbose mode: "testing: stripped sender=a, stripped rcpt=b"; its errors:
+// "HELO check failed - Mail::SPF->new(...) failed: reason".
+func spfDebug(e *Event, s string) bool {
+	switch {
+	case s == "Starting", s == "Normal exit", s == "Found the end of entry",
+		strings.HasPrefix(s, "Read line: "), strings.HasPrefix(s, "Config: "),
+		strings.HasPrefix(s, "Action: "), strings.HasPrefix(s, "testing: "),
+		strings.HasPrefix(s, "Per user configuration data in use for: "):
+		e.Kind = KindNotice
+		e.Level = "debug"
+		e.Detail = s
+	case strings.HasPrefix(s, "ERROR: "), strings.Contains(s, " check failed - "):
+		e.Kind = KindWarning
+		e.Level = "error"
+		e.Detail = strings.TrimPrefix(s, "ERROR: ")
+	case strings.HasPrefix(s, "WARNING: "):
+		e.Kind = KindWarning
+		e.Level = "warning"
+		e.Detail = s[len("WARNING: "):]
+	default:
+		return false
+	}
+	return true
 }
 
 // spfDetails reads the "identity=mailfrom; client-ip=1.2.3.4; helo=h;

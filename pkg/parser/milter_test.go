@@ -158,7 +158,10 @@ func TestPolicydSPF(t *testing.T) {
 			F{"kind": "policy", "check": "spf", "result": "pass"}},
 		{`May 13 18:23:51 mx policyd-spf[5509]: 550`,
 			F{"kind": "policy", "check": "spf", "result": "fail", "action": "reject", "response": "550"}},
-		{`May 13 18:23:51 mx policyd-spf[5509]: Starting`, F{"kind": "unknown"}},
+		// policyd-spf's debugLevel 3 start-up line (it was unknown before
+		// the debug lines were read from the source).
+		{`May 13 18:23:51 mx policyd-spf[5509]: Starting`, F{"kind": "notice", "level": "debug", "detail": "Starting"}},
+		{`May 13 18:23:51 mx policyd-spf[5509]: Stopping by request`, F{"kind": "unknown"}},
 	}
 	for _, c := range cases {
 		checkLine(t, c.line, c.want)

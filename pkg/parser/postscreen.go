@@ -21,6 +21,37 @@ func parsePostscreen(e *Event, msg string) {
 			}
 		}
 		return
+	case strings.HasPrefix(msg, "reject: connect from "):
+		// "reject: connect from [addr]:port: all screening ports busy":
+		// postscreen turned the connection away before any test.
+		addr, port, rest, ok := bracketAddr(msg[len("reject: connect from "):])
+		if !ok {
+			break
+		}
+		e.Kind = KindReject
+		e.Action = "reject"
+		e.RejectStage = "connect"
+		e.ClientIP, e.ClientPort = addr, port
+		e.Response = strings.TrimPrefix(rest, ": ")
+		return
+	case strings.HasPrefix(msg, "entering STRESS mode"), strings.HasPrefix(msg, "leaving STRESS mode"):
+		// "entering STRESS mode with 70 connections"
+		e.Kind = KindNotice
+		e.Detail = msg
+		return
+	case strings.HasPrefix(msg, "["):
+		// "[addr]:port: replacing command "x" with "y"" (postscreen's
+		// command filter), "[addr]:port: discarding EHLO keywords: x".
+		addr, port, rest, ok := bracketAddr(msg)
+		if !ok {
+			break
+		}
+		if r, ok := strings.CutPrefix(rest, ": "); ok && (strings.HasPrefix(r, "replacing command ") || strings.HasPrefix(r, "discarding EHLO keywords: ")) {
+			e.Kind = KindNotice
+			e.ClientIP, e.ClientPort = addr, port
+			e.Detail = r
+			return
+		}
 	case strings.HasPrefix(msg, "NOQUEUE: "):
 		parseSmtpdAction(e, msg[len("NOQUEUE: "):])
 		return

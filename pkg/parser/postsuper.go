@@ -11,7 +11,7 @@ import "strings"
 //
 // and the summary after a bulk operation ("Deleted: 115 messages",
 // "Requeued: 1 message", "Placed on hold: 67 messages", "Released from
-// hold: 13 messages") → notice. action carries the operation in postsuper's
+// hold: 13 messages", 3.7+ "Force-expired: 2 messages") → notice. action carries the operation in postsuper's
 // own words, as the grok patterns extract it.
 func parsePostsuper(e *Event, msg string) {
 	if id, rest, ok := queueIDPrefix(msg); ok {
@@ -31,7 +31,7 @@ func parsePostsuper(e *Event, msg string) {
 	if what, count, ok := strings.Cut(msg, ": "); ok && len(count) > 0 && isDigit(count[0]) &&
 		(strings.HasSuffix(count, " message") || strings.HasSuffix(count, " messages")) {
 		switch what {
-		case "Deleted", "Requeued", "Placed on hold", "Released from hold", "Expired":
+		case "Deleted", "Requeued", "Placed on hold", "Released from hold", "Expired", "Force-expired":
 			e.Kind = KindNotice
 			e.Action = what
 			e.Detail = msg

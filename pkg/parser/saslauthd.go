@@ -8,9 +8,13 @@ import "strings"
 // lets its backends and PAM modules log under its ident ("auth_zimbra: u auth
 // OK", "pam_unix(smtp:auth): authentication failure; ... user=u").
 //
-// A successful check is a login: it is the same fact as Dovecot's "Login:",
-// a password accepted for a user. protocol is the service the check was made
-// for (service=smtp, the PAM service) and "sasl" when the line does not say.
+// Every verdict is a back end's (KindAuthBackend, never counted as an
+// attempt): saslauthd checks passwords for smtpd (Cyrus SASL) or an IMAP
+// server, and that front end logs the attempt itself ("SASL LOGIN
+// authentication failed", client= with sasl_username=). Check is saslauthd's
+// mechanism (mech=pam, shadow, ldap, rimap, ...) or the backend's name,
+// Result "ok" or the failure; protocol is the service the check was made for
+// (service=smtp, the PAM service) and "sasl" when the line does not say.
 func parseSaslauthd(e *Event, msg string) {
 	colon := strings.IndexByte(msg, ':')
 	if colon < 0 {
@@ -33,29 +37,35 @@ func parseSaslauthd(e *Event, msg string) {
 	}
 	switch {
 	case strings.HasPrefix(text, "auth failure: "):
-		e.Kind = KindAuthFailure
+		e.Kind = KindAuthBackend
+		e.Result = authResultFailed
 		saslauthdFields(e, text[len("auth failure: "):])
+		if strings.Contains(e.Detail, "nknown user") || strings.Contains(e.Detail, "User not known") {
+			e.Result = authResultUnknownUser
+		}
 		return
 	case strings.HasPrefix(text, "auth success: "):
-		e.Kind = KindLogin
+		e.Kind = KindAuthBackend
+		e.Result = authResultOK
 		saslauthdFields(e, text[len("auth success: "):])
 		return
 	case strings.HasPrefix(fn, "pam_") && strings.IndexByte(fn, '(') > 0:
-		if saslauthdPAM(e, fn, text) {
-			return
-		}
+		parsePAMModule(e, fn, text)
+		return
 	case strings.HasPrefix(fn, "auth_"):
 		// Backends: "auth_zimbra: user@example.com auth OK".
 		user, verdict, found := strings.Cut(text, " auth ")
 		if found && strings.IndexByte(user, ' ') < 0 {
 			switch {
 			case strings.HasPrefix(verdict, "OK"):
-				e.Kind = KindLogin
+				e.Result = authResultOK
 			case strings.HasPrefix(verdict, "fail"):
-				e.Kind = KindAuthFailure
+				e.Result = authResultFailed
 				e.Detail = verdict
 			}
-			if e.Kind != KindUnknown {
+			if e.Result != "" {
+				e.Kind = KindAuthBackend
+				e.Check = fn[len("auth_"):]
 				e.SASLUsername = user
 				e.Protocol = "sasl"
 				return
@@ -99,42 +109,9 @@ func saslauthdFields(e *Event, s string) {
 				e.Protocol = val
 			}
 		case "mech":
-			e.SASLMethod = val
+			e.Check = val
 		case "reason":
 			e.Detail = val
 		}
 	}
-}
-
-// saslauthdPAM handles PAM modules speaking under saslauthd's ident:
-// "pam_unix(smtp:auth): authentication failure; logname= uid=0 euid=0 tty=
-// ruser= rhost=  user=u" and "pam_unix(smtp:auth): check pass; user unknown".
-func saslauthdPAM(e *Event, fn, text string) bool {
-	if !strings.Contains(text, "authentication failure") && !strings.Contains(text, "user unknown") {
-		return false
-	}
-	e.Kind = KindAuthFailure
-	e.Detail = text
-	if svc, _, ok := paren(fn); ok {
-		if svc, _, _ = strings.Cut(svc, ":"); svc != "" {
-			e.Protocol = svc
-		}
-	}
-	if i := strings.LastIndex(text, " user="); i >= 0 {
-		u := text[i+len(" user="):]
-		if sp := strings.IndexByte(u, ' '); sp >= 0 {
-			u = u[:sp]
-		}
-		e.SASLUsername = u
-	}
-	if i := strings.Index(text, " rhost="); i >= 0 {
-		h := text[i+len(" rhost="):]
-		if sp := strings.IndexByte(h, ' '); sp >= 0 {
-			h = h[:sp]
-		}
-		if looksLikeIP(h) && h != "unknown" {
-			e.ClientIP = h
-		}
-	}
-	return true
 }

@@ -7,7 +7,12 @@ import "strings"
 func parseSmtpd(e *Event, msg string) {
 	if rest, ok := strings.CutPrefix(msg, "NOQUEUE: "); ok {
 		parseSmtpdAction(e, rest)
-		return
+		if e.Kind != KindUnknown {
+			return
+		}
+		// Session lines seen with the prefix ("NOQUEUE: lost connection
+		// after CONNECT from h[ip]") read as without it.
+		msg = rest
 	}
 	id, rest, ok := queueIDPrefix(msg)
 	if ok {
@@ -88,6 +93,48 @@ func parseSmtpd(e *Event, msg string) {
 		if s, ok := strings.CutPrefix(msg, "discarding EHLO keywords: "); ok {
 			e.Kind = KindNotice
 			e.Detail = s
+			return
+		}
+	case "reject:", "reject_warning:":
+		// An action whose queue-id prefix was lost (log tools and
+		// hand-edited logs drop it): the rest reads as usual.
+		parseSmtpdAction(e, msg)
+		return
+	case "looking", "cannot", "mapping", "TLS":
+		// The Cyrus SASL library logs through smtpd ("looking for plugins
+		// in '/usr/lib/sasl2', failed to open directory, ..."); the TLS
+		// set-up says "cannot load Certificate Authority data: ..." (3.x:
+		// "Certification Authority data, CAfile=...") or "cannot set
+		// [default OpenSSL] certificate verification paths: ..." before its
+		// warnings; smtpd_dsn_fix "mapping DSN status 5.1.1 into Sender
+		// address status 5.1.7"; "TLS SNI x from h[ip] not matched, using
+		// default chain" (3.4+).
+		if strings.HasPrefix(msg, "looking for plugins in ") || strings.HasPrefix(msg, "cannot load Certificat") ||
+			strings.HasPrefix(msg, "cannot set ") || strings.HasPrefix(msg, "mapping DSN status ") ||
+			strings.HasPrefix(msg, "TLS SNI ") {
+			e.Kind = KindNotice
+			e.Detail = msg
+			return
+		}
+	case "abort:":
+		// "NOQUEUE: abort: TLS from h[ip]: Client certificate not
+		// trusted" (or "No client certificate presented"): smtpd ends a
+		// session that smtpd_tls_req_ccert requires a trusted certificate
+		// for.
+		if s, ok := strings.CutPrefix(rest, "TLS from "); ok && setClient(e, s) {
+			e.Kind = KindLostConnection
+			_, e.Detail, _ = strings.Cut(s, "]: ")
+			e.After = "STARTTLS"
+		}
+		return
+	case "certificate", "client":
+		// Client certificate checks (smtpd_tls_ask_ccert): "certificate
+		// verification failed for h[ip]: untrusted issuer /CN=x", "client
+		// certificate verification failed for h[ip]: certificate has
+		// expired".
+		if _, s, ok := strings.Cut(msg, "certificate verification failed for "); ok && setClient(e, s) {
+			e.Kind = KindNotice
+			e.Detail = msg
 			return
 		}
 	case "using", "initializing":

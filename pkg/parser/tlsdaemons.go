@@ -27,6 +27,22 @@ func parseTLSDaemon(e *Event, msg string) {
 		if parseTLSEstablished(e, first, rest) {
 			return
 		}
+	case "SSL_accept":
+		// The handshake with a client failed: "SSL_accept error from
+		// h[addr]:port: lost connection".
+		if s, ok := strings.CutPrefix(rest, "error from "); ok && setClient(e, s) {
+			e.Kind = KindLostConnection
+			e.Detail = "SSL_accept error"
+			return
+		}
+	case "TLS":
+		// "TLS handshake failed for service=smtpd peer=[addr]:port" (3.x).
+		if _, peer, ok := strings.Cut(rest, " peer="); ok && strings.HasPrefix(rest, "handshake failed for ") {
+			e.Kind = KindLostConnection
+			e.Detail = msg
+			setClient(e, peer)
+			return
+		}
 	}
 	parseLevel(e, msg)
 }

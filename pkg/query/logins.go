@@ -34,7 +34,9 @@ type LoginRequest struct {
 type Login = apiv1.Login
 
 // loginOf classifies e: a SASL submission (smtpd client= with a user) or
-// a Dovecot login is a success, an authentication failure a failure.
+// a Dovecot login is a success, an authentication failure a failure. A back
+// end's verdict (auth_backend) is neither: the front end that took the
+// attempt wrote its own line.
 func loginOf(e *parser.Event) (outcome string, ok bool) {
 	switch e.Kind {
 	case parser.KindClient:
@@ -84,7 +86,12 @@ func Logins(ctx context.Context, j *journal.Journal, req LoginRequest) ([]Login,
 			l = &Login{User: k.user, ClientIP: k.ip, Service: k.service, Outcome: outcome, FirstSeen: e.Time}
 			rows[k] = l
 		}
-		l.Count++
+		if outcome == OutcomeFailure {
+			// One row counts attempts: "auth failed, 3 attempts" is three.
+			l.Count += e.FailedAttempts()
+		} else {
+			l.Count += e.Weight()
+		}
 		if e.Time.Before(l.FirstSeen) {
 			l.FirstSeen = e.Time
 		}

@@ -181,12 +181,12 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 			case parser.KindReject:
 				lc.Rejects++
 			case parser.KindAuthFailure:
-				lc.AuthFailures++
+				lc.AuthFailures += e.FailedAttempts()
 			case parser.KindLogin:
-				lc.Logins++
+				lc.Logins += e.Weight()
 			case parser.KindClient:
 				if e.SASLUsername != "" {
-					lc.Logins++
+					lc.Logins += e.Weight()
 				}
 			}
 		}
@@ -263,15 +263,17 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 			}
 		case parser.KindLogin:
 			if ok {
-				s.Logins++
+				s.Logins += e.Weight()
 			}
 		case parser.KindClient:
 			if ok && e.SASLUsername != "" {
-				s.Logins++
+				s.Logins += e.Weight()
 			}
 		case parser.KindAuthFailure:
+			// Attempts, not lines ("auth failed, 3 attempts" is three);
+			// back-end verdicts (auth_backend) are not attempts.
 			if ok {
-				s.AuthFailures++
+				s.AuthFailures += e.FailedAttempts()
 			}
 		}
 		return nil

@@ -363,7 +363,11 @@ func (x *Exporter) logins(inRange func(*Event) bool) []map[string]any {
 			rows[k] = r
 			order = append(order, k)
 		}
-		r["count"] = r["count"].(int) + 1
+		n := e.Weight()
+		if k.outcome == "failure" {
+			n = e.FailedAttempts()
+		}
+		r["count"] = r["count"].(int) + n
 		r["last_seen"] = e.Time
 	}
 	out := []map[string]any{}
