@@ -808,15 +808,15 @@ func (rm *realMail) checkBackend(t *testing.T, verbose bool) []string {
 	}
 	got := map[string]int{}
 	for _, e := range page.Events {
-		got[e.SASLUsername+" "+e.ClientIP+" "+e.Result]++
+		got[e.Check+" "+e.SASLUsername+" "+e.ClientIP+" "+e.Result]++
 	}
 	want := map[string]int{}
 	if verbose {
 		want = map[string]int{
-			"alice@example.test 127.0.0.66 Password mismatch": 6,
-			"bob@example.test 127.0.0.67 Password mismatch":   2,
-			"carol@relay.test 127.0.0.68 Password mismatch":   2,
-			"ghost@example.test 127.0.0.10 unknown user":      1,
+			"passwd-file alice@example.test 127.0.0.66 password_mismatch": 6,
+			"passwd-file bob@example.test 127.0.0.67 password_mismatch":   2,
+			"passwd-file carol@relay.test 127.0.0.68 password_mismatch":   2,
+			"passwd-file ghost@example.test 127.0.0.10 unknown_user":      1,
 		}
 	}
 	return diffCounts("auth_backend events", got, want)
