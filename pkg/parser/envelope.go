@@ -153,7 +153,9 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 	}
 	ident = s[:colon]
 	if colon+2 <= len(s) {
-		msg = s[colon+2:]
+		// Forwarders may add spaces before the text; no mail daemon
+		// starts its text with one.
+		msg = strings.TrimLeft(s[colon+2:], " ")
 	}
 	if strings.IndexByte(ident, ' ') >= 0 {
 		return "", "", false
@@ -206,8 +208,14 @@ func parse5424Rest(e *Event, s string) (ident, msg string, ok bool) {
 			s = s[i+1:]
 		}
 	}
-	s = strings.TrimPrefix(s, " ")
-	s = strings.TrimPrefix(s, "\ufeff") // BOM before a UTF-8 MSG
+	// MSG follows SD after one space, but forwarders put more before the
+	// text: rsyslog's RSYSLOG_SyslogProtocol23Format writes "%msg%", which
+	// keeps the space that followed the tag's colon, so the text comes
+	// after two. A BOM marks a UTF-8 MSG (RFC 5424 6.4).
+	s = strings.TrimLeft(s, " ")
+	if strings.HasPrefix(s, "\ufeff") {
+		s = strings.TrimLeft(s[len("\ufeff"):], " ")
+	}
 	if app == "-" {
 		app = ""
 	}
