@@ -6,6 +6,7 @@ package ingest
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/correlate"
@@ -131,6 +132,14 @@ type batcher struct {
 	last    parser.Event
 	hasLast bool
 	lastBy  map[string]parser.Event
+	// acks are the batch's lines that wait to be told they are committed,
+	// in order.
+	acks []pendingAck
+}
+
+type pendingAck struct {
+	source string
+	ack    tailer.Acker
 }
 
 // maxLastSources bounds lastBy; past it, the sources' previous events are
@@ -215,6 +224,9 @@ func (b *batcher) add(l tailer.Line, ref time.Time) {
 		b.cfg.Redactor.Apply(&r.Event)
 	}
 	b.curPos, b.hasCur = l.Pos, true
+	if l.Ack != nil {
+		b.acks = append(b.acks, pendingAck{l.Source, l.Ack})
+	}
 }
 
 // flush commits the batch, retrying with growing pauses while the journal
@@ -231,6 +243,7 @@ func (b *batcher) flush(ctx context.Context) error {
 			positions = append(positions, journal.SourcePosition{Source: s, Pos: p})
 		}
 	}
+	positions = b.checkpoints(positions)
 	pause := 100 * time.Millisecond
 	for {
 		start := time.Now()
@@ -257,11 +270,34 @@ func (b *batcher) flush(ctx context.Context) error {
 		}
 		pause = min(2*pause, b.cfg.RetryMax)
 	}
+	// Only now may a sender forget what it sent (RELP): a crash before
+	// this point reads the batch again from it.
+	for _, a := range b.acks {
+		a.ack.Committed()
+	}
+	clear(b.acks)
+	b.acks = b.acks[:0]
 	clear(b.recs) // drop references to line text
 	b.recs = b.recs[:0]
 	clear(b.pos)
 	b.order = b.order[:0]
 	return nil
+}
+
+// checkpoints adds the position of each source whose lines carry a
+// Checkpointer, asked of the source's last line in the batch.
+func (b *batcher) checkpoints(positions []journal.SourcePosition) []journal.SourcePosition {
+	var done []string
+	for i := len(b.acks) - 1; i >= 0; i-- {
+		a := b.acks[i]
+		c, ok := a.ack.(tailer.Checkpointer)
+		if !ok || slices.Contains(done, a.source) {
+			continue
+		}
+		done = append(done, a.source)
+		positions = append(positions, journal.SourcePosition{Source: a.source, Pos: c.Checkpoint()})
+	}
+	return positions
 }
 
 // shutdown commits what was read before returning why Run stopped; a few
