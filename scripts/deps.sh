@@ -27,6 +27,10 @@ command -v npm >/dev/null || need+=(nodejs npm)
 [ -x /usr/lib/dovecot/imap-login ] || need+=(dovecot-imapd)
 [ -x /usr/lib/dovecot/lmtp ] || need+=(dovecot-lmtpd)
 command -v swaks >/dev/null || need+=(swaks)
+# The rsyslog test forwards through a private rsyslogd (imfile, omfwd) and
+# its RELP output (omrelp, in rsyslog-relp).
+command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+dpkg-query -W -f='${Status}' rsyslog-relp 2>/dev/null | grep -q 'ok installed' || need+=(rsyslog-relp)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""

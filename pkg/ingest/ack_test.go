@@ -48,7 +48,7 @@ func TestAckAfterCommit(t *testing.T) {
 	ch := make(chan []tailer.Line)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{Parser: &parser.Parser{}, Journal: j, FlushInterval: time.Hour, BatchSize: 4}, ch)
+		done <- Run(ctx, Config{Parser: &parser.Parser{}, Journal: j, FlushInterval: time.Hour, AckInterval: time.Hour, BatchSize: 4}, ch)
 	}()
 	acks := make([]*recordingAck, 10)
 	for i := range acks {
@@ -92,4 +92,39 @@ func TestAckAfterCommit(t *testing.T) {
 	if n, err := j.Count(ctx); err != nil || n != 5 {
 		t.Errorf("journal holds %d events (%v), want 5", n, err)
 	}
+}
+
+// A line whose sender waits is committed within AckInterval, not only at
+// FlushInterval.
+func TestAckInterval(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	j, err := journal.Open(ctx, filepath.Join(t.TempDir(), "journal.db"), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var mu sync.Mutex
+	var order []int
+	ch := make(chan []tailer.Line)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{Parser: &parser.Parser{}, Journal: j, FlushInterval: time.Hour, AckInterval: 10 * time.Millisecond}, ch)
+	}()
+	ch <- []tailer.Line{{Source: "relp", Text: line(0), Ack: &recordingAck{mu: &mu, order: &order}}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		told := len(order)
+		mu.Unlock()
+		if told == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an acknowledged line was not committed within 10s with AckInterval 10ms")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }

@@ -43,6 +43,12 @@ type Config struct {
 	BatchSize int
 	// FlushInterval commits waiting events at least this often; 0 means 1s.
 	FlushInterval time.Duration
+	// AckInterval commits waiting events this soon after the first line
+	// whose sender waits for the commit (tailer.Line.Ack) arrived; 0 means
+	// 50ms or FlushInterval if shorter. A RELP sender sends no more than
+	// its window (omrelp: 128 frames) before it is answered, so the full
+	// FlushInterval would cap it at 128 lines a second.
+	AckInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Ref gives the reading time used to date a source's RFC 3164 lines
@@ -59,6 +65,7 @@ type Config struct {
 const (
 	DefaultBatchSize     = 2048
 	DefaultFlushInterval = time.Second
+	DefaultAckInterval   = 50 * time.Millisecond
 )
 
 // Run parses and journals batches of lines until lines is closed (then it
@@ -72,6 +79,9 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
 	}
+	if cfg.AckInterval <= 0 {
+		cfg.AckInterval = min(DefaultAckInterval, cfg.FlushInterval)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -84,7 +94,16 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]tailer.Position{}}
 	ticker := time.NewTicker(cfg.FlushInterval)
 	defer ticker.Stop()
+	// ackTimer runs while lines wait whose senders wait for the commit.
+	ackTimer := time.NewTimer(cfg.AckInterval)
+	ackTimer.Stop()
+	defer ackTimer.Stop()
+	ackArmed := false
 	for {
+		if !ackArmed && len(b.acks) > 0 {
+			ackTimer.Reset(cfg.AckInterval)
+			ackArmed = true
+		}
 		select {
 		case ls, ok := <-lines:
 			if !ok {
@@ -105,6 +124,11 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 				}
 			}
 		case <-ticker.C:
+			if err := b.flush(ctx); err != nil {
+				return b.shutdown(err)
+			}
+		case <-ackTimer.C:
+			ackArmed = false
 			if err := b.flush(ctx); err != nil {
 				return b.shutdown(err)
 			}

@@ -319,6 +319,10 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 			return err
 		}
 		logger.Info("receiving RELP", "addr", relpL.Addr())
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mailtrail_relp_resent_frames_total",
+			Help: "RELP frames a sender sent again (after a crash or a broken session) that were already journaled: acknowledged, not journaled twice.",
+		}, func() float64 { return float64(relpL.Resent()) }))
 	}
 	var jd *tailer.JournaldConfig
 	if c.Journald.Enabled {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,6 +63,8 @@ type RELPListener struct {
 	base      uint64
 	committed uint64 // the newest committed sequence number
 	sessions  map[*relpSession]struct{}
+
+	resent atomic.Int64
 }
 
 // ListenRELP binds addr. start is the source's saved position: the frames
@@ -87,6 +90,10 @@ func ListenRELP(addr string, maxLineBytes int, obs Observer, start Position) (*R
 
 // Addr returns the bound address.
 func (l *RELPListener) Addr() net.Addr { return l.ln.Addr() }
+
+// Resent counts the frames a sender sent again that were already
+// journaled or on their way: answered, not journaled twice.
+func (l *RELPListener) Resent() int64 { return l.resent.Load() }
 
 // Close releases the socket of a listener that will not Run.
 func (l *RELPListener) Close() { l.ln.Close() }
@@ -272,6 +279,7 @@ func (l *RELPListener) serve(ctx context.Context, conn net.Conn, out chan<- []Li
 			h := hashFrame(data)
 			if s.resending {
 				if seq, ok := s.seen(h); ok {
+					l.resent.Add(1)
 					r.seq = seq
 					s.answer(r)
 					continue
