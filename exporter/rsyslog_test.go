@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -314,4 +316,94 @@ func TestRsyslogForwarding(t *testing.T) {
 		}
 	}
 	t.Logf("%d lines, %d kills, %v RELP frames recognised as sent again; took %v", n, len(outages), resent, time.Since(start).Round(time.Millisecond))
+}
+
+// relpSend opens a RELP session, sends the lines as syslog frames and
+// returns the connection and a reader of its answers.
+func relpSend(t *testing.T, addr string, lines []string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var sb strings.Builder
+	offers := "relp_version=0\nrelp_software=test\ncommands=syslog"
+	fmt.Fprintf(&sb, "1 open %d %s\n", len(offers), offers)
+	for i, l := range lines {
+		fmt.Fprintf(&sb, "%d syslog %d %s\n", i+2, len(l), l)
+	}
+	if _, err := conn.Write([]byte(sb.String())); err != nil {
+		t.Fatal(err)
+	}
+	return conn, bufio.NewReader(conn)
+}
+
+// relpAnswers reads n answers and checks each is "200 OK" for its frame.
+func relpAnswers(t *testing.T, conn net.Conn, br *bufio.Reader, n int) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := 1; i <= n; i++ {
+		var txnr, datalen int
+		if _, err := fmt.Fscanf(br, "%d rsp %d ", &txnr, &datalen); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		data := make([]byte, datalen+1)
+		if _, err := io.ReadFull(br, data); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if txnr != i || !strings.HasPrefix(string(data), "200 OK") {
+			t.Fatalf("answer %d: %d %q", i, txnr, data)
+		}
+	}
+}
+
+// The instant between a commit and its acknowledgement, widened: a sender
+// whose answers were lost (here: ignored) after its frames were committed
+// sends them all again to the restarted exporter, which answers them
+// without journaling them twice, from the position the killed run
+// committed.
+func TestRELPResendAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "journal.db")
+	relpPort := freePort(t)
+	args := []string{
+		"--journal.path=" + db, "--web.listen-address=127.0.0.1:0", "--instance=t",
+		"--syslog.listen-relp=127.0.0.1:" + relpPort, "--postfix.postqueue=",
+	}
+	addr := "127.0.0.1:" + relpPort
+	// As RSYSLOG_TraditionalForwardFormat writes them.
+	line := func(n int) string {
+		return fmt.Sprintf("<22>%s mx postfix/smtpd[%d]: connect from h%d[192.0.2.1]", time.Now().Format(time.Stamp), n, n)
+	}
+	var first, second []string
+	for n := range 100 {
+		first = append(first, line(n))
+		second = append(second, line(100+n))
+	}
+	p := startExporter(t, nil, args...)
+	p.metricsURL()
+	conn, br := relpSend(t, addr, first)
+	relpAnswers(t, conn, br, 101) // open and 100 frames: all committed
+	p.kill9()
+	conn.Close()
+
+	p = startExporter(t, nil, args...)
+	url := p.metricsURL()
+	conn, br = relpSend(t, addr, append(first, second...))
+	relpAnswers(t, conn, br, 201)
+	if v, err := p.metric(url, "mailtrail_relp_resent_frames_total"); err != nil || v != 100 {
+		t.Errorf("mailtrail_relp_resent_frames_total %v (%v), want 100", v, err)
+	}
+	p.term()
+	got := readForwarded(t, db)
+	var wrong []int
+	for n := range 200 {
+		if got.relp[n] != 1 {
+			wrong = append(wrong, n)
+		}
+	}
+	if len(wrong) > 0 || len(got.relp) != 200 || len(got.foreign) > 0 {
+		t.Errorf("lines journaled other than once: %s; %d foreign, e.g. %q", ranges(wrong), len(got.foreign), got.foreign[:min(3, len(got.foreign))])
+	}
 }

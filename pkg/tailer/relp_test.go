@@ -15,7 +15,7 @@ import (
 )
 
 // startRELP runs a RELP listener on a loopback port until the test ends.
-func startRELP(t *testing.T, start tailer.Position) (addr string, out chan []tailer.Line, stop func()) {
+func startRELP(t *testing.T, start tailer.Position) (l *tailer.RELPListener, out chan []tailer.Line, stop func()) {
 	t.Helper()
 	l, err := tailer.ListenRELP("127.0.0.1:0", 64<<10, nil, start)
 	if err != nil {
@@ -39,7 +39,7 @@ func startRELP(t *testing.T, start tailer.Position) (addr string, out chan []tai
 		}
 	}
 	t.Cleanup(stop)
-	return l.Addr().String(), out, stop
+	return l, out, stop
 }
 
 // relpClient speaks RELP as librelp's client does.
@@ -154,7 +154,8 @@ func commit(t *testing.T, ls []tailer.Line) tailer.Position {
 // A syslog frame is answered only once its line is committed; answers
 // come in the order of the frames; close is answered after them.
 func TestRELPAcknowledgesOnCommit(t *testing.T) {
-	addr, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, tailer.Position{})
+	addr := l.Addr().String()
 	c := dialRELP(t, addr)
 	var txnrs []int
 	for i := range 3 {
@@ -192,7 +193,8 @@ func TestRELPAcknowledgesOnCommit(t *testing.T) {
 // answered. What was committed meanwhile, or is on its way, is answered
 // without being handed on again; the rest is handed on.
 func TestRELPResentFramesAreNotRepeated(t *testing.T) {
-	addr, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, tailer.Position{})
+	addr := l.Addr().String()
 	c1 := dialRELP(t, addr)
 	for i := range 5 {
 		c1.send("syslog", relpMsg(i))
@@ -218,6 +220,9 @@ func TestRELPResentFramesAreNotRepeated(t *testing.T) {
 		t.Fatalf("handed on %q, want only the two new frames", texts(second))
 	}
 	c2.noRsp(100 * time.Millisecond)
+	if n := l.Resent(); n != 5 {
+		t.Errorf("Resent() = %d, want 5", n)
+	}
 	commit(t, first[3:])
 	commit(t, second)
 	for _, want := range txnrs[3:] {
@@ -237,8 +242,8 @@ func TestRELPResentFramesAreNotRepeated(t *testing.T) {
 // After a restart, the frames the last run committed (the saved position)
 // are recognised when the sender sends them again.
 func TestRELPResentFramesAfterRestart(t *testing.T) {
-	addr, out, stop := startRELP(t, tailer.Position{})
-	c1 := dialRELP(t, addr)
+	l1, out, stop := startRELP(t, tailer.Position{})
+	c1 := dialRELP(t, l1.Addr().String())
 	for i := range 4 {
 		c1.send("syslog", relpMsg(i))
 	}
@@ -246,8 +251,8 @@ func TestRELPResentFramesAfterRestart(t *testing.T) {
 	pos := commit(t, first[:2]) // the crash comes before 2 and 3 commit
 	stop()
 
-	addr2, out2, _ := startRELP(t, pos)
-	c2 := dialRELP(t, addr2)
+	l2, out2, _ := startRELP(t, pos)
+	c2 := dialRELP(t, l2.Addr().String())
 	var txnrs []int
 	for i := range 4 {
 		txnrs = append(txnrs, c2.send("syslog", relpMsg(i)))
@@ -268,8 +273,8 @@ func TestRELPResentFramesAfterRestart(t *testing.T) {
 		}
 	}
 	// The new position remembers all four.
-	addr3, out3, _ := startRELP(t, pos2)
-	c3 := dialRELP(t, addr3)
+	l3, out3, _ := startRELP(t, pos2)
+	c3 := dialRELP(t, l3.Addr().String())
 	for i := range 4 {
 		c3.send("syslog", relpMsg(i))
 	}
@@ -281,7 +286,8 @@ func TestRELPResentFramesAfterRestart(t *testing.T) {
 
 // The position keeps the newest RELPRemember frames and no more.
 func TestRELPPositionIsBounded(t *testing.T) {
-	addr, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, tailer.Position{})
+	addr := l.Addr().String()
 	c := dialRELP(t, addr)
 	n := tailer.RELPRemember + 300
 	go func() {
@@ -300,7 +306,8 @@ func TestRELPPositionIsBounded(t *testing.T) {
 // Frames that break the grammar end the session: it cannot be
 // resynchronised.
 func TestRELPBadFrames(t *testing.T) {
-	addr, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, tailer.Position{})
+	addr := l.Addr().String()
 	for _, bad := range []string{
 		"x open 0\n",
 		"1 op3n 0\n",
