@@ -60,20 +60,6 @@ func findRsyslogd(t *testing.T) string {
 	return "/usr/sbin/rsyslogd"
 }
 
-// freePort returns a loopback port nobody listens on now. rsyslog must
-// know the exporter's ports before the exporter starts, and they must stay
-// the same across restarts, so the exporter cannot pick them itself.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
-
 // rsyslogLine is line n as Postfix hands it to syslog: stamp, tag, text.
 func rsyslogLine(n int, at time.Time) string {
 	return fmt.Sprintf("%s postfix/smtpd[%d]: connect from h%d[192.0.2.1]", at.Format(time.Stamp), n, n)
@@ -176,7 +162,9 @@ func TestRsyslogForwarding(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "mail.log")
 	db := filepath.Join(dir, "journal.db")
-	tcpPort, relpPort := freePort(t), freePort(t)
+	// rsyslog must know the exporter's ports before the exporter starts,
+	// and they must stay the same across its restarts.
+	tcpPort, relpPort := strconv.Itoa(freePort(t, "127.0.0.1")), strconv.Itoa(freePort(t, "127.0.0.1"))
 	if err := os.WriteFile(logPath, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +362,7 @@ func relpAnswers(t *testing.T, conn net.Conn, br *bufio.Reader, n int) {
 func TestRELPResendAfterKill(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "journal.db")
-	relpPort := freePort(t)
+	relpPort := strconv.Itoa(freePort(t, "127.0.0.1"))
 	args := []string{
 		"--journal.path=" + db, "--web.listen-address=127.0.0.1:0", "--instance=t",
 		"--syslog.listen-relp=127.0.0.1:" + relpPort, "--postfix.postqueue=",
