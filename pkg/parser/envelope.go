@@ -288,15 +288,10 @@ func twoDigits(a, b byte, spacePad bool) (int, bool) {
 	return int(a-'0')*10 + int(b-'0'), true
 }
 
-// parseRFC3339 reads "2006-01-02T15:04:05[.frac](Z|±hh:mm)" (a space instead
-// of T is accepted) and returns the instant in UTC and the bytes consumed.
-// It avoids time.Parse, which allocates a zone for every foreign offset.
-func parseRFC3339(s string) (time.Time, int, bool) {
-	return parseISOTime(s, nil)
-}
-
-// parseISOTime is parseRFC3339 that reads a stamp without a zone in local,
-// or refuses it when local is nil.
+// parseISOTime reads "2006-01-02T15:04:05[.frac](Z|±hh:mm)" (a space instead
+// of T is accepted) and returns the instant in UTC and the bytes consumed; a
+// stamp without a zone is read in local, or refused when local is nil. It
+// avoids time.Parse, which allocates a zone for every foreign offset.
 func parseISOTime(s string, local *time.Location) (time.Time, int, bool) {
 	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, 0, false
