@@ -674,7 +674,7 @@ journal:
 		{"missing config", []string{"--config.file=" + filepath.Join(dir, "absent.yml")}, "exporter serve: read config: open " + filepath.Join(dir, "absent.yml") + ": no such file or directory\n"},
 		{"bad timezone flag", []string{"--log.path=/var/log/mail.log", "--log.timezone=Mars/Olympus"}, regexp.MustCompile(`^exporter serve: .*timezone.*unknown time zone Mars/Olympus\n$`)},
 		{"flag overrides bad config value", []string{"--config.file=" + badTZ, "--log.timezone=UTC"}, "exporter serve: config " + badTZ + ": timezone: unknown time zone Europe/Berlín\n"},
-		{"nothing to read", nil, "exporter serve: nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp (or the same in --config.file)\n"},
+		{"nothing to read", nil, "exporter serve: nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp/relp (or the same in --config.file)\n"},
 		{"bad glob", []string{"--log.path=/var/log/[mail.log"}, "exporter serve: logs.paths: bad glob \"/var/log/[mail.log\": syntax error in pattern\n"},
 		{"zero batch", []string{"--log.path=/var/log/mail.log", "--journal.batch-size=0"}, "exporter serve: --journal.batch-size=0: must be positive\n"},
 		{"negative window names flag and value", []string{"--log.path=/var/log/mail.log", "--auth.window=-5m"}, "exporter serve: --auth.window=-5m0s: must not be negative\n"},

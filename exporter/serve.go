@@ -114,6 +114,8 @@ func addServeSettings(cmd *kingpin.CmdClause, sf *settingFlags) {
 		func(c *config.Config, v string) { c.Syslog.ListenUDP = v })
 	bind(sf, cmd, "syslog.listen-tcp", "syslog.listen_tcp", "Receive syslog (RFC 3164/5424, RFC 6587 framing) over TCP on this address.", "", flagString,
 		func(c *config.Config, v string) { c.Syslog.ListenTCP = v })
+	bind(sf, cmd, "syslog.listen-relp", "syslog.listen_relp", "Receive syslog over RELP (rsyslog's omrelp) on this address; a message is acknowledged once it is journaled, so none is lost or repeated across a crash.", "", flagString,
+		func(c *config.Config, v string) { c.Syslog.ListenRELP = v })
 	bind(sf, cmd, "journal.flush-interval", "journal.flush_interval", "Commit waiting events at least this often.", d.Journal.FlushInterval.String(), flagDuration,
 		func(c *config.Config, v time.Duration) { c.Journal.FlushInterval = config.Duration(v) })
 	bind(sf, cmd, "journal.batch-size", "journal.batch_size", "Commit once this many events are waiting.", fmt.Sprint(d.Journal.BatchSize), flagInt,

@@ -20,10 +20,24 @@ command -v jsonnet >/dev/null || need+=(jsonnet)
 command -v wrk >/dev/null || need+=(wrk)
 # The Grafana plugin frontend (make frontend) builds and tests with Node.js and npm.
 command -v npm >/dev/null || need+=(nodejs npm)
+# The real-mail test (exporter/realmail_test.go) runs Postfix and Dovecot
+# from private configurations; swaks drives its SMTP sessions.
+[ -x /usr/sbin/postfix ] || need+=(postfix)
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-core)
+[ -x /usr/lib/dovecot/imap-login ] || need+=(dovecot-imapd)
+[ -x /usr/lib/dovecot/lmtp ] || need+=(dovecot-lmtpd)
+command -v swaks >/dev/null || need+=(swaks)
+# The rsyslog test forwards through a private rsyslogd (imfile, omfwd) and
+# its RELP output (omrelp, in rsyslog-relp).
+command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+dpkg-query -W -f='${Status}' rsyslog-relp 2>/dev/null | grep -q 'ok installed' || need+=(rsyslog-relp)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # Postfix asks how to configure the machine's own mail system: not at
+  # all (the test brings its own configuration).
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

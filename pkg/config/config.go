@@ -221,6 +221,9 @@ type Journald struct {
 type Syslog struct {
 	ListenUDP string `yaml:"listen_udp"`
 	ListenTCP string `yaml:"listen_tcp"`
+	// ListenRELP receives RELP (rsyslog's omrelp): a message is
+	// acknowledged once it is journaled.
+	ListenRELP string `yaml:"listen_relp"`
 }
 
 // Journal configures the event journal.
@@ -355,7 +358,7 @@ func (c *Config) Validate() error {
 	if c.Journal.Path == "" {
 		probs = append(probs, Problem{Key: "journal.path", Msg: "must not be empty"})
 	}
-	for _, a := range []struct{ key, addr string }{{"syslog.listen_udp", c.Syslog.ListenUDP}, {"syslog.listen_tcp", c.Syslog.ListenTCP}} {
+	for _, a := range []struct{ key, addr string }{{"syslog.listen_udp", c.Syslog.ListenUDP}, {"syslog.listen_tcp", c.Syslog.ListenTCP}, {"syslog.listen_relp", c.Syslog.ListenRELP}} {
 		if a.addr == "" {
 			continue
 		}
@@ -445,8 +448,8 @@ func (ps Problems) Error() string {
 
 // ValidateSources is serve's rule that something must be read.
 func (c *Config) ValidateSources() error {
-	if len(c.Logs.Paths) == 0 && !c.Journald.Enabled && c.Syslog.ListenUDP == "" && c.Syslog.ListenTCP == "" {
-		return errors.New("nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp (or the same in --config.file)")
+	if len(c.Logs.Paths) == 0 && !c.Journald.Enabled && c.Syslog.ListenUDP == "" && c.Syslog.ListenTCP == "" && c.Syslog.ListenRELP == "" {
+		return errors.New("nothing to read: give --log.path, --journald or --syslog.listen-udp/tcp/relp (or the same in --config.file)")
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ journald:
 syslog:
   listen_udp: ":5514"
   listen_tcp: "127.0.0.1:5514"
+  listen_relp: "127.0.0.1:2514"
 journal:
   path: /var/lib/mailtrail/journal.db
   flush_interval: 500ms
@@ -34,7 +35,7 @@ journal:
 		t.Fatal(err)
 	}
 	if c.Instance != "mx1" || len(c.Logs.Paths) != 3 || time.Duration(c.Logs.RotateWait) != 2*time.Second ||
-		!c.Journald.Enabled || c.Syslog.ListenTCP != "127.0.0.1:5514" || c.Journal.BatchSize != 100 ||
+		!c.Journald.Enabled || c.Syslog.ListenTCP != "127.0.0.1:5514" || c.Syslog.ListenRELP != "127.0.0.1:2514" || c.Journal.BatchSize != 100 ||
 		time.Duration(c.Journal.FlushInterval) != 500*time.Millisecond {
 		t.Errorf("decoded %+v", c)
 	}
@@ -59,6 +60,7 @@ func TestParseBad(t *testing.T) {
 		{"unknown codec", "journal:\n  compression: lz4\n", `journal.compression: "lz4" (want s2 or zstd)`},
 		{"negative duration", "logs:\n  rotate_wait: -1s\n", "logs.rotate_wait: must not be negative, got -1s"},
 		{"syslog address without port", "syslog:\n  listen_udp: \"514\"\n", "syslog.listen_udp: address 514: missing port in address"},
+		{"relp address without port", "syslog:\n  listen_relp: \"2514\"\n", "syslog.listen_relp: address 2514: missing port in address"},
 		{"wrong type", "journal:\n  batch_size: many\n", "cannot unmarshal !!str `many` into int"},
 		{"two problems at once", "timezone: Nowhere/None\njournal:\n  batch_size: -1\n", "timezone: unknown time zone Nowhere/None; journal.batch_size: must not be negative"},
 	} {

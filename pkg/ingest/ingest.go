@@ -6,6 +6,7 @@ package ingest
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/correlate"
@@ -44,6 +45,12 @@ type Config struct {
 	BatchSize int
 	// FlushInterval commits waiting events at least this often; 0 means 1s.
 	FlushInterval time.Duration
+	// AckInterval commits waiting events this soon after the first line
+	// whose sender waits for the commit (tailer.Line.Ack) arrived; 0 means
+	// 50ms or FlushInterval if shorter. A RELP sender sends no more than
+	// its window (omrelp: 128 frames) before it is answered, so the full
+	// FlushInterval would cap it at 128 lines a second.
+	AckInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Ref gives the reading time used to date a source's RFC 3164 lines
@@ -64,6 +71,7 @@ type Config struct {
 const (
 	DefaultBatchSize     = 8192
 	DefaultFlushInterval = time.Second
+	DefaultAckInterval   = 50 * time.Millisecond
 )
 
 // Run parses and journals batches of lines until lines is closed (then it
@@ -81,6 +89,9 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
+	}
+	if cfg.AckInterval <= 0 {
+		cfg.AckInterval = min(DefaultAckInterval, cfg.FlushInterval)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -106,7 +117,16 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	}()
 	ticker := time.NewTicker(cfg.FlushInterval)
 	defer ticker.Stop()
+	// ackTimer runs while lines wait whose senders wait for the commit.
+	ackTimer := time.NewTimer(cfg.AckInterval)
+	ackTimer.Stop()
+	defer ackTimer.Stop()
+	ackArmed := false
 	for {
+		if !ackArmed && len(b.acks) > 0 {
+			ackTimer.Reset(cfg.AckInterval)
+			ackArmed = true
+		}
 		select {
 		case ls, ok := <-lines:
 			if !ok {
@@ -130,16 +150,23 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 			if err := b.handOff(ctx); err != nil {
 				return b.shutdown(err)
 			}
+		case <-ackTimer.C:
+			ackArmed = false
+			if err := b.handOff(ctx); err != nil {
+				return b.shutdown(err)
+			}
 		case <-ctx.Done():
 			return b.shutdown(ctx.Err())
 		}
 	}
 }
 
-// batch is what one transaction commits.
+// batch is what one transaction commits, and the lines whose senders are
+// told once it is.
 type batch struct {
 	recs      []journal.Record
 	positions []journal.SourcePosition
+	acks      []pendingAck
 }
 
 // committed is the committer's answer for a batch: its error, or the
@@ -181,6 +208,14 @@ type batcher struct {
 	last    parser.Event
 	hasLast bool
 	lastBy  map[string]parser.Event
+	// acks are the batch's lines that wait to be told they are committed,
+	// in order.
+	acks []pendingAck
+}
+
+type pendingAck struct {
+	source string
+	ack    tailer.Acker
 }
 
 // maxLastSources bounds lastBy; past it, the sources' previous events are
@@ -265,12 +300,15 @@ func (b *batcher) add(l tailer.Line, ref time.Time) {
 		b.cfg.Redactor.Apply(&r.Event)
 	}
 	b.curPos, b.hasCur = l.Pos, true
+	if l.Ack != nil {
+		b.acks = append(b.acks, pendingAck{l.Source, l.Ack})
+	}
 }
 
 // committer commits the batches handed off, in order.
 func (b *batcher) committer(ctx context.Context) {
 	for bt := range b.todo {
-		err := b.commit(ctx, bt.recs, bt.positions)
+		err := b.commit(ctx, bt)
 		hot := 0
 		if err == nil {
 			hot, _ = b.cfg.Journal.HotEvents()
@@ -312,7 +350,8 @@ func (b *batcher) take() batch {
 			positions = append(positions, journal.SourcePosition{Source: s, Pos: p})
 		}
 	}
-	bt := batch{recs: b.recs, positions: positions}
+	bt := batch{recs: b.recs, positions: b.checkpoints(positions), acks: b.acks}
+	b.acks = nil
 	b.recs, b.spare = b.spare, nil
 	if b.recs == nil {
 		b.recs = make([]journal.Record, 0, b.cfg.BatchSize)
@@ -333,13 +372,8 @@ func (b *batcher) handOff(ctx context.Context) error {
 	}
 	n := len(b.recs)
 	bt := b.take()
-	select {
-	case b.todo <- bt:
-	case <-ctx.Done():
-		// Not handed off: shutdown commits it.
-		b.recs, b.spare = bt.recs, b.recs
-		return ctx.Err()
-	}
+	// The committer, done with the batch before, is waiting for this one.
+	b.todo <- bt
 	b.inFlight = true
 	b.limit = journal.AlignedCommitSize(b.cfg.BatchSize, (b.hot+n)%b.blockEvents, b.blockEvents)
 	return nil
@@ -353,15 +387,15 @@ func (b *batcher) finish(ctx context.Context) error {
 	if len(b.recs) == 0 {
 		return nil
 	}
-	bt := b.take()
-	return b.commit(ctx, bt.recs, bt.positions)
+	return b.commit(ctx, b.take())
 }
 
 // commit commits a batch, retrying with growing pauses while the journal
 // fails (a full disk, an I/O error): nothing read is dropped, and since
 // the batcher waits for it before handing off the next batch, the sources
 // wait too.
-func (b *batcher) commit(ctx context.Context, recs []journal.Record, positions []journal.SourcePosition) error {
+func (b *batcher) commit(ctx context.Context, bt batch) error {
+	recs, positions := bt.recs, bt.positions
 	pause := 100 * time.Millisecond
 	for {
 		start := time.Now()
@@ -369,6 +403,11 @@ func (b *batcher) commit(ctx context.Context, recs []journal.Record, positions [
 		if err == nil {
 			if b.cfg.Observer != nil {
 				b.cfg.Observer.Committed(len(recs), time.Since(start))
+			}
+			// Only now may a sender forget what it sent (RELP): a crash
+			// before this point reads the batch again from it.
+			for _, a := range bt.acks {
+				a.ack.Committed()
 			}
 			return nil
 		}
@@ -388,6 +427,22 @@ func (b *batcher) commit(ctx context.Context, recs []journal.Record, positions [
 		}
 		pause = min(2*pause, b.cfg.RetryMax)
 	}
+}
+
+// checkpoints adds the position of each source whose lines carry a
+// Checkpointer, asked of the source's last line in the batch.
+func (b *batcher) checkpoints(positions []journal.SourcePosition) []journal.SourcePosition {
+	var done []string
+	for i := len(b.acks) - 1; i >= 0; i-- {
+		a := b.acks[i]
+		c, ok := a.ack.(tailer.Checkpointer)
+		if !ok || slices.Contains(done, a.source) {
+			continue
+		}
+		done = append(done, a.source)
+		positions = append(positions, journal.SourcePosition{Source: a.source, Pos: c.Checkpoint()})
+	}
+	return positions
 }
 
 // shutdown commits what was read before returning why Run stopped: the
@@ -411,8 +466,7 @@ func (b *batcher) shutdown(why error) error {
 	}
 	if len(b.recs) > 0 {
 		n := len(b.recs)
-		bt := b.take()
-		if err := b.commit(ctx, bt.recs, bt.positions); err != nil {
+		if err := b.commit(ctx, b.take()); err != nil {
 			b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", err, "events", n)
 		}
 	}

@@ -27,6 +27,7 @@ type Sources struct {
 	Stdin    io.Reader
 	Journald *tailer.JournaldConfig
 	Syslog   *tailer.SyslogListener
+	RELP     *tailer.RELPListener
 	// Positions are the saved positions by source name.
 	Positions map[string]tailer.Position
 	Observer  tailer.Observer
@@ -78,6 +79,9 @@ func RunSources(ctx context.Context, s Sources, out chan<- []tailer.Line) error 
 	}
 	if s.Syslog != nil {
 		start(tailer.SyslogSource, func() error { return s.Syslog.Run(ctx, out) })
+	}
+	if s.RELP != nil {
+		start(tailer.RELPSource, func() error { return s.RELP.Run(ctx, out) })
 	}
 	if len(globs) > 0 {
 		// Following files never ends by itself: new files matching the

@@ -153,7 +153,9 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 	}
 	ident = s[:colon]
 	if colon+2 <= len(s) {
-		msg = s[colon+2:]
+		// Forwarders may add spaces before the text; no mail daemon
+		// starts its text with one.
+		msg = strings.TrimLeft(s[colon+2:], " ")
 	}
 	if strings.IndexByte(ident, ' ') >= 0 {
 		return "", "", false
@@ -206,8 +208,14 @@ func parse5424Rest(e *Event, s string) (ident, msg string, ok bool) {
 			s = s[i+1:]
 		}
 	}
-	s = strings.TrimPrefix(s, " ")
-	s = strings.TrimPrefix(s, "\ufeff") // BOM before a UTF-8 MSG
+	// MSG follows SD after one space, but forwarders put more before the
+	// text: rsyslog's RSYSLOG_SyslogProtocol23Format writes "%msg%", which
+	// keeps the space that followed the tag's colon, so the text comes
+	// after two. A BOM marks a UTF-8 MSG (RFC 5424 6.4).
+	s = strings.TrimLeft(s, " ")
+	if strings.HasPrefix(s, "\ufeff") {
+		s = strings.TrimLeft(s[len("\ufeff"):], " ")
+	}
 	if app == "-" {
 		app = ""
 	}
@@ -280,15 +288,10 @@ func twoDigits(a, b byte, spacePad bool) (int, bool) {
 	return int(a-'0')*10 + int(b-'0'), true
 }
 
-// parseRFC3339 reads "2006-01-02T15:04:05[.frac](Z|±hh:mm)" (a space instead
-// of T is accepted) and returns the instant in UTC and the bytes consumed.
-// It avoids time.Parse, which allocates a zone for every foreign offset.
-func parseRFC3339(s string) (time.Time, int, bool) {
-	return parseISOTime(s, nil)
-}
-
-// parseISOTime is parseRFC3339 that reads a stamp without a zone in local,
-// or refuses it when local is nil.
+// parseISOTime reads "2006-01-02T15:04:05[.frac](Z|±hh:mm)" (a space instead
+// of T is accepted) and returns the instant in UTC and the bytes consumed; a
+// stamp without a zone is read in local, or refused when local is nil. It
+// avoids time.Parse, which allocates a zone for every foreign offset.
 func parseISOTime(s string, local *time.Location) (time.Time, int, bool) {
 	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, 0, false

@@ -310,6 +310,20 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		udp, tcp := syslogL.Addrs()
 		logger.Info("receiving syslog", "udp", udp, "tcp", tcp)
 	}
+	var relpL *tailer.RELPListener
+	if c.Syslog.ListenRELP != "" {
+		if relpL, err = tailer.ListenRELP(c.Syslog.ListenRELP, c.Logs.MaxLineBytes, im, positions[tailer.RELPSource]); err != nil {
+			if syslogL != nil {
+				syslogL.Close()
+			}
+			return err
+		}
+		logger.Info("receiving RELP", "addr", relpL.Addr())
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mailtrail_relp_resent_frames_total",
+			Help: "RELP frames a sender sent again (after a crash or a broken session) that were already journaled: acknowledged, not journaled twice.",
+		}, func() float64 { return float64(relpL.Resent()) }))
+	}
 	var jd *tailer.JournaldConfig
 	if c.Journald.Enabled {
 		jd = &tailer.JournaldConfig{Command: c.Journald.Command, Matches: c.Journald.Matches, MaxLineBytes: c.Logs.MaxLineBytes, Observer: im}
@@ -322,6 +336,9 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		if syslogL != nil {
 			syslogL.Close()
 		}
+		if relpL != nil {
+			relpL.Close()
+		}
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -333,7 +350,7 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		sourcesDone <- ingest.RunSources(ctx, ingest.Sources{
 			Paths: c.Logs.Paths, RotatedGlobs: c.Logs.RotatedGlobs, MaxLineBytes: c.Logs.MaxLineBytes,
 			PollInterval: time.Duration(c.Logs.PollInterval), RotateWait: time.Duration(c.Logs.RotateWait),
-			Stdin: o.Stdin, Journald: jd, Syslog: syslogL, Positions: positions, Observer: im, Logger: logger,
+			Stdin: o.Stdin, Journald: jd, Syslog: syslogL, RELP: relpL, Positions: positions, Observer: im, Logger: logger,
 		}, lines)
 		close(lines)
 	}()

@@ -25,6 +25,26 @@ type Line struct {
 	// Cut is set when the line was longer than the limit and only its
 	// beginning is in Text.
 	Cut bool
+	// Ack, when set, is told once the line is committed: a RELP frame is
+	// acknowledged to its sender only then.
+	Ack Acker
+}
+
+// Acker is told that a line it was given with has been committed to the
+// journal.
+type Acker interface {
+	// Committed is called after the batch holding the line committed,
+	// once per line, in the order of the lines.
+	Committed()
+}
+
+// Checkpointer is an Acker whose source's position is too large to carry
+// on every line (RELP's: what was committed but perhaps not acknowledged):
+// it is asked for it once per batch, for the batch's last line of that
+// source, just before the batch commits.
+type Checkpointer interface {
+	Acker
+	Checkpoint() Position
 }
 
 // Position says where a source stands. A file position names the file by a
