@@ -373,9 +373,16 @@ func (b *batcher) handOff(ctx context.Context) error {
 	n := len(b.recs)
 	bt := b.take()
 	// The committer, done with the batch before, is waiting for this one.
+	acked := len(bt.acks) > 0
 	b.todo <- bt
 	b.inFlight = true
 	b.limit = journal.AlignedCommitSize(b.cfg.BatchSize, (b.hot+n)%b.blockEvents, b.blockEvents)
+	if acked {
+		// Senders that wait for their lines' commit (RELP) are answered
+		// before more is read, as when commits did not run in the
+		// background: their window, not the parsing, bounds their rate.
+		return b.wait(ctx)
+	}
 	return nil
 }
 
