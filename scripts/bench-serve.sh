@@ -64,7 +64,7 @@ one() {
   local size
   size=$(( $(stat -c %s "$dir/journal.db") + $(stat -c %s "$dir/journal.db-wal" 2>/dev/null || echo 0) ))
   awk -v l="$lines" -v c="$cpu" -v s="$start" -v e="$end" -v b="$size" -v r="$rss" 'BEGIN {
-    printf "%.0f lines/CPU-s  %.0f lines/s  %.1f CPU-s  %.1f bytes/event  peak RSS %.1f MiB\n", l / c, l / (e - s), c, b / l, r }'
+    printf "%.0f lines/CPU-s  %.0f lines/s  %.2f CPU-s  %.1f bytes/event  peak RSS %.1f MiB\n", l / c, l / (e - s), c, b / l, r }'
 }
 
 echo "serve tailing $lines simulated lines ($(du -h "$dir/src.log" | cut -f1)) appended at full speed, $runs run(s):"
