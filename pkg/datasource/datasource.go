@@ -175,10 +175,11 @@ func (d *Datasource) selectExporters(ctx context.Context, instance string) ([]Ex
 
 // instanceInfo asks ex to describe itself, and remembers the answer.
 func (d *Datasource) instanceInfo(ctx context.Context, ex Exporter) (InstanceInfo, error) {
-	var info InstanceInfo
-	if err := get(ctx, d.client, ex, "/api/v1/instance", nil, &info); err != nil {
-		return info, err
+	ip, err := ex.api(d.client).Instance(ctx)
+	if err != nil {
+		return InstanceInfo{}, err
 	}
+	info := *ip
 	d.mu.Lock()
 	d.info[ex.Name] = cachedInfo{info: info, at: time.Now()}
 	d.mu.Unlock()

@@ -16,8 +16,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/datasource/estatetest"
-	"github.com/mailtrail/mailtrail/pkg/offenders"
 )
 
 // estate is three stand-in exporters serving the travelling message.
@@ -35,7 +35,7 @@ func newEstate(t testing.TB, t0 time.Time) *estate {
 		e.exps[name] = x
 		e.servers[name] = x.Start(t)
 	}
-	e.exps["mx1"].Offenders = []offenders.Offender{{Scope: offenders.ScopeIP, Key: "198.51.100.7", Count: 12, Peak: 15,
+	e.exps["mx1"].Offenders = []apiv1.Offender{{Scope: apiv1.ScopeIP, Key: "198.51.100.7", Count: 12, Peak: 15,
 		FirstSeen: t0, LastSeen: t0.Add(2 * time.Second), Active: true}}
 	return e
 }
