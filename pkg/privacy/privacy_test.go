@@ -205,4 +205,11 @@ func TestMasker(t *testing.T) {
 	if m.User("al") != m.pseudonym("al") || m.User("AL@x.example") != m.pseudonym("al")+"@x.example" {
 		t.Errorf("User: %q %q", m.User("al"), m.User("AL@x.example"))
 	}
+	// A journal written under hmac_local: the viewer sees the masked
+	// pseudonym as one local part, not "hmac:" before a masked rest.
+	r, _ := New(Config{Fields: map[string]Policy{"sender": HMACLocal}, Secret: secret})
+	stored := r.LocalPseudonym("alice@example.com")
+	if got := m.Text("from=<" + stored + ">"); got != "from=<"+m.pseudonym(stored[:len(stored)-len("@example.com")])+"@example.com>" {
+		t.Errorf("Text over an hmac_local pseudonym: %q", got)
+	}
 }

@@ -30,8 +30,9 @@ func Domain(s string) string {
 // addrRE finds e-mail addresses in free text (raw lines, SMTP replies,
 // Dovecot's lmtp(user@domain) prefixes). It is deliberately generous about
 // the local part: whatever stands before an @ and a dotted domain is taken
-// as an address.
-var addrRE = regexp.MustCompile(`[^\s<>()\[\]"',;:=/]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)`)
+// as an address. An hmac_local pseudonym's local part ("hmac:<hex>") is one
+// local part, though a colon ends others.
+var addrRE = regexp.MustCompile(`(?:` + pseudonymPrefix + `)?[^\s<>()\[\]"',;:=/]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)`)
 
 // replaceLocalParts replaces the local part of every address in s by
 // fn(local part, address), keeping the domain.
