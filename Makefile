@@ -10,7 +10,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 400000x
 BENCHTIME ?= 1s
 
-.PHONY: all build test deps lint vet fmt-check unit fuzz bench soak corpus-coverage golden demo clean
+.PHONY: all build test deps lint vet fmt-check tidy-check shellcheck unit fuzz bench soak corpus-coverage golden demo clean
 
 all: build
 
@@ -29,11 +29,21 @@ test: deps lint unit fuzz $(TEST_TARGETS)
 deps:
 	bash scripts/deps.sh
 
-lint: fmt-check vet
+lint: fmt-check tidy-check vet shellcheck
 	$(GOBIN)/staticcheck ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# go.mod and go.sum say exactly what the code imports: `go mod tidy` would
+# change nothing (it prints the diff it would make and fails otherwise).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
+# The shell scripts (scripts/, the CI entry point) pass shellcheck (Debian's
+# package, installed by scripts/deps.sh).
+shellcheck:
+	shellcheck -x scripts/*.sh .ci/run
 
 vet:
 	$(GO) vet ./...

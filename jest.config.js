@@ -5,6 +5,11 @@
 // takes about a minute for it on a cold cache, then it is cached).
 module.exports = {
   testEnvironment: 'jsdom',
+  // A test takes about a second on an idle machine; a loaded 2-core CI
+  // runner can be several times slower. Typing has no delays (newUser in
+  // src/test/helpers.ts) and find* queries wait up to 15 s
+  // (.config/jest/setup.js), so this bound only stops a test that hangs.
+  testTimeout: 60000,
   roots: ['<rootDir>/src'],
   testMatch: ['<rootDir>/src/**/*.test.{ts,tsx}'],
   setupFiles: ['<rootDir>/.config/jest/shims.js'],

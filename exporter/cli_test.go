@@ -434,15 +434,30 @@ func TestCLIReplayEvents(t *testing.T) {
 	}
 
 	all := func(cliEvent) bool { return true }
+	// events runs `events`; a listing its limit cut says so on stderr,
+	// which cut reports.
+	var cut bool
 	events := func(args ...string) string {
 		t.Helper()
-		return cliMust(t, "", append([]string{"events", "--journal.path=" + db}, args...)...)
+		r := cliRun(t, "", append([]string{"events", "--journal.path=" + db}, args...)...)
+		cut = strings.HasPrefix(r.stderr, "exporter events: printed the first ") && strings.Count(r.stderr, "\n") == 1
+		if r.code != 0 || (r.stderr != "" && !cut) {
+			t.Fatalf("exporter events %s: want exit 0 and no stderr but the cut notice, got %s", strings.Join(args, " "), r)
+		}
+		return r.stdout
 	}
 	if got, want := events("--limit=0"), cliSelect(parsed, 0, all); got != want {
 		t.Fatalf("events --limit=0 is not every parsed line once, in order (%d lines, want %d)", len(cliLines(got)), len(cliLines(want)))
 	}
-	if got, want := events(), cliSelect(parsed, 1000, all); got != want {
-		t.Errorf("events without --limit: got %d lines, want the first 1000", len(cliLines(got)))
+	// The default limit cuts the listing, and says so on stderr.
+	if r, want := cliRun(t, "", "events", "--journal.path="+db), cliSelect(parsed, 1000, all); r.code != 0 || r.stdout != want {
+		t.Errorf("events without --limit: got %d lines, want the first 1000 (%s)", len(cliLines(r.stdout)), r.stderr)
+	} else if r.stderr != "exporter events: printed the first 1000 matching events; more match (--limit=0 prints them all, --since/--until/--kind narrow them)\n" {
+		t.Errorf("events without --limit: stderr %q, want the notice of the cut", r.stderr)
+	}
+	// A limit that everything fits in says nothing.
+	if got, want := events(fmt.Sprintf("--limit=%d", len(parsed))), cliSelect(parsed, 0, all); got != want {
+		t.Errorf("events --limit=%d: got %d lines, want every one", len(parsed), len(cliLines(got)))
 	}
 
 	// Pick filter values that match several events but not all.
@@ -519,6 +534,9 @@ func TestCLIReplayEvents(t *testing.T) {
 			t.Logf("%d events", len(cliLines(got)))
 			if got != want {
 				t.Errorf("got %d events, want %d\n got: %.600s\nwant: %.600s", len(cliLines(got)), len(cliLines(want)), got, want)
+			}
+			if all := cliSelect(parsed, 0, c.keep); cut != (all != want) {
+				t.Errorf("cut notice %v, but %d of %d matching events printed", cut, len(cliLines(got)), len(cliLines(all)))
 			}
 		})
 	}

@@ -31,7 +31,7 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("queue-id", "Only events of this queue id.").StringVar(&queueID)
 	cmd.Flag("sasl-username", "Only events of this SASL user.").StringVar(&user)
 	cmd.Flag("client-ip", "Only events from this client IP.").StringVar(&ip)
-	cmd.Flag("limit", "At most this many events (0: all).").Default("1000").IntVar(&limit)
+	cmd.Flag("limit", "At most this many events, the oldest first (0: all); when more match, stderr says so.").Default("1000").IntVar(&limit)
 	cmd.Flag("format", "Output format.").Default("jsonl").EnumVar(&format, "jsonl", "table")
 	cmd.Flag("config.file", "The exporter's configuration: with pseudonymised fields, --sasl-username and --client-ip are looked up by their pseudonyms.").StringVar(&configFile)
 	return cmd.FullCommand(), func() error {
@@ -76,12 +76,23 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			return fail(1, "%v", err)
 		}
 		defer j.Close()
+		if limit > 0 {
+			f.Limit = limit + 1 // one more tells whether the limit cut the listing
+		}
 		evs, err := j.Events(ctx, f)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
+		cut := limit > 0 && len(evs) > limit
+		if cut {
+			evs = evs[:limit]
+		}
 		if err := writeEvents(stdout, evs, format); err != nil {
 			return fail(1, "%v", err)
+		}
+		if cut {
+			// A silent cut reads as "that is all there is".
+			fmt.Fprintf(stderr, "exporter events: printed the first %d matching events; more match (--limit=0 prints them all, --since/--until/--kind narrow them)\n", limit)
 		}
 		return nil
 	}

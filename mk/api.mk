@@ -1,4 +1,4 @@
-# Query API (issue 6).
+# The exporter's HTTP query API (pkg/api, /api/v1/).
 # api-fuzz (in make test): arbitrary query strings against every endpoint
 # never give a 500 or a non-JSON answer.
 # bench-api (in make bench): wrk on /api/v1/trace over a 10M-event journal;

@@ -1,5 +1,7 @@
-# Datasource plugin frontend (issue 8): src/, package.json; see src/README.md
-# and docs/plugin-frontend.md.
+# The Grafana datasource plugin's frontend (src/, package.json): the query
+# and config editors Grafana shows, built with webpack, tested with jest
+# against the frames the Go backend serialises; see src/README.md and
+# docs/plugin-frontend.md.
 #   make frontend   npm ci from the lockfile, typecheck, lint, jest, webpack build (CI runs it)
 #   make plugin     the whole plugin: dist/ (frontend + backend for every platform)
 #                   and bin/mailtrail-postfix-datasource-<version>.zip

@@ -1,5 +1,6 @@
-# Datasource plugin backend (issue 7): dist/gpx_mailtrail_<os>_<arch>, see
-# docs/plugin.md. `make plugin` (mk/frontend.mk) builds the whole plugin;
+# The Grafana datasource plugin's backend (datasource-plugin/, pkg/datasource):
+# the static binaries dist/gpx_mailtrail_<os>_<arch> Grafana starts, which ask
+# every exporter's query API; see docs/plugin.md. `make plugin` (mk/frontend.mk) builds the whole plugin;
 # `make plugin-backend` only the Go side, for every platform.
 .PHONY: plugin-backend plugin-backend-check bench-plugin
 TEST_TARGETS  += plugin-backend-check

@@ -18,6 +18,8 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v prometheus-alertmanager >/dev/null || [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
 command -v jsonnet >/dev/null || need+=(jsonnet)
 command -v wrk >/dev/null || need+=(wrk)
+# `make lint` checks the shell scripts with shellcheck.
+command -v shellcheck >/dev/null || need+=(shellcheck)
 # The Grafana plugin frontend (make frontend) builds and tests with Node.js and npm.
 command -v npm >/dev/null || need+=(nodejs npm)
 # The real-mail test (exporter/realmail_test.go) runs Postfix and Dovecot

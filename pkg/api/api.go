@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -30,7 +31,7 @@ import (
 const queryTimeout = 30 * time.Second
 
 // Prefix is where the API is mounted.
-const Prefix = "/api/v1/"
+const Prefix = apiv1.Prefix
 
 // Role is what a token may do.
 type Role string
@@ -39,11 +40,11 @@ type Role string
 const (
 	// RoleViewer sees traces, events and aggregates with every e-mail
 	// address pseudonymised, and may not search by address or text.
-	RoleViewer Role = "viewer"
+	RoleViewer Role = apiv1.RoleViewer
 	// RoleAuditor sees full events.
-	RoleAuditor Role = "auditor"
+	RoleAuditor Role = apiv1.RoleAuditor
 	// RoleAdmin also sees the access log and the journal's own records.
-	RoleAdmin Role = "admin"
+	RoleAdmin Role = apiv1.RoleAdmin
 )
 
 // ParseRole checks a role name.
@@ -215,13 +216,7 @@ func (a *API) loggedQuery(raw string) string {
 func (a *API) Enabled() bool { return len(a.tokens) > 0 || a.cfg.AllowAnonymous }
 
 // apiError is an error response.
-type apiError struct {
-	Status int    `json:"-"`
-	Code   string `json:"error"`
-	Detail string `json:"detail"`
-}
-
-func (e *apiError) Error() string { return e.Code + ": " + e.Detail }
+type apiError = apiv1.Error
 
 func badRequest(param, format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Detail: param + ": " + fmt.Sprintf(format, args...)}
@@ -281,21 +276,22 @@ type endpoint struct {
 	run func(ctx context.Context, c *caller, p *params) (body any, n int, err error)
 }
 
-var rangeParams = []string{"since", "until"}
-
+// endpoints joins apiv1's table (parameters, role, method) to the
+// handlers.
 func (a *API) endpoints() map[string]endpoint {
-	filters := append([]string{"kind", "queue_id", "message_id", "sasl_username", "client_ip", "sender", "recipient", "status", "q"}, rangeParams...)
-	return map[string]endpoint{
-		"trace":      {params: []string{"queue_id", "message_id", "sender", "recipient", "since", "until", "limit"}, role: RoleViewer, run: a.trace},
-		"events":     {params: append([]string{"limit", "cursor", "order"}, filters...), role: RoleViewer, run: a.events},
-		"logins":     {params: append([]string{"user", "ip", "outcome", "limit"}, rangeParams...), role: RoleViewer, run: a.logins},
-		"offenders":  {role: RoleViewer, run: a.offenders},
-		"instance":   {role: RoleViewer, run: a.instance},
-		"stats":      {params: append([]string{"step"}, filters...), role: RoleViewer, run: a.stats},
-		"values":     {params: append([]string{"field", "limit"}, rangeParams...), role: RoleViewer, run: a.values},
-		"access-log": {params: append([]string{"limit", "cursor"}, rangeParams...), role: RoleAdmin, run: a.accessLog},
-		"forget":     {params: []string{"subject"}, role: RoleAdmin, post: true, run: a.forget},
+	run := map[string]func(ctx context.Context, c *caller, p *params) (any, int, error){
+		apiv1.PathTrace: a.trace, apiv1.PathEvents: a.events, apiv1.PathLogins: a.logins,
+		apiv1.PathOffenders: a.offenders, apiv1.PathInstance: a.instance, apiv1.PathStats: a.stats,
+		apiv1.PathValues: a.values, apiv1.PathAccessLog: a.accessLog, apiv1.PathForget: a.forget,
 	}
+	out := make(map[string]endpoint, len(apiv1.Endpoints))
+	for name, ep := range apiv1.Endpoints {
+		if run[name] == nil {
+			panic("api: no handler for endpoint " + name)
+		}
+		out[name] = endpoint{params: ep.Params, role: Role(ep.Role), post: ep.Post, run: run[name]}
+	}
+	return out
 }
 
 var roleRank = map[Role]int{RoleViewer: 1, RoleAuditor: 2, RoleAdmin: 3}
@@ -329,7 +325,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if c != nil {
 			entry.Token, entry.Role = c.name, string(c.role)
 		}
-		if err := a.access.write(entry.Record(a.cfg.Instance)); err != nil {
+		if err := a.access.write(query.AccessRecord(&entry, a.cfg.Instance)); err != nil {
 			// An answer that cannot be logged is not given.
 			a.cfg.Logger.Error("api access log", "err", err)
 			writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: "the access log cannot be written; try again"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/query"
 )
@@ -122,17 +123,15 @@ func (a *API) logins(ctx context.Context, c *caller, p *params) (any, int, error
 	if err != nil {
 		return nil, 0, err
 	}
-	return map[string]any{"logins": rows}, len(rows), nil
+	return apiv1.Logins{Logins: rows}, len(rows), nil
 }
 
 func (a *API) offenders(_ context.Context, c *caller, _ *params) (any, int, error) {
-	list := []any{}
+	list := []apiv1.Offender{}
 	if a.cfg.Offenders != nil {
-		for _, o := range query.Offenders(a.cfg.Offenders.Offenders(), c.access(a.redactor)) {
-			list = append(list, o)
-		}
+		list = query.Offenders(a.cfg.Offenders.Offenders(), c.access(a.redactor))
 	}
-	return map[string]any{"offenders": list}, len(list), nil
+	return apiv1.Offenders{Offenders: list}, len(list), nil
 }
 
 func (a *API) instance(ctx context.Context, _ *caller, _ *params) (any, int, error) {
@@ -178,7 +177,7 @@ func (a *API) values(ctx context.Context, c *caller, p *params) (any, int, error
 	if err != nil {
 		return nil, 0, err
 	}
-	return map[string]any{"values": vals}, len(vals), nil
+	return apiv1.Values{Values: vals}, len(vals), nil
 }
 
 func (a *API) accessLog(ctx context.Context, _ *caller, p *params) (any, int, error) {
@@ -203,14 +202,7 @@ func (a *API) accessLog(ctx context.Context, _ *caller, p *params) (any, int, er
 }
 
 // forgetResult is what POST /api/v1/forget answers.
-type forgetResult struct {
-	Events       int64  `json:"events"`
-	Archived     int64  `json:"archived_events"`
-	ArchiveFiles int    `json:"archive_files"`
-	Seq          int64  `json:"seq,omitempty"`
-	StandIn      string `json:"stand_in,omitempty"`
-	WALTruncated bool   `json:"wal_truncated"`
-}
+type forgetResult = apiv1.ForgetResult
 
 // forget is the right to erasure without stopping the exporter: the
 // journal's writer lives in this process, so the erasure goes through it.

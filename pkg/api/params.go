@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -18,9 +19,9 @@ const (
 	maxValueBytes = 256
 	maxTextBytes  = 200
 	defaultRange  = 24 * time.Hour
-	maxRange      = 31 * 24 * time.Hour
+	maxRange      = apiv1.MaxRangeDays * 24 * time.Hour
 	defaultLimit  = 100
-	maxLimit      = 1000
+	maxLimit      = apiv1.MaxLimit
 )
 
 // Every value is a bound parameter or compared in Go, never spliced into

@@ -1,10 +1,14 @@
-// Package apiv1 holds the JSON shapes of the exporter's /api/v1 answers
-// that both sides use: the exporter (pkg/query) writes them, the Grafana
-// plugin (pkg/datasource) reads them. It depends on nothing but the event,
-// so the plugin, built without cgo, need not link the journal.
+// Package apiv1 is the exporter's /api/v1 contract: the JSON shape of
+// every answer, the endpoints and the parameters each takes (Endpoints),
+// and a typed client (Client). The exporter (pkg/query, pkg/api) writes
+// these shapes, the Grafana plugin (pkg/datasource) and its test exporter
+// (estatetest) read and serve them; no other package declares one (a test
+// checks). It depends on nothing but the event, so the plugin, built
+// without cgo, need not link the journal.
 package apiv1
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -74,4 +78,137 @@ type Login struct {
 	LastSeen  time.Time `json:"last_seen"`
 	TLS       bool      `json:"tls"`
 	Country   string    `json:"country,omitempty"`
+}
+
+// EventsPage is one page of events; NextCursor is empty on the last.
+type EventsPage struct {
+	Events     []Event `json:"events"`
+	NextCursor string  `json:"next_cursor"`
+}
+
+// Logins is the answer of logins: the audit rows.
+type Logins struct {
+	Logins []Login `json:"logins"`
+}
+
+// Offender is one source over its threshold, now or recently, as the
+// offender tracker reports it.
+type Offender struct {
+	// Scope is ip, user or send.
+	Scope string `json:"scope"`
+	Key   string `json:"key"`
+	// Count is the count within the window at the newest observed time.
+	Count int `json:"count"`
+	// Peak is the highest count seen while an offender.
+	Peak      int       `json:"peak"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	// AfterFailures marks a send offender whose sending IP had
+	// authentication failures in the window.
+	AfterFailures bool `json:"after_failures,omitempty"`
+	// Active says the count is over the threshold right now.
+	Active bool `json:"active"`
+}
+
+// Offender scopes.
+const (
+	ScopeIP   = "ip"   // a client address with authentication failures
+	ScopeUser = "user" // a user name with authentication failures
+	ScopeSend = "send" // a SASL user sending to many recipients
+)
+
+// Offenders is the answer of offenders.
+type Offenders struct {
+	Offenders []Offender `json:"offenders"`
+}
+
+// InstanceInfo describes an exporter and its journal.
+type InstanceInfo struct {
+	Instance   string          `json:"instance"`
+	Version    string          `json:"version"`
+	Hosts      []string        `json:"hosts"`
+	Journal    JournalInfo     `json:"journal"`
+	Checkpoint *CheckpointInfo `json:"checkpoint,omitempty"`
+}
+
+// JournalInfo is the journal's span and size.
+type JournalInfo struct {
+	FirstTime time.Time `json:"first_time,omitzero"`
+	LastTime  time.Time `json:"last_time,omitzero"`
+	Events    int64     `json:"events"`
+	SizeBytes int64     `json:"size_bytes"`
+}
+
+// CheckpointInfo is the newest signed checkpoint; Root is base64, as in
+// the signed note.
+type CheckpointInfo struct {
+	Size uint64    `json:"size"`
+	Root string    `json:"root"`
+	Time time.Time `json:"time,omitzero"`
+}
+
+// Stats is a count per step, every step present.
+type Stats struct {
+	StepSeconds int64   `json:"step_seconds"`
+	Points      []Point `json:"points"`
+}
+
+// Point is one step's count; Time is the step's start.
+type Point struct {
+	Time  time.Time `json:"time"`
+	Count int64     `json:"count"`
+}
+
+// Values is the answer of values: distinct values of one field.
+type Values struct {
+	Values []string `json:"values"`
+}
+
+// AccessEntry is one API call as the access log keeps it.
+type AccessEntry struct {
+	Time     time.Time `json:"time"`
+	Token    string    `json:"token"`
+	Role     string    `json:"role"`
+	Method   string    `json:"method"`
+	Path     string    `json:"path"`
+	Query    string    `json:"query"`
+	Status   int       `json:"status"`
+	Results  int       `json:"results"`
+	ClientIP string    `json:"client_ip,omitempty"`
+}
+
+// AccessLogPage is one page of the access log, newest first.
+type AccessLogPage struct {
+	Entries    []AccessEntry `json:"entries"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+// ForgetResult is what POST forget answers: how many events the erasure
+// rewrote and the erasure record's sequence number.
+type ForgetResult struct {
+	Events       int64  `json:"events"`
+	Archived     int64  `json:"archived_events"`
+	ArchiveFiles int    `json:"archive_files"`
+	Seq          int64  `json:"seq,omitempty"`
+	StandIn      string `json:"stand_in,omitempty"`
+	WALTruncated bool   `json:"wal_truncated"`
+}
+
+// Error is every error answer: Code a short word (bad_request, not_found,
+// unauthorized, forbidden, unavailable, internal, ...), Detail what was
+// wrong, naming the parameter. Status is the HTTP status it came with.
+type Error struct {
+	Status int    `json:"-"`
+	Code   string `json:"error"`
+	Detail string `json:"detail"`
+}
+
+func (e *Error) Error() string {
+	if e.Status == 0 {
+		return e.Code + ": " + e.Detail
+	}
+	if e.Detail != "" {
+		return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Detail)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", e.Code, e.Status)
 }

@@ -295,6 +295,14 @@ func (c *Correlator) fillFromSession(e *parser.Event, r *sessRec) {
 		f.add(&e.SASLMethod, r.f[sSASLMethod])
 		f.add(&e.SASLUsername, r.f[sSASLUsername])
 	}
+	// A SASL submission happened inside the session's TLS (STARTTLS or
+	// smtps): the login audit reads it from the client= line, which does
+	// not say so itself.
+	if e.Kind == parser.KindClient {
+		f.add(&e.TLSProtocol, r.f[sTLSProtocol])
+		f.add(&e.TLSCipher, r.f[sTLSCipher])
+		f.add(&e.TLSTrust, r.f[sTLSTrust])
+	}
 	c.tmp = f.apply(c.tmp)
 }
 

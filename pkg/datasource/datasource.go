@@ -175,10 +175,11 @@ func (d *Datasource) selectExporters(ctx context.Context, instance string) ([]Ex
 
 // instanceInfo asks ex to describe itself, and remembers the answer.
 func (d *Datasource) instanceInfo(ctx context.Context, ex Exporter) (InstanceInfo, error) {
-	var info InstanceInfo
-	if err := get(ctx, d.client, ex, "/api/v1/instance", nil, &info); err != nil {
-		return info, err
+	ip, err := ex.api(d.client).Instance(ctx)
+	if err != nil {
+		return InstanceInfo{}, err
 	}
+	info := *ip
 	d.mu.Lock()
 	d.info[ex.Name] = cachedInfo{info: info, at: time.Now()}
 	d.mu.Unlock()
@@ -233,7 +234,8 @@ func (d *Datasource) perQuery(fn func(context.Context, Query, backend.DataQuery)
 }
 
 // CheckHealth asks every exporter to describe itself and says how many
-// answered, naming the others.
+// answered, naming the others. It is OK while any exporter answers (the
+// queries answer from those), ERROR only when none does.
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	exs, derr := d.exporters(ctx)
 	if len(exs) == 0 {
@@ -255,12 +257,14 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if len(fails) > 0 {
 		// Queries still answer from the others, but an operator testing
 		// the datasource wants to see the estate is not whole.
-		res.Status = backend.HealthStatusError
 		res.Message += "; not reachable: " + failureText(fails)
 	}
 	if derr != nil {
-		res.Status = backend.HealthStatusError
+		// The last known list is used meanwhile.
 		res.Message += "; discovery: " + derr.Error()
+	}
+	if len(fails) == len(exs) {
+		res.Status = backend.HealthStatusError
 	}
 	return res, nil
 }

@@ -1,8 +1,10 @@
 package datasource
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +18,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/datasource/estatetest"
-	"github.com/mailtrail/mailtrail/pkg/offenders"
 )
 
 // estate is three stand-in exporters serving the travelling message.
@@ -35,7 +37,7 @@ func newEstate(t testing.TB, t0 time.Time) *estate {
 		e.exps[name] = x
 		e.servers[name] = x.Start(t)
 	}
-	e.exps["mx1"].Offenders = []offenders.Offender{{Scope: offenders.ScopeIP, Key: "198.51.100.7", Count: 12, Peak: 15,
+	e.exps["mx1"].Offenders = []apiv1.Offender{{Scope: apiv1.ScopeIP, Key: "198.51.100.7", Count: 12, Peak: 15,
 		FirstSeen: t0, LastSeen: t0.Add(2 * time.Second), Active: true}}
 	return e
 }
@@ -271,10 +273,20 @@ func TestHealthNamesUnreachableExporters(t *testing.T) {
 	if err != nil || res.Status != backend.HealthStatusOk || res.Message != "3/3 exporters reachable" {
 		t.Fatalf("health = %+v, %v", res, err)
 	}
+	// One exporter down: queries answer from the others, so the datasource
+	// works; the message names the one that does not answer.
 	e.servers["mx2"].Close()
 	res, _ = d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
-	if res.Status != backend.HealthStatusError || !strings.HasPrefix(res.Message, "2/3 exporters reachable; not reachable: mx2 (") {
+	if res.Status != backend.HealthStatusOk || !strings.HasPrefix(res.Message, "2/3 exporters reachable; not reachable: mx2 (") {
 		t.Fatalf("health = %+v", res)
+	}
+	// None answers: the datasource cannot answer anything.
+	e.servers["mx1"].Close()
+	e.servers["mx3"].Close()
+	res, _ = d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
+	if res.Status != backend.HealthStatusError || !strings.HasPrefix(res.Message, "0/3 exporters reachable; not reachable: mx1 (") ||
+		!strings.Contains(res.Message, "mx2 (") || !strings.Contains(res.Message, "mx3 (") {
+		t.Fatalf("health with every exporter down = %+v", res)
 	}
 }
 
@@ -334,16 +346,21 @@ func TestStatsSeriesPerInstance(t *testing.T) {
 	}
 }
 
-// TestFrameFixtures writes every frame kind, as the SDK serialises it, to
-// the frontend's contract fixtures (src/__fixtures__/frames), and checks
-// the fields the frontend reads.
+var updateFixtures = flag.Bool("update", false, "rewrite the frontend's frame fixtures (src/__fixtures__/frames) instead of comparing them")
+
+// TestFrameFixtures checks that every frame kind, as the SDK serialises
+// it, is what the frontend's contract fixtures (src/__fixtures__/frames)
+// hold, and the fields the frontend reads; -update rewrites the fixtures
+// (review the diff, then run the frontend's tests).
 func TestFrameFixtures(t *testing.T) {
 	t0 := time.Date(2026, 6, 3, 10, 40, 0, 0, time.UTC)
 	e := newEstate(t, t0)
 	d := e.datasource(t, "")
 	dir := filepath.Join("..", "..", "src", "__fixtures__", "frames")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if *updateFixtures {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want := map[string][]string{
 		"trace":     {"traceID", "spanID", "parentSpanID", "operationName", "serviceName", "serviceTags", "startTime", "duration", "tags", "logs"},
@@ -379,8 +396,40 @@ func TestFrameFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, kind+".json"), append(b, '\n'), 0o644); err != nil {
-			t.Fatal(err)
+		b = append(b, '\n')
+		path := filepath.Join(dir, kind+".json")
+		if *updateFixtures {
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		old, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s: %v (go test ./pkg/datasource -run '^TestFrameFixtures$' -update writes it)", kind, err)
+			continue
+		}
+		if !bytes.Equal(old, b) {
+			t.Errorf("%s: the %s frame differs from %s: after an intended change, go test ./pkg/datasource -run '^TestFrameFixtures$' -update rewrites it (review the diff, then npm run test:ci)\n%s",
+				kind, kind, path, firstDiff(string(old), string(b)))
 		}
 	}
+}
+
+// firstDiff shows the first line where two texts differ.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < max(len(al), len(bl)); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n  fixture: %s\n  now:     %s", i+1, x, y)
+		}
+	}
+	return ""
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 )
 
 // Matcher is one label matcher of a selector.
@@ -98,8 +100,9 @@ type targetsResponse struct {
 // base URL is the scrape URL without the metrics path.
 func discoverTargets(ctx context.Context, c *http.Client, prom *url.URL, sel Selector) ([]Exporter, error) {
 	var tr targetsResponse
-	pe := Exporter{Name: "prometheus", URL: prom}
-	if err := get(ctx, c, pe, "/api/v1/targets", url.Values{"state": {"active"}}, &tr); err != nil {
+	// Prometheus's API is not mailtrail's, but a JSON GET is a JSON GET.
+	pc := &apiv1.Client{HTTP: c, Base: prom}
+	if err := pc.Get(ctx, "/api/v1/targets", url.Values{"state": {"active"}}, &tr); err != nil {
 		return nil, fmt.Errorf("prometheus targets at %s: %w", prom, err)
 	}
 	if tr.Status != "success" {

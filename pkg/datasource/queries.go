@@ -13,7 +13,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/mailtrail/mailtrail/pkg/offenders"
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -125,9 +125,11 @@ func (d *Datasource) queryEvents(ctx context.Context, q Query, dq backend.DataQu
 	params.Set("limit", strconv.Itoa(q.Limit))
 	params.Set("order", "desc")
 	g, err := gather(ctx, d, q.Instance, func(ctx context.Context, ex Exporter) ([]Event, error) {
-		var r eventsResponse
-		err := get(ctx, d.client, ex, "/api/v1/events", params, &r)
-		return r.Events, err
+		r, err := ex.api(d.client).Events(ctx, params)
+		if err != nil {
+			return nil, err
+		}
+		return r.Events, nil
 	})
 	if err != nil {
 		return queryError(err)
@@ -222,9 +224,7 @@ func (d *Datasource) queryLogins(ctx context.Context, q Query, dq backend.DataQu
 	setNonEmpty(params, "user", q.User, "ip", q.IP, "outcome", q.Outcome)
 	params.Set("limit", strconv.Itoa(q.Limit))
 	g, err := gather(ctx, d, q.Instance, func(ctx context.Context, ex Exporter) ([]Login, error) {
-		var r loginsResponse
-		err := get(ctx, d.client, ex, "/api/v1/logins", params, &r)
-		return r.Logins, err
+		return ex.api(d.client).Logins(ctx, params)
 	})
 	if err != nil {
 		return queryError(err)
@@ -253,10 +253,8 @@ func (d *Datasource) queryLogins(ctx context.Context, q Query, dq backend.DataQu
 }
 
 func (d *Datasource) queryOffenders(ctx context.Context, q Query, dq backend.DataQuery) backend.DataResponse {
-	g, err := gather(ctx, d, q.Instance, func(ctx context.Context, ex Exporter) ([]offenders.Offender, error) {
-		var r offendersResponse
-		err := get(ctx, d.client, ex, "/api/v1/offenders", nil, &r)
-		return r.Offenders, err
+	g, err := gather(ctx, d, q.Instance, func(ctx context.Context, ex Exporter) ([]apiv1.Offender, error) {
+		return ex.api(d.client).Offenders(ctx)
 	})
 	if err != nil {
 		return queryError(err)
@@ -274,8 +272,7 @@ func (d *Datasource) queryOffenders(ctx context.Context, q Query, dq backend.Dat
 	first, last := make([]time.Time, n), make([]time.Time, n)
 	after, active := make([]bool, n), make([]bool, n)
 	for i, r := range rows {
-		sc, _ := json.Marshal(r.v.Scope)
-		inst[i], scope[i], key[i] = r.inst, strings.Trim(string(sc), `"`), r.v.Key
+		inst[i], scope[i], key[i] = r.inst, r.v.Scope, r.v.Key
 		count[i], peak[i] = int64(r.v.Count), int64(r.v.Peak)
 		first[i], last[i], after[i], active[i] = r.v.FirstSeen, r.v.LastSeen, r.v.AfterFailures, r.v.Active
 	}
@@ -318,7 +315,7 @@ func (d *Datasource) queryInstances(ctx context.Context, q Query, dq backend.Dat
 		jfirst[i], jlast[i] = timePtr(info.Journal.FirstTime), timePtr(info.Journal.LastTime)
 		jevents[i], jsize[i] = info.Journal.Events, info.Journal.SizeBytes
 		if cp := info.Checkpoint; cp != nil {
-			cpSize[i], cpTime[i] = cp.Size, timePtr(cp.Time)
+			cpSize[i], cpTime[i] = int64(cp.Size), timePtr(cp.Time)
 		}
 	}
 	frame := data.NewFrame("instances",
@@ -365,10 +362,8 @@ func (d *Datasource) queryStats(ctx context.Context, q Query, dq backend.DataQue
 	params, cut := rangeParams(dq.TimeRange)
 	eventFilters(params, q)
 	params.Set("step", fmt.Sprintf("%ds", int64(statsStep(dq)/time.Second)))
-	g, err := gather(ctx, d, q.Instance, func(ctx context.Context, ex Exporter) (statsResponse, error) {
-		var r statsResponse
-		err := get(ctx, d.client, ex, "/api/v1/stats", params, &r)
-		return r, err
+	g, err := gather(ctx, d, q.Instance, func(ctx context.Context, ex Exporter) (*apiv1.Stats, error) {
+		return ex.api(d.client).Stats(ctx, params)
 	})
 	if err != nil {
 		return queryError(err)
@@ -404,11 +399,11 @@ func (d *Datasource) values(ctx context.Context, fields []string, extra url.Valu
 			for k, v := range extra {
 				params[k] = v
 			}
-			var r valuesResponse
-			if err := get(ctx, d.client, ex, "/api/v1/values", params, &r); err != nil {
+			vals, err := ex.api(d.client).Values(ctx, params)
+			if err != nil {
 				return nil, err
 			}
-			out = append(out, r.Values...)
+			out = append(out, vals...)
 		}
 		return out, nil
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -45,7 +46,7 @@ type Query struct {
 
 const (
 	defaultLimit = 100
-	maxLimit     = 1000
+	maxLimit     = apiv1.MaxLimit
 )
 
 // ParseQuery reads and checks one query; errors name the field.

@@ -70,11 +70,9 @@ func (t *tracer) fetch(ctx context.Context, asks []Exporter, params []url.Values
 		exs[i] = Exporter{Name: strconv.Itoa(i), URL: asks[i].URL}
 	}
 	t.lookups += len(asks)
-	answers := fanOut(ctx, exs, t.d.settings.timeout, t.d.settings.MaxConcurrency, func(ctx context.Context, e Exporter) (traceResponse, error) {
+	answers := fanOut(ctx, exs, t.d.settings.timeout, t.d.settings.MaxConcurrency, func(ctx context.Context, e Exporter) (*apiv1.TraceResult, error) {
 		i, _ := strconv.Atoi(e.Name)
-		var r traceResponse
-		err := get(ctx, t.d.client, reqs[i].ex, "/api/v1/trace", reqs[i].p, &r)
-		return r, err
+		return reqs[i].ex.api(t.d.client).Trace(ctx, reqs[i].p)
 	})
 	for i, a := range answers {
 		ex := reqs[i].ex

@@ -3,6 +3,7 @@ package privacy
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -51,15 +52,15 @@ func CheckSubject(s string) error {
 
 // Subjects is what an erasure of subject must look for in a journal
 // written under r's policies: the subject and, where fields are
-// pseudonymised, its pseudonym.
+// pseudonymised, its pseudonyms (hmac and hmac_local differ).
 func (r *Redactor) Subjects(subject string) []string {
 	out := []string{subject}
 	if r == nil {
 		return out
 	}
 	for _, field := range Fields() {
-		if q := r.Query(field, subject); q != subject {
-			return append(out, q)
+		if q := r.Query(field, subject); !slices.Contains(out, q) {
+			out = append(out, q)
 		}
 	}
 	return out

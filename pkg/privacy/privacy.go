@@ -1,9 +1,13 @@
-// Package privacy applies per-field policies to events before anything is
-// written: keep a field, replace it with a keyed pseudonym (HMAC-SHA256, so
-// that "every event of user X" still works for a caller who knows X), drop
-// an address's local part, or drop the field. The raw line is rewritten to
-// follow the strictest policy of every value it contains, and so are the
-// reply and warning texts.
+// Package privacy holds what mailtrail does to personal values: the
+// write-side policies (Redactor) applied to events before anything is
+// written — keep a field, replace it with a keyed pseudonym (HMAC-SHA256,
+// so that "every event of user X" still works for a caller who knows X),
+// pseudonymise an address's local part and keep its domain, drop the local
+// part, or drop the field; the raw line is rewritten to follow the
+// strictest policy of every value it contains, and so are the reply and
+// warning texts — and the read-side masking of addresses for API viewers
+// (Masker), on the journal's contents. Both find addresses and user names
+// with one scanner (scan.go).
 package privacy
 
 import (
@@ -26,18 +30,23 @@ type Policy uint8
 // The policies, from the mildest to the strictest.
 const (
 	Keep Policy = iota
+	// HMACLocal replaces an address's local part by a pseudonym of the
+	// whole address and keeps the domain ("hmac:<hex>@example.com"), so
+	// that tenant scopes and domain metrics still see the domain; a value
+	// without a domain is pseudonymised whole, as under HMAC.
+	HMACLocal
 	DropLocal
 	HMAC
 	Drop
 )
 
-var policyNames = map[string]Policy{"keep": Keep, "drop_local": DropLocal, "hmac": HMAC, "drop": Drop}
+var policyNames = map[string]Policy{"keep": Keep, "hmac_local": HMACLocal, "drop_local": DropLocal, "hmac": HMAC, "drop": Drop}
 
 // ParsePolicy reads a policy name as the configuration writes it.
 func ParsePolicy(s string) (Policy, error) {
 	p, ok := policyNames[s]
 	if !ok {
-		return Keep, fmt.Errorf("unknown privacy policy %q (want keep, drop_local, hmac or drop)", s)
+		return Keep, fmt.Errorf("unknown privacy policy %q (want keep, hmac_local, drop_local, hmac or drop)", s)
 	}
 	return p, nil
 }
@@ -104,7 +113,7 @@ func New(cfg Config) (*Redactor, error) {
 		if !ok {
 			return nil, fmt.Errorf("privacy: no field %q (fields: %s)", name, strings.Join(Fields(), ", "))
 		}
-		if p == HMAC && len(cfg.Secret) < 16 {
+		if (p == HMAC || p == HMACLocal) && len(cfg.Secret) < 16 {
 			return nil, fmt.Errorf("privacy: field %s is pseudonymised but the secret is %d bytes (want at least 16)", name, len(cfg.Secret))
 		}
 		if p != Keep {
@@ -134,8 +143,11 @@ func (r *Redactor) Policy(field string) Policy {
 // field: its pseudonym when the field is pseudonymised, the value itself
 // otherwise (a dropped field cannot be searched).
 func (r *Redactor) Query(field, value string) string {
-	if r.Policy(field) == HMAC {
+	switch r.Policy(field) {
+	case HMAC:
 		return r.Pseudonym(value)
+	case HMACLocal:
+		return r.LocalPseudonym(value)
 	}
 	return value
 }
@@ -160,6 +172,16 @@ func (r *Redactor) Pseudonym(value string) string {
 
 const pseudonymPrefix = "hmac:"
 
+// LocalPseudonym is what HMACLocal makes of a value: the pseudonym of the
+// whole address (so that alice@a.example and alice@b.example differ) with
+// the domain kept; a value without a domain gets its Pseudonym.
+func (r *Redactor) LocalPseudonym(value string) string {
+	if _, domain, ok := splitAddress(value); ok {
+		return r.Pseudonym(value) + "@" + domain
+	}
+	return r.Pseudonym(value)
+}
+
 // Apply rewrites e's fields and raw line in place.
 func (r *Redactor) Apply(e *parser.Event) {
 	if len(r.rules) == 0 {
@@ -172,7 +194,7 @@ func (r *Redactor) Apply(e *parser.Event) {
 	for _, ru := range r.rules {
 		f := ru.get(e)
 		orig := *f
-		if orig == "" || (ru.policy == HMAC && strings.HasPrefix(orig, pseudonymPrefix)) {
+		if orig == "" || ((ru.policy == HMAC || ru.policy == HMACLocal) && strings.HasPrefix(orig, pseudonymPrefix)) {
 			// Empty, or already a pseudonym (the correlator, rebuilt from
 			// the journal, fills fields with what the journal holds).
 			continue
@@ -183,13 +205,14 @@ func (r *Redactor) Apply(e *parser.Event) {
 			repl = ""
 		case HMAC:
 			repl = r.Pseudonym(orig)
+		case HMACLocal:
+			repl = r.LocalPseudonym(orig)
 		case DropLocal:
-			at := strings.LastIndexByte(orig, '@')
-			if at < 0 {
+			if _, domain, ok := splitAddress(orig); ok {
+				repl = "@" + domain
+			} else {
 				// Not an address: nothing but the local part to drop.
 				repl = ""
-			} else {
-				repl = orig[at:]
 			}
 		}
 		*f = repl

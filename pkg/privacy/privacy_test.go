@@ -148,3 +148,68 @@ func TestReplyTextFollowsPolicy(t *testing.T) {
 		t.Errorf("response %q raw %q", e.Response, e.Raw)
 	}
 }
+
+// TestHMACLocal: the local part becomes a pseudonym of the whole address,
+// the domain stays, in the field and in the raw line; a value without a
+// domain is pseudonymised whole; queries and erasure find it.
+func TestHMACLocal(t *testing.T) {
+	r, err := New(Config{Fields: map[string]Policy{"sasl_username": HMACLocal, "sender": HMACLocal}, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := parse(t, clientLine)
+	r.Apply(&e)
+	want := r.Pseudonym("user@sender.com") + "@sender.com"
+	if e.SASLUsername != want || r.Query("sasl_username", "user@sender.com") != want {
+		t.Errorf("sasl_username = %q, query %q, want %q", e.SASLUsername, r.Query("sasl_username", "user@sender.com"), want)
+	}
+	if strings.Contains(e.Raw, "user@") || !strings.Contains(e.Raw, "sasl_username="+want) {
+		t.Errorf("raw: %s", e.Raw)
+	}
+	if Domain(e.SASLUsername) != "sender.com" {
+		t.Errorf("the domain is lost: %q", e.SASLUsername)
+	}
+	if r.LocalPseudonym("user@other.example") == r.LocalPseudonym("user@sender.com")[:len("hmac:")+32]+"@other.example" {
+		t.Error("the same local part in two domains has the same pseudonym")
+	}
+	bare := parser.Event{SASLUsername: "bob", Raw: "user=<bob>"}
+	r.Apply(&bare)
+	if bare.SASLUsername != r.Pseudonym("bob") || bare.Raw != "user=<"+r.Pseudonym("bob")+">" {
+		t.Errorf("a bare user: %+v", bare)
+	}
+	if got := r.Subjects("user@sender.com"); len(got) != 2 || got[1] != want {
+		t.Errorf("Subjects = %q", got)
+	}
+	// Applying again (the correlator rebuilt from the journal) keeps it.
+	again := e
+	r.Apply(&again)
+	if again.SASLUsername != want {
+		t.Errorf("applied twice: %q", again.SASLUsername)
+	}
+	if _, err := New(Config{Fields: map[string]Policy{"sender": HMACLocal}}); err == nil {
+		t.Error("hmac_local without a secret accepted")
+	}
+	if p, err := ParsePolicy("hmac_local"); err != nil || p != HMACLocal || p.String() != "hmac_local" {
+		t.Errorf("ParsePolicy(hmac_local) = %v, %v", p, err)
+	}
+}
+
+// TestMasker: the viewer masking pseudonymises every local part in text,
+// keeps the domains, and a bare user name wholly.
+func TestMasker(t *testing.T) {
+	m := NewMasker([]byte("0123456789abcdef"))
+	got := m.Text("to=<alice@example.com>, orig_to=<bob@mail.example.org>")
+	if strings.Contains(got, "alice") || strings.Contains(got, "bob@") || !strings.Contains(got, "@example.com>") || !strings.Contains(got, "@mail.example.org>") {
+		t.Errorf("Text: %q", got)
+	}
+	if m.User("al") != m.pseudonym("al") || m.User("AL@x.example") != m.pseudonym("al")+"@x.example" {
+		t.Errorf("User: %q %q", m.User("al"), m.User("AL@x.example"))
+	}
+	// A journal written under hmac_local: the viewer sees the masked
+	// pseudonym as one local part, not "hmac:" before a masked rest.
+	r, _ := New(Config{Fields: map[string]Policy{"sender": HMACLocal}, Secret: secret})
+	stored := r.LocalPseudonym("alice@example.com")
+	if got := m.Text("from=<" + stored + ">"); got != "from=<"+m.pseudonym(stored[:len(stored)-len("@example.com")])+"@example.com>" {
+		t.Errorf("Text over an hmac_local pseudonym: %q", got)
+	}
+}

@@ -6,22 +6,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
-// AccessEntry is one API call as the access log keeps it.
-type AccessEntry struct {
-	Time     time.Time `json:"time"`
-	Token    string    `json:"token"`
-	Role     string    `json:"role"`
-	Method   string    `json:"method"`
-	Path     string    `json:"path"`
-	Query    string    `json:"query"`
-	Status   int       `json:"status"`
-	Results  int       `json:"results"`
-	ClientIP string    `json:"client_ip,omitempty"`
-}
+// The access log's shapes are the API's.
+type (
+	AccessEntry   = apiv1.AccessEntry
+	AccessLogPage = apiv1.AccessLogPage
+)
 
 // AccessSource is the journal source name of access records.
 const AccessSource = "api"
@@ -33,8 +27,8 @@ const AccessSource = "api"
 // the path the action, the query the detail, the HTTP status the status,
 // the result count nrcpt; raw reads as a line.
 
-// Record makes the journal record of an API call.
-func (a *AccessEntry) Record(instance string) journal.Record {
+// AccessRecord makes the journal record of an API call.
+func AccessRecord(a *AccessEntry, instance string) journal.Record {
 	e := parser.Event{
 		Time: a.Time, Instance: instance, Service: "mailtrail", Program: "api", Kind: parser.KindAccess,
 		SASLUsername: a.Token, Level: a.Role, Protocol: a.Method, Action: a.Path, Detail: a.Query,
@@ -58,12 +52,6 @@ type AccessLogRequest struct {
 	Since, Until time.Time
 	Limit        int
 	Cursor       string
-}
-
-// AccessLogPage is one page, newest first.
-type AccessLogPage struct {
-	Entries    []AccessEntry `json:"entries"`
-	NextCursor string        `json:"next_cursor"`
 }
 
 // AccessLog lists API calls, newest first.

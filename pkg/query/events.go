@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
@@ -48,10 +49,7 @@ type EventsRequest struct {
 }
 
 // EventsPage is one page; NextCursor is empty on the last.
-type EventsPage struct {
-	Events     []Event `json:"events"`
-	NextCursor string  `json:"next_cursor"`
-}
+type EventsPage = apiv1.EventsPage
 
 // Cursors are opaque to callers: a version, the order and the sequence
 // number the next page starts after. The order is in it so that a cursor

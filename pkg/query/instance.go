@@ -6,36 +6,18 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
 
-// InstanceInfo describes this exporter and its journal.
-type InstanceInfo struct {
-	Instance   string          `json:"instance"`
-	Version    string          `json:"version"`
-	Hosts      []string        `json:"hosts"`
-	Journal    JournalInfo     `json:"journal"`
-	Checkpoint *CheckpointInfo `json:"checkpoint,omitempty"`
-}
-
-// JournalInfo is the journal's span and size.
-type JournalInfo struct {
-	FirstTime time.Time `json:"first_time,omitzero"`
-	LastTime  time.Time `json:"last_time,omitzero"`
-	Events    int64     `json:"events"`
-	SizeBytes int64     `json:"size_bytes"`
-}
-
-// CheckpointInfo is the newest signed checkpoint; Root is base64, as in
-// the signed note.
-type CheckpointInfo struct {
-	Size uint64    `json:"size"`
-	Root string    `json:"root"`
-	Time time.Time `json:"time,omitzero"`
-}
+// The instance's description is the API's.
+type (
+	InstanceInfo   = apiv1.InstanceInfo
+	JournalInfo    = apiv1.JournalInfo
+	CheckpointInfo = apiv1.CheckpointInfo
+)
 
 // Hosts remembers the syslog hosts seen in the journal, reading only the
 // events journaled since its last call. A first call on a large journal

@@ -7,17 +7,13 @@
 package query
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"reflect"
-	"regexp"
 	"strings"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 
 // ErrNotFound is returned when a lookup (a trace) finds nothing visible.
@@ -92,103 +88,12 @@ func (a *Access) Out(e *parser.Event) {
 	}
 }
 
-// Redactor hides e-mail addresses from callers who may see the traffic but
-// not the people: every address's local part becomes a keyed pseudonym
-// ("u-1a2b3c4d@example.org"), stable for one key, so a viewer can still tell
-// two recipients apart or follow one sender through a trace.
-type Redactor struct {
-	key []byte
-}
+// Redactor is the viewer masking (privacy.Masker): addresses' local parts
+// and bare user names become per-key pseudonyms.
+type Redactor = privacy.Masker
 
-// NewRedactor makes a Redactor; key should be secret (a fresh random key
-// per process is fine: pseudonyms then only hold within one run).
-func NewRedactor(key []byte) *Redactor { return &Redactor{key: key} }
-
-// addrRE finds e-mail addresses in free text (raw lines, SMTP replies,
-// Dovecot's lmtp(user@domain) prefixes). It is deliberately generous about
-// the local part: whatever stands before an @ and a dotted domain is taken
-// as an address.
-var addrRE = regexp.MustCompile(`[^\s<>()\[\]"',;:=/]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)`)
-
-// bareUserRE matches a user name without a domain (a SASL or IMAP login).
-var bareUserRE = regexp.MustCompile(`^[^\s@]+$`)
-
-// pseudonym is the stand-in for a local part or a bare user name.
-func (r *Redactor) pseudonym(s string) string {
-	m := hmac.New(sha256.New, r.key)
-	m.Write([]byte(strings.ToLower(s)))
-	return "u-" + hex.EncodeToString(m.Sum(nil)[:4])
-}
-
-// Text redacts every address in s.
-func (r *Redactor) Text(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
-	}
-	return addrRE.ReplaceAllStringFunc(s, func(addr string) string {
-		at := strings.LastIndexByte(addr, '@')
-		return r.pseudonym(addr[:at]) + addr[at:]
-	})
-}
-
-// User redacts a user name: an address like Text, a bare name wholly.
-func (r *Redactor) User(s string) string {
-	if s == "" {
-		return s
-	}
-	if bareUserRE.MatchString(s) {
-		return r.pseudonym(s)
-	}
-	return r.Text(s)
-}
-
-var stringType = reflect.TypeOf("")
-
-// Event redacts every string field of e. It walks the struct rather than a
-// list of fields so that a field added to the Event later is covered too.
-func (r *Redactor) Event(e *parser.Event) {
-	// Bare user names appear in raw lines too (Dovecot's user=<alice>):
-	// replace them there before the field itself is rewritten.
-	if u := e.SASLUsername; u != "" && bareUserRE.MatchString(u) {
-		p := r.pseudonym(u)
-		e.Raw = replaceWord(e.Raw, u, p)
-		e.Detail = replaceWord(e.Detail, u, p)
-		e.SASLUsername = p
-	}
-	v := reflect.ValueOf(e).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Field(i)
-		if f.Type() == stringType && f.CanSet() {
-			f.SetString(r.Text(f.String()))
-		}
-	}
-}
-
-// replaceWord replaces the occurrences of w in s that stand alone (not
-// inside a longer name), so a short user name does not mangle the line.
-func replaceWord(s, w, repl string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, w)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		end := i + len(w)
-		if (i > 0 && isNameByte(s[i-1])) || (end < len(s) && isNameByte(s[end])) {
-			b.WriteString(s[:end])
-		} else {
-			b.WriteString(s[:i])
-			b.WriteString(repl)
-		}
-		s = s[end:]
-	}
-}
-
-func isNameByte(c byte) bool {
-	return c == '.' || c == '_' || c == '-' || c == '+' || c == '@' ||
-		('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-}
+// NewRedactor makes a Redactor; key should be secret.
+func NewRedactor(key []byte) *Redactor { return privacy.NewMasker(key) }
 
 // Event is a journaled event as the API returns it (shared with the
 // plugin).

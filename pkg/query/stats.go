@@ -4,11 +4,12 @@ import (
 	"context"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
 
 // MaxPoints caps a stats series.
-const MaxPoints = 11000
+const MaxPoints = apiv1.MaxStatPoints
 
 // StatsRequest counts the events a filter selects per step.
 type StatsRequest struct {
@@ -17,17 +18,11 @@ type StatsRequest struct {
 	Access Access
 }
 
-// StatsResult is a count per step, every step present.
-type StatsResult struct {
-	StepSeconds int64   `json:"step_seconds"`
-	Points      []Point `json:"points"`
-}
-
-// Point is one step's count; Time is the step's start.
-type Point struct {
-	Time  time.Time `json:"time"`
-	Count int64     `json:"count"`
-}
+// The series' shapes are the API's.
+type (
+	StatsResult = apiv1.Stats
+	Point       = apiv1.Point
+)
 
 // DefaultStep is the step for a range: a minute, or as coarse as keeps the
 // series within MaxPoints.

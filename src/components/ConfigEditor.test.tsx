@@ -1,8 +1,8 @@
 import React, { useState } from 'react';
 import { DataSourceSettings } from '@grafana/data';
 import { render, screen } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
 
+import { newUser } from '../test/helpers';
 import { MailtrailOptions, MailtrailSecureJsonData } from '../types';
 import { ConfigEditor, validateDuration, validateExporters, validateUrl } from './ConfigEditor';
 
@@ -48,7 +48,7 @@ function setup(initial: Settings) {
   }
   render(<Harness />);
   const last = (): Settings => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
-  return { onOptionsChange, last, user: userEvent.setup() };
+  return { onOptionsChange, last, user: newUser() };
 }
 
 describe('ConfigEditor', () => {
@@ -62,7 +62,9 @@ describe('ConfigEditor', () => {
     await user.click(screen.getByRole('button', { name: /Add exporter/ }));
     expect(last().jsonData.exporters).toEqual([{ name: '', url: '' }]);
     await user.type(screen.getByLabelText('Exporter 1 name'), 'mx1');
-    await user.type(screen.getByLabelText('Exporter 1 URL'), 'https://mx1.example.org:9744');
+    // URLs are pasted: one change instead of a render per key
+    await user.click(screen.getByLabelText('Exporter 1 URL'));
+    await user.paste('https://mx1.example.org:9744');
     expect(last().jsonData.exporters).toEqual([{ name: 'mx1', url: 'https://mx1.example.org:9744' }]);
     expect(screen.queryByText('Where are your exporters?')).not.toBeInTheDocument();
   });
@@ -96,8 +98,10 @@ describe('ConfigEditor', () => {
 
   it('sets discovery, timeout and concurrency in jsonData', async () => {
     const { user, last } = setup(settings());
-    await user.type(screen.getByLabelText(/^Prometheus URL/), 'http://prometheus:9090');
-    await user.type(screen.getByLabelText(/^Selector/), '{{job="mailtrail"}');
+    await user.click(screen.getByLabelText(/^Prometheus URL/));
+    await user.paste('http://prometheus:9090');
+    await user.click(screen.getByLabelText(/^Selector/));
+    await user.paste('{job="mailtrail"}');
     await user.type(screen.getByLabelText(/^Timeout/), '10s');
     await user.type(screen.getByLabelText(/^Concurrency/), '4');
     expect(last().jsonData).toEqual({

@@ -1,18 +1,18 @@
 import React from 'react';
 import { render, screen } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
 
-import { newDataSource } from '../test/helpers';
+import { newDataSource, newUser } from '../test/helpers';
 import { MailtrailQuery } from '../types';
 import { EXAMPLES, QueryEditorHelp } from './QueryEditorHelp';
 
 describe('QueryEditorHelp', () => {
   it('puts the chosen example into the query', async () => {
+    const user = newUser();
     const onClickExample = jest.fn();
     render(<QueryEditorHelp datasource={newDataSource()} query={{ refId: 'A' }} onClickExample={onClickExample} />);
     const buttons = screen.getAllByRole('button', { name: 'Use this query' });
     expect(buttons).toHaveLength(EXAMPLES.length);
-    await userEvent.click(buttons[2]);
+    await user.click(buttons[2]);
     expect(onClickExample).toHaveBeenCalledWith({ refId: 'A', queryType: 'events', kind: 'auth_failure', limit: 100 });
   });
 

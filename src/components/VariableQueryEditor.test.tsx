@@ -1,12 +1,12 @@
 import React from 'react';
 import { render, screen } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
 
-import { newDataSource } from '../test/helpers';
+import { newDataSource, newUser } from '../test/helpers';
 import { VariableQueryEditor } from './VariableQueryEditor';
 
 describe('VariableQueryEditor', () => {
   it('lists instances by default and switches to users', async () => {
+    const user = newUser();
     const onChange = jest.fn();
     render(
       <VariableQueryEditor
@@ -17,8 +17,8 @@ describe('VariableQueryEditor', () => {
       />
     );
     expect(screen.getByText('Instances')).toBeInTheDocument();
-    await userEvent.click(screen.getByLabelText('Variable values'));
-    await userEvent.click(await screen.findByText('Users'));
+    await user.click(screen.getByLabelText('Variable values'));
+    await user.click(await screen.findByText('Users'));
     expect(onChange).toHaveBeenCalledWith({ refId: 'A', resource: 'users' });
   });
 });

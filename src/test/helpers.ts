@@ -1,4 +1,5 @@
 import { DataSourceInstanceSettings, PluginType } from '@grafana/data';
+import userEvent from '@testing-library/user-event';
 
 import { DataSource } from '../datasource';
 import { MailtrailOptions } from '../types';
@@ -31,4 +32,14 @@ export function newDataSource(jsonData: MailtrailOptions = {}): DataSource {
     },
   } as unknown as DataSourceInstanceSettings<MailtrailOptions>;
   return new DataSource(settings);
+}
+
+/**
+ * A user-event session without delays between keystrokes: typing is one
+ * chain of microtasks rather than a timer per key, so it takes a few
+ * milliseconds whatever the machine's load, and a test that timed out
+ * cannot go on typing into the next test's inputs.
+ */
+export function newUser() {
+  return userEvent.setup({ delay: null });
 }

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/offenders"
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -62,10 +62,7 @@ func Logs(t0 time.Time) map[string]string {
 }
 
 // Event is an event as the API sends it.
-type Event struct {
-	Seq int64 `json:"seq"`
-	parser.Event
-}
+type Event = apiv1.Event
 
 // Exporter answers the exporter HTTP API (the subset the plugin calls)
 // from the events of one log. It checks parameters like the real one:
@@ -73,7 +70,7 @@ type Event struct {
 type Exporter struct {
 	Instance  string
 	Token     string // when set, requests must carry it as a bearer token
-	Offenders []offenders.Offender
+	Offenders []apiv1.Offender
 
 	mu     sync.Mutex
 	events []Event
@@ -119,18 +116,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func apiError(w http.ResponseWriter, status int, code, detail string) {
-	writeJSON(w, status, map[string]string{"error": code, "detail": detail})
+	writeJSON(w, status, &apiv1.Error{Code: code, Detail: detail})
 }
 
-var allowed = map[string][]string{
-	"/api/v1/trace":     {"queue_id", "message_id", "sender", "recipient", "since", "until"},
-	"/api/v1/events":    {"since", "until", "kind", "queue_id", "message_id", "sasl_username", "client_ip", "sender", "recipient", "status", "q", "limit", "cursor", "order"},
-	"/api/v1/logins":    {"since", "until", "user", "ip", "outcome", "limit"},
-	"/api/v1/offenders": {},
-	"/api/v1/instance":  {},
-	"/api/v1/stats":     {"since", "until", "step", "kind", "queue_id", "message_id", "sasl_username", "client_ip", "sender", "recipient", "status", "q"},
-	"/api/v1/values":    {"field", "since", "until", "limit"},
-}
+// served are the endpoints this stand-in answers (the plugin's); their
+// parameters are the real API's.
+var served = []string{apiv1.PathTrace, apiv1.PathEvents, apiv1.PathLogins, apiv1.PathOffenders,
+	apiv1.PathInstance, apiv1.PathStats, apiv1.PathValues}
 
 func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.mu.Lock()
@@ -148,14 +140,14 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, 401, "unauthorized", "a bearer token is required")
 		return
 	}
-	names, ok := allowed[r.URL.Path]
-	if !ok {
+	name, _ := strings.CutPrefix(r.URL.Path, apiv1.Prefix)
+	if !slices.Contains(served, name) {
 		apiError(w, 404, "not_found", "no such endpoint "+r.URL.Path)
 		return
 	}
 	q := r.URL.Query()
 	for k := range q {
-		if !slices.Contains(names, k) {
+		if !slices.Contains(apiv1.Endpoints[name].Params, k) {
 			apiError(w, 400, "bad_request", "unknown parameter "+k)
 			return
 		}
@@ -163,7 +155,7 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := 100
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
+		if err != nil || n < 1 || n > apiv1.MaxLimit {
 			apiError(w, 400, "bad_request", "limit: want 1 to 1000")
 			return
 		}
@@ -183,7 +175,7 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			*p.t = t
 		}
 	}
-	if until.Sub(since) > 31*24*time.Hour {
+	if until.Sub(since) > apiv1.MaxRangeDays*24*time.Hour {
 		apiError(w, 400, "bad_request", "since: the range is longer than 31 days")
 		return
 	}
@@ -195,7 +187,7 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			apiError(w, 404, "not_found", "no message matches")
 			return
 		}
-		writeJSON(w, 200, map[string]any{"instance": x.Instance, "messages": msgs})
+		writeJSON(w, 200, apiv1.TraceResult{Instance: x.Instance, Messages: msgs})
 	case "/api/v1/events":
 		var out []Event
 		kinds := splitList(q.Get("kind"))
@@ -207,15 +199,15 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			out = append(out, e)
 		}
-		writeJSON(w, 200, map[string]any{"events": nonNil(out), "next_cursor": ""})
+		writeJSON(w, 200, apiv1.EventsPage{Events: nonNil(out)})
 	case "/api/v1/logins":
-		writeJSON(w, 200, map[string]any{"logins": x.logins(inRange)})
+		writeJSON(w, 200, apiv1.Logins{Logins: x.logins(inRange)})
 	case "/api/v1/offenders":
-		writeJSON(w, 200, map[string]any{"offenders": nonNil(x.Offenders)})
+		writeJSON(w, 200, apiv1.Offenders{Offenders: nonNil(x.Offenders)})
 	case "/api/v1/instance":
 		first, last := x.events[0].Time, x.events[len(x.events)-1].Time
-		writeJSON(w, 200, map[string]any{"instance": x.Instance, "version": "test", "hosts": []string{x.events[0].Host},
-			"journal": map[string]any{"first_time": first, "last_time": last, "events": len(x.events), "size_bytes": 4096}})
+		writeJSON(w, 200, apiv1.InstanceInfo{Instance: x.Instance, Version: "test", Hosts: []string{x.events[0].Host},
+			Journal: apiv1.JournalInfo{FirstTime: first, LastTime: last, Events: int64(len(x.events)), SizeBytes: 4096}})
 	case "/api/v1/stats":
 		step, err := time.ParseDuration(q.Get("step"))
 		if err != nil || step < time.Second {
@@ -224,22 +216,22 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		start := since.Truncate(step)
 		n := int(until.Sub(start)/step) + 1
-		if n > 11000 {
-			apiError(w, 400, "bad_request", "step: more than 11000 points")
+		if n > apiv1.MaxStatPoints {
+			apiError(w, 400, "bad_request", fmt.Sprintf("step: more than %d points", apiv1.MaxStatPoints))
 			return
 		}
 		kinds := splitList(q.Get("kind"))
-		pts := make([]map[string]any, n)
-		counts := make([]int, n)
+		pts := make([]apiv1.Point, n)
+		counts := make([]int64, n)
 		for _, e := range x.events {
 			if inRange(&e) && (len(kinds) == 0 || slices.Contains(kinds, e.Kind.String())) {
 				counts[int(e.Time.Sub(start)/step)]++
 			}
 		}
 		for i := range pts {
-			pts[i] = map[string]any{"time": start.Add(time.Duration(i) * step), "count": counts[i]}
+			pts[i] = apiv1.Point{Time: start.Add(time.Duration(i) * step), Count: counts[i]}
 		}
-		writeJSON(w, 200, map[string]any{"step_seconds": int(step / time.Second), "points": pts})
+		writeJSON(w, 200, apiv1.Stats{StepSeconds: int64(step / time.Second), Points: pts})
 	case "/api/v1/values":
 		set := map[string]bool{}
 		for _, e := range x.events {
@@ -268,7 +260,7 @@ func (x *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			vals = append(vals, v)
 		}
 		sort.Strings(vals)
-		writeJSON(w, 200, map[string]any{"values": vals})
+		writeJSON(w, 200, apiv1.Values{Values: vals})
 	}
 }
 
@@ -294,52 +286,52 @@ func domain(addr string) string {
 }
 
 // messages groups the events of the matching queue ids as the API's trace.
-func (x *Exporter) messages(qid, mid string) []map[string]any {
+func (x *Exporter) messages(qid, mid string) []apiv1.Message {
 	var qids []string
 	for _, e := range x.events {
 		if e.QueueID != "" && (e.QueueID == qid || (mid != "" && e.MessageID == mid)) && !slices.Contains(qids, e.QueueID) {
 			qids = append(qids, e.QueueID)
 		}
 	}
-	var out []map[string]any
+	var out []apiv1.Message
 	for _, id := range qids {
-		m := map[string]any{"instance": x.Instance, "queue_id": id}
+		m := apiv1.Message{Instance: x.Instance, QueueID: id}
 		var evs, dls []Event
-		var links []map[string]string
+		var links []apiv1.Link
 		for _, e := range x.events {
 			if e.QueueID != id {
 				continue
 			}
 			if len(evs) == 0 {
-				m["received"] = e.Time
+				m.Received = e.Time
 			}
 			evs = append(evs, e)
 			switch e.Kind {
 			case parser.KindMessageID:
-				m["message_id"] = e.MessageID
+				m.MessageID = e.MessageID
 			case parser.KindQueued:
-				m["sender"], m["size"] = e.Sender, e.Size
+				m.Sender, m.Size = e.Sender, e.Size
 			case parser.KindClient:
-				m["client_ip"], m["client_host"], m["sasl_username"] = e.ClientIP, e.ClientHost, e.SASLUsername
+				m.ClientIP, m.ClientHost, m.SASLUsername = e.ClientIP, e.ClientHost, e.SASLUsername
 			case parser.KindRemoved, parser.KindExpired:
-				m["finished"] = e.Time
+				m.Finished = e.Time
 			case parser.KindDelivery:
 				dls = append(dls, e)
 				if e.NextQueueID != "" {
-					links = append(links, map[string]string{"queue_id": e.NextQueueID, "relation": "next_hop",
-						"instance_hint": e.RelayHost, "relay_host": e.RelayHost, "relay_ip": e.RelayIP})
+					links = append(links, apiv1.Link{QueueID: e.NextQueueID, Relation: apiv1.RelNextHop,
+						InstanceHint: e.RelayHost, RelayHost: e.RelayHost, RelayIP: e.RelayIP})
 				}
 			}
 		}
-		m["events"], m["deliveries"], m["links"] = evs, nonNil(dls), nonNil(links)
+		m.Events, m.Deliveries, m.Links = evs, nonNil(dls), nonNil(links)
 		out = append(out, m)
 	}
 	return out
 }
 
-func (x *Exporter) logins(inRange func(*Event) bool) []map[string]any {
+func (x *Exporter) logins(inRange func(*Event) bool) []apiv1.Login {
 	type key struct{ user, ip, svc, outcome string }
-	rows := map[key]map[string]any{}
+	rows := map[key]*apiv1.Login{}
 	var order []key
 	for _, e := range x.events {
 		var k key
@@ -358,8 +350,8 @@ func (x *Exporter) logins(inRange func(*Event) bool) []map[string]any {
 		}
 		r, ok := rows[k]
 		if !ok {
-			r = map[string]any{"user": k.user, "client_ip": k.ip, "service": k.svc, "outcome": k.outcome,
-				"count": 0, "first_seen": e.Time, "tls": e.Kind == parser.KindLogin}
+			r = &apiv1.Login{User: k.user, ClientIP: k.ip, Service: k.svc, Outcome: k.outcome,
+				FirstSeen: e.Time, TLS: e.Kind == parser.KindLogin}
 			rows[k] = r
 			order = append(order, k)
 		}
@@ -367,12 +359,12 @@ func (x *Exporter) logins(inRange func(*Event) bool) []map[string]any {
 		if k.outcome == "failure" {
 			n = e.FailedAttempts()
 		}
-		r["count"] = r["count"].(int) + n
-		r["last_seen"] = e.Time
+		r.Count += n
+		r.LastSeen = e.Time
 	}
-	out := []map[string]any{}
+	out := []apiv1.Login{}
 	for _, k := range order {
-		out = append(out, rows[k])
+		out = append(out, *rows[k])
 	}
 	return out
 }
