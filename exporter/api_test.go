@@ -17,8 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
 
@@ -171,7 +172,7 @@ func (r *apiRig) getJSON(tokenName, pathAndQuery string, want int, v any) {
 
 type apiEvent struct {
 	Seq int64 `json:"seq"`
-	parser.Event
+	event.Event
 }
 
 type apiMessage struct {
@@ -347,7 +348,7 @@ func (r *apiRig) testEvents(t *testing.T) {
 		t.Fatal("no bounced deliveries")
 	}
 	for _, e := range page.Events {
-		if e.Kind != parser.KindDelivery || e.Status != "bounced" {
+		if e.Kind != event.KindDelivery || e.Status != "bounced" {
 			t.Errorf("filter kind+status let through %v %s", e.Kind, e.Status)
 		}
 	}
@@ -635,7 +636,7 @@ func journalDigest(t *testing.T, db string) string {
 	}
 	defer j.Close()
 	h := sha256.New()
-	err = j.Scan(ctx, journal.Filter{Match: func(s *journal.Stored) bool { return s.Event.Kind != parser.KindAccess }}, func(s *journal.Stored) error {
+	err = j.Scan(ctx, journal.Filter{Match: func(s *journal.Stored) bool { return s.Event.Kind != event.KindAccess }}, func(s *journal.Stored) error {
 		b, err := json.Marshal(s)
 		h.Write(b)
 		return err
@@ -823,7 +824,7 @@ func TestAPIAnonymous(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	evs, err := j.Events(context.Background(), journal.Filter{Kinds: []parser.Kind{parser.KindAccess}})
+	evs, err := j.Events(context.Background(), journal.Filter{Kinds: []event.Kind{event.KindAccess}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -849,13 +850,13 @@ func TestAPIPrivacyLookup(t *testing.T) {
 	r := startAPIRig(t, 100, true, "privacy:\n  secret_file: "+secret+"\n  fields: {sasl_username: hmac, sender: hmac, recipient: hmac, client_ip: hmac}\n")
 	var page struct{ Events []apiEvent }
 	r.getJSON("auditor", "/api/v1/events?sasl_username=alice@tenant-a.test&client_ip=198.51.100.7&"+apiRange, 200, &page)
-	kinds := map[parser.Kind]bool{}
+	kinds := map[event.Kind]bool{}
 	for _, e := range page.Events {
 		kinds[e.Kind] = true
 	}
 	// Her submission (and the message's lines the correlator enriched)
 	// and her IMAP login.
-	if !kinds[parser.KindClient] || !kinds[parser.KindLogin] || !kinds[parser.KindDelivery] {
+	if !kinds[event.KindClient] || !kinds[event.KindLogin] || !kinds[event.KindDelivery] {
 		t.Fatalf("alice's events from 198.51.100.7 by plain values: kinds %v", kinds)
 	}
 	for _, e := range page.Events {

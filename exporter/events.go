@@ -10,11 +10,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
@@ -64,7 +65,7 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			return fail(2, "--limit=%d: must not be negative", limit)
 		}
 		for _, k := range kinds {
-			kind, err := parser.ParseKind(k)
+			kind, err := event.ParseKind(k)
 			if err != nil {
 				return fail(2, "--kind: %v (one of %s)", err, kindList())
 			}
@@ -100,7 +101,7 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 
 func kindList() string {
 	var names []string
-	for _, k := range parser.Kinds() {
+	for _, k := range event.Kinds() {
 		names = append(names, k.String())
 	}
 	return strings.Join(names, ", ")

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -17,7 +19,7 @@ import (
 // Event's fields, flattened into one object.
 type parsedLine struct {
 	Line int `json:"line"`
-	parser.Event
+	event.Event
 }
 
 func parseCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/shape"
 )
@@ -74,7 +76,7 @@ func (s *parseSummary) readFile(p *parser.Parser, name string, stdin io.Reader, 
 	}
 	s.files++
 	br := bufio.NewReaderSize(in, 64<<10)
-	var e parser.Event
+	var e event.Event
 	for n := 1; ; n++ {
 		line, err := br.ReadString('\n')
 		if len(line) > 0 {
@@ -93,7 +95,7 @@ func (s *parseSummary) readFile(p *parser.Parser, name string, stdin io.Reader, 
 // programOf names the program a line came from as the summary groups
 // lines: the syslog ident without its pid (Dovecot's process after
 // "dovecot/").
-func programOf(e *parser.Event) string {
+func programOf(e *event.Event) string {
 	switch {
 	case e.Program == "" && e.Service == "":
 		if e.Time.IsZero() {
@@ -106,7 +108,7 @@ func programOf(e *parser.Event) string {
 	return e.Service + "/" + e.Program
 }
 
-func (s *parseSummary) add(e *parser.Event) {
+func (s *parseSummary) add(e *event.Event) {
 	name := programOf(e)
 	ps := s.programs[name]
 	if ps == nil {
@@ -115,7 +117,7 @@ func (s *parseSummary) add(e *parser.Event) {
 	}
 	s.lines++
 	ps.lines++
-	if e.Kind != parser.KindUnknown {
+	if e.Kind != event.KindUnknown {
 		s.typed++
 		ps.typed++
 		return

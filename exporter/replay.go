@@ -15,12 +15,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/alecthomas/kingpin/v2"
 	"golang.org/x/term"
 
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/server"
 )
 
@@ -60,7 +61,7 @@ func replayCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 // Ingest calls it from one goroutine, and it is read once ingest is done;
 // only lines is read while it runs, by the progress line.
 type replaySummary struct {
-	kinds   [256]int // by parser.Kind
+	kinds   [256]int // by event.Kind
 	lines   atomic.Int64
 	events  int64
 	files   int
@@ -72,7 +73,7 @@ type replaySummary struct {
 	journal string
 }
 
-func (s *replaySummary) Observed(_ string, e *parser.Event, _ correlate.Note) {
+func (s *replaySummary) Observed(_ string, e *event.Event, _ correlate.Note) {
 	s.lines.Add(1)
 	s.kinds[e.Kind]++
 }
@@ -189,7 +190,7 @@ func (s *replaySummary) write(w io.Writer) {
 	fmt.Fprintf(tw, "replayed\t%d lines from %d file(s) into %s\n", lines, s.files, s.journal)
 	fmt.Fprintf(tw, "journaled\t%d events\n", s.events)
 	if lines > 0 {
-		unknown := s.kinds[parser.KindUnknown]
+		unknown := s.kinds[event.KindUnknown]
 		fmt.Fprintf(tw, "unparsed\t%d (%.2f%%)\n", unknown, 100*float64(unknown)/float64(lines))
 		fmt.Fprintf(tw, "took\t%s (%.0f lines/s, %.0f lines per CPU-second)\n", s.elapsed.Round(time.Millisecond), float64(lines)/s.elapsed.Seconds(), float64(lines)/s.cpu.Seconds())
 	}
@@ -200,13 +201,13 @@ func (s *replaySummary) write(w io.Writer) {
 		fmt.Fprintf(tw, "peak RSS\t%.1f MiB\n", float64(s.maxRSS)/(1<<20))
 	}
 	type kc struct {
-		k parser.Kind
+		k event.Kind
 		n int
 	}
 	var kcs []kc
 	for k, n := range s.kinds {
 		if n > 0 {
-			kcs = append(kcs, kc{parser.Kind(k), n})
+			kcs = append(kcs, kc{event.Kind(k), n})
 		}
 	}
 	sort.Slice(kcs, func(i, j int) bool { return kcs[i].n > kcs[j].n || (kcs[i].n == kcs[j].n && kcs[i].k < kcs[j].k) })

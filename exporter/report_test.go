@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/enrich/enrichtest"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/report"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
@@ -31,8 +32,8 @@ const reportLines = 6000
 type reportFixture struct {
 	db     string
 	truth  simulate.Truth
-	events []parser.Event // every journaled event, in journal order
-	rng    []string       // --journal.path, --since, --until
+	events []event.Event // every journaled event, in journal order
+	rng    []string      // --journal.path, --since, --until
 }
 
 var (
@@ -67,7 +68,7 @@ func reportJournal(t *testing.T) *reportFixture {
 			return
 		}
 		for _, l := range cliLines(cliMust(t, "", "events", "--journal.path="+db, "--limit=0")) {
-			var e parser.Event
+			var e event.Event
 			if err := json.Unmarshal([]byte(l), &e); err != nil {
 				reportErr = err
 				return
@@ -155,7 +156,7 @@ func TestReportSummaryTruth(t *testing.T) {
 	perRcpt := map[string]int{}
 	perDomain := map[string]int{}
 	for _, e := range f.events {
-		if e.Kind == parser.KindDelivery && e.Service != "dovecot" && e.Status == "sent" {
+		if e.Kind == event.KindDelivery && e.Service != "dovecot" && e.Status == "sent" {
 			perRcpt[strings.ToLower(e.Recipient)]++
 			perDomain[domainOfAddr(e.Recipient)]++
 		}
@@ -228,7 +229,7 @@ func TestReportSummaryFilters(t *testing.T) {
 		reportJSON(t, &s, append([]string{"summary", "--domain=" + dom}, f.rng...)...)
 		want := 0
 		for _, e := range f.events {
-			if e.Kind == parser.KindDelivery && e.Service != "dovecot" && e.Status == "sent" && (in(e.Sender, dom) || in(e.Recipient, dom)) {
+			if e.Kind == event.KindDelivery && e.Service != "dovecot" && e.Status == "sent" && (in(e.Sender, dom) || in(e.Recipient, dom)) {
 				want++
 			}
 		}
@@ -242,7 +243,7 @@ func TestReportSummaryFilters(t *testing.T) {
 	// A user's summary counts that user's submissions.
 	users := map[string]int{}
 	for _, e := range f.events {
-		if e.Kind == parser.KindClient && e.SASLUsername != "" {
+		if e.Kind == event.KindClient && e.SASLUsername != "" {
 			users[e.SASLUsername]++
 		}
 	}
@@ -261,7 +262,7 @@ func TestReportSummaryFilters(t *testing.T) {
 	type qkey struct{ host, qid string }
 	hers := map[qkey]bool{}
 	for _, e := range f.events {
-		if e.Kind == parser.KindLogin && e.SASLUsername == user {
+		if e.Kind == event.KindLogin && e.SASLUsername == user {
 			dovecot++
 		}
 		if e.QueueID != "" && e.SASLUsername == user {
@@ -270,7 +271,7 @@ func TestReportSummaryFilters(t *testing.T) {
 	}
 	received := 0
 	for _, e := range f.events {
-		if e.Kind == parser.KindMessageID && hers[qkey{e.Host, e.QueueID}] {
+		if e.Kind == event.KindMessageID && hers[qkey{e.Host, e.QueueID}] {
 			received++
 		}
 	}
@@ -355,7 +356,7 @@ func TestReportDeliveriesAndTrace(t *testing.T) {
 	// A message with a bounced recipient, and its notification.
 	var qid, ndr string
 	for _, e := range f.events {
-		if e.Kind == parser.KindBounceNotice && e.NextQueueID != "" {
+		if e.Kind == event.KindBounceNotice && e.NextQueueID != "" {
 			qid, ndr = e.QueueID, e.NextQueueID
 			break
 		}
@@ -365,7 +366,7 @@ func TestReportDeliveriesAndTrace(t *testing.T) {
 	}
 	want := 0
 	for _, e := range f.events {
-		if e.QueueID == qid && (e.Kind == parser.KindDelivery || e.Kind == parser.KindExpired) {
+		if e.QueueID == qid && (e.Kind == event.KindDelivery || e.Kind == event.KindExpired) {
 			want++
 		}
 	}

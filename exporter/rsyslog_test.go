@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/proctest"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -132,7 +132,7 @@ func readForwarded(t *testing.T, db string) forwarded {
 	for _, r := range evs {
 		e := r.Event
 		n := e.PID
-		if e.Kind != parser.KindConnect || e.Service != "postfix" || e.Program != "smtpd" || e.ClientHost != "h"+strconv.Itoa(n) || e.ClientIP != "192.0.2.1" {
+		if e.Kind != event.KindConnect || e.Service != "postfix" || e.Program != "smtpd" || e.ClientHost != "h"+strconv.Itoa(n) || e.ClientIP != "192.0.2.1" {
 			f.foreign = append(f.foreign, fmt.Sprintf("%s: %s %q", r.Source, e.Kind, e.Raw))
 			continue
 		}

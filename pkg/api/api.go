@@ -19,10 +19,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/query"
 )
@@ -174,14 +175,14 @@ func (a *API) lookup(field, value string) string {
 
 // personalParams are the parameters that carry a personal value, with the
 // event field whose privacy policy they follow.
-var personalParams = map[string]func(*parser.Event) *string{
-	"sender":        func(e *parser.Event) *string { return &e.Sender },
-	"recipient":     func(e *parser.Event) *string { return &e.Recipient },
-	"sasl_username": func(e *parser.Event) *string { return &e.SASLUsername },
-	"user":          func(e *parser.Event) *string { return &e.SASLUsername },
-	"client_ip":     func(e *parser.Event) *string { return &e.ClientIP },
-	"ip":            func(e *parser.Event) *string { return &e.ClientIP },
-	"message_id":    func(e *parser.Event) *string { return &e.MessageID },
+var personalParams = map[string]func(*event.Event) *string{
+	"sender":        func(e *event.Event) *string { return &e.Sender },
+	"recipient":     func(e *event.Event) *string { return &e.Recipient },
+	"sasl_username": func(e *event.Event) *string { return &e.SASLUsername },
+	"user":          func(e *event.Event) *string { return &e.SASLUsername },
+	"client_ip":     func(e *event.Event) *string { return &e.ClientIP },
+	"ip":            func(e *event.Event) *string { return &e.ClientIP },
+	"message_id":    func(e *event.Event) *string { return &e.MessageID },
 }
 
 // loggedQuery is the query string as the access log keeps it: the first
@@ -201,7 +202,7 @@ func (a *API) loggedQuery(raw string) string {
 			continue
 		}
 		for i, val := range vals {
-			var e parser.Event
+			var e event.Event
 			*get(&e) = val
 			a.cfg.Privacy.Apply(&e)
 			if vals[i] = *get(&e); vals[i] == "" {

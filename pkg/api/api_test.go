@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
@@ -181,7 +182,7 @@ func TestForget(t *testing.T) {
 		if privacy.Mentions(&s.Event, "alice@example.com") {
 			t.Errorf("event %d still names the subject: %+v", s.Seq, s.Event)
 		}
-		if s.Event.Kind == parser.KindErasure {
+		if s.Event.Kind == event.KindErasure {
 			erasures++
 			if !strings.Contains(s.Event.Detail, "api:admin") {
 				t.Errorf("erasure record does not name who asked: %s", s.Event.Detail)

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // Limits on what a request may ask for.
@@ -159,14 +160,14 @@ func (p *params) text() (string, error) {
 	return s, nil
 }
 
-func (p *params) kinds() ([]parser.Kind, error) {
+func (p *params) kinds() ([]event.Kind, error) {
 	s := p.get("kind")
 	if s == "" {
 		return nil, nil
 	}
-	var out []parser.Kind
+	var out []event.Kind
 	for _, name := range strings.Split(s, ",") {
-		k, err := parser.ParseKind(strings.TrimSpace(name))
+		k, err := event.ParseKind(strings.TrimSpace(name))
 		if err != nil {
 			return nil, badRequest("kind", "unknown kind %s (kinds: %s)", safeName(name), kindList())
 		}
@@ -177,7 +178,7 @@ func (p *params) kinds() ([]parser.Kind, error) {
 
 func kindList() string {
 	var names []string
-	for _, k := range parser.Kinds() {
+	for _, k := range event.Kinds() {
 		names = append(names, k.String())
 	}
 	return strings.Join(names, ", ")

@@ -11,14 +11,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Event is a journaled event as the API returns it: the event's fields and
 // its sequence number in the journal.
 type Event struct {
 	Seq int64 `json:"seq"`
-	parser.Event
+	event.Event
 }
 
 // TraceResult is every matching message.

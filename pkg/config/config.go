@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/mailtrail/mailtrail/pkg/correlate"
@@ -26,7 +28,6 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/ingest"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -456,13 +457,13 @@ func (c *Config) ValidateSources() error {
 
 // RetentionPolicy turns the retention settings into a journal.Retention.
 func (c Journal) RetentionPolicy() (journal.Retention, error) {
-	r := journal.Retention{ArchiveDir: c.ArchiveDir, Kinds: map[parser.Kind]time.Duration{}}
+	r := journal.Retention{ArchiveDir: c.ArchiveDir, Kinds: map[event.Kind]time.Duration{}}
 	var err error
 	if r.Default, err = parseDays(c.Retention); err != nil {
 		return r, fmt.Errorf("journal retention: %w", err)
 	}
 	for name, v := range c.RetentionKinds {
-		k, err := parser.ParseKind(name)
+		k, err := event.ParseKind(name)
 		if err != nil {
 			return r, fmt.Errorf("journal retention of %q: %w", name, err)
 		}

@@ -1,12 +1,13 @@
 package config
 
 import (
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 func TestParseGood(t *testing.T) {
@@ -122,7 +123,7 @@ func TestParseRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Default != 90*24*time.Hour || r.Kinds[parser.KindAuthFailure] != 365*24*time.Hour || r.Kinds[parser.KindAccess] != 36*time.Hour || r.ArchiveDir != "/a" {
+	if r.Default != 90*24*time.Hour || r.Kinds[event.KindAuthFailure] != 365*24*time.Hour || r.Kinds[event.KindAccess] != 36*time.Hour || r.ArchiveDir != "/a" {
 		t.Errorf("parsed %+v", r)
 	}
 	for _, bad := range []Journal{

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
@@ -12,11 +14,11 @@ import (
 // benchLog is a realistic interleaved simulated log: sessions, SASL
 // submissions, deliveries, deferrals, bounces, rejects, postscreen,
 // Dovecot and a second instance.
-func benchLog(b *testing.B) ([]string, []parser.Event) {
+func benchLog(b *testing.B) ([]string, []event.Event) {
 	benchOnce.Do(func() {
 		benchLines, _ = simLines(b, simulate.Config{Seed: 42}, 200_000)
 		p := &parser.Parser{Location: time.UTC}
-		benchEvents = make([]parser.Event, len(benchLines))
+		benchEvents = make([]event.Event, len(benchLines))
 		for i, l := range benchLines {
 			p.ParseInto(&benchEvents[i], l, simulate.DefaultStart)
 		}
@@ -27,7 +29,7 @@ func benchLog(b *testing.B) ([]string, []parser.Event) {
 var (
 	benchOnce   sync.Once
 	benchLines  []string
-	benchEvents []parser.Event
+	benchEvents []event.Event
 )
 
 // BenchmarkObserve measures correlation alone, one line per op, on events
@@ -36,7 +38,7 @@ var (
 func BenchmarkObserve(b *testing.B) {
 	_, evs := benchLog(b)
 	c := New(Config{})
-	var e parser.Event
+	var e event.Event
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -57,7 +59,7 @@ func BenchmarkParseObserve(b *testing.B) {
 	}
 	p := &parser.Parser{Location: time.UTC}
 	c := New(Config{})
-	var e parser.Event
+	var e event.Event
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -77,7 +79,7 @@ func BenchmarkParse(b *testing.B) {
 		raw[i] = []byte(l)
 	}
 	p := &parser.Parser{Location: time.UTC}
-	var e parser.Event
+	var e event.Event
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -20,7 +22,7 @@ const lightmeter = "../parser/testdata/corpus/lightmeterio+ControlCenter/individ
 var corpusRef = time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // readLines parses every line of a corpus file.
-func readLines(t testing.TB, path string) []parser.Event {
+func readLines(t testing.TB, path string) []event.Event {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -36,7 +38,7 @@ func readLines(t testing.TB, path string) []parser.Event {
 		in = z
 	}
 	p := &parser.Parser{Location: time.UTC}
-	var evs []parser.Event
+	var evs []event.Event
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -50,7 +52,7 @@ func readLines(t testing.TB, path string) []parser.Event {
 
 // run observes every event in order, enriching them in place.
 type run struct {
-	evs   []parser.Event
+	evs   []event.Event
 	notes []Note
 	c     *Correlator
 }
@@ -66,7 +68,7 @@ func observeFile(t testing.TB, name string) *run {
 }
 
 // where returns the indexes of the events of a queue id and kind.
-func (r *run) where(qid string, kind parser.Kind) []int {
+func (r *run) where(qid string, kind event.Kind) []int {
 	var is []int
 	for i, e := range r.evs {
 		if e.QueueID == qid && e.Kind == kind {
@@ -97,14 +99,14 @@ type want struct {
 	Parent                                                                    string
 }
 
-func got(e *parser.Event, n Note) want {
+func got(e *event.Event, n Note) want {
 	return want{e.Sender, e.ClientHost, e.ClientIP, e.SASLMethod, e.SASLUsername, e.MessageID, e.Origin, e.Size, e.Nrcpt, n.Parent}
 }
 
 func TestCorpusEnrichment(t *testing.T) {
 	type check struct {
 		qid  string
-		kind parser.Kind
+		kind event.Kind
 		nth  int // which of the qid's events of that kind; -1 is the last
 		want want
 	}
@@ -119,40 +121,40 @@ func TestCorpusEnrichment(t *testing.T) {
 			checks: []check{
 				// Submitted with SASL: the delivery (to the content filter)
 				// carries the session's identity and address.
-				{"4AA091855DA0", parser.KindDelivery, 0, want{
+				{"4AA091855DA0", event.KindDelivery, 0, want{
 					Sender: "user@sender.com", ClientHost: "some.domain.name", ClientIP: "1.2.3.4",
 					SASLMethod: "PLAIN", SASLUsername: "user@sender.com",
 					MessageID: "ca10035e-2951-bfd5-ec7e-1a5773fce1cd@mail.sender.com", Origin: "submission",
 					Size: 391, Nrcpt: 1}},
-				{"4AA091855DA0", parser.KindRemoved, 0, want{
+				{"4AA091855DA0", event.KindRemoved, 0, want{
 					Sender: "user@sender.com", ClientHost: "some.domain.name", ClientIP: "1.2.3.4",
 					SASLMethod: "PLAIN", SASLUsername: "user@sender.com",
 					MessageID: "ca10035e-2951-bfd5-ec7e-1a5773fce1cd@mail.sender.com", Origin: "submission",
 					Size: 391, Nrcpt: 1}},
 				// Re-injected by the content filter: its own client, the
 				// submitter's SASL identity, linked to the original.
-				{"776E41855DB2", parser.KindQueued, 0, want{
+				{"776E41855DB2", event.KindQueued, 0, want{
 					Sender: "user@sender.com", ClientHost: "localhost", ClientIP: "127.0.0.1",
 					MessageID: "ca10035e-2951-bfd5-ec7e-1a5773fce1cd@mail.sender.com", Origin: "smtpd",
 					Size: 1111, Nrcpt: 1}},
-				{"776E41855DB2", parser.KindDelivery, 0, want{
+				{"776E41855DB2", event.KindDelivery, 0, want{
 					Sender: "user@sender.com", ClientHost: "localhost", ClientIP: "127.0.0.1",
 					SASLMethod: "PLAIN", SASLUsername: "user@sender.com",
 					MessageID: "ca10035e-2951-bfd5-ec7e-1a5773fce1cd@mail.sender.com", Origin: "smtpd",
 					Size: 1111, Nrcpt: 1, Parent: "4AA091855DA0"}},
-				{"776E41855DB2", parser.KindBounceNotice, 0, want{
+				{"776E41855DB2", event.KindBounceNotice, 0, want{
 					Sender: "user@sender.com", ClientHost: "localhost", ClientIP: "127.0.0.1",
 					SASLMethod: "PLAIN", SASLUsername: "user@sender.com",
 					MessageID: "ca10035e-2951-bfd5-ec7e-1a5773fce1cd@mail.sender.com", Origin: "smtpd",
 					Size: 1111, Nrcpt: 1, Parent: "4AA091855DA0"}},
 				// The NDR: queued before the bounce daemon names it (origin
 				// from its null sender and no client), then linked back.
-				{"A48191855DA0", parser.KindQueued, 0, want{
+				{"A48191855DA0", event.KindQueued, 0, want{
 					MessageID: "20200603104059.A48191855DA0@mail.sender.com", Origin: "bounce", Size: 3147, Nrcpt: 1}},
-				{"A48191855DA0", parser.KindDelivery, 0, want{
+				{"A48191855DA0", event.KindDelivery, 0, want{
 					MessageID: "20200603104059.A48191855DA0@mail.sender.com", Origin: "bounce", Size: 3147, Nrcpt: 1,
 					Parent: "776E41855DB2"}},
-				{"A48191855DA0", parser.KindRemoved, 0, want{
+				{"A48191855DA0", event.KindRemoved, 0, want{
 					MessageID: "20200603104059.A48191855DA0@mail.sender.com", Origin: "bounce", Size: 3147, Nrcpt: 1,
 					Parent: "776E41855DB2"}},
 			},
@@ -161,11 +163,11 @@ func TestCorpusEnrichment(t *testing.T) {
 		{
 			file: "2_multiple_recipients_some_bounces.log",
 			checks: []check{
-				{"BA8F630001DA", parser.KindDelivery, -1, want{
+				{"BA8F630001DA", event.KindDelivery, -1, want{
 					Sender: "sender@mydomain.com", ClientHost: "client.example.com", ClientIP: "89.247.252.52",
 					SASLMethod: "PLAIN", SASLUsername: "sender@mydomain.com",
 					MessageID: "264dc34c-ad52-466c-6d41-6622dfced3b8@mydomain.com", Origin: "submission", Size: 502, Nrcpt: 5}},
-				{"C7B4530001DA", parser.KindDelivery, 0, want{
+				{"C7B4530001DA", event.KindDelivery, 0, want{
 					MessageID: "20201209101826.C7B4530001DA@mail.mydomain.com", Origin: "bounce", Size: 5006, Nrcpt: 1,
 					Parent: "1310930001DB"}},
 			},
@@ -175,13 +177,13 @@ func TestCorpusEnrichment(t *testing.T) {
 			file: "31_relayed_bounce.log",
 			checks: []check{
 				// SASL on port 25's service: submission all the same.
-				{"202A613D2BC", parser.KindDelivery, 0, want{
+				{"202A613D2BC", event.KindDelivery, 0, want{
 					Sender: "h-77ff@h-e0a7c0355e2339add.com", ClientHost: "unknown", ClientIP: "247.53.187.18",
 					SASLMethod: "PLAIN", SASLUsername: "h-77ff@h-e0a7c0355e2339add.com",
 					MessageID: "h-d556d439a45b54b2156bb469778@h-efe0e6cc7a50c8a1.com", Origin: "submission", Size: 3082, Nrcpt: 2}},
 				// A remote bounce received over SMTP has the null sender
 				// but a client: smtpd, not a notification of ours.
-				{"AC80013D2BC", parser.KindQueued, 0, want{
+				{"AC80013D2BC", event.KindQueued, 0, want{
 					ClientHost: "unknown", ClientIP: "135.85.30.202",
 					MessageID: "h-6cd348b327c99961061eb34bb4f87edff6047bf8@h-36add3d953b3de9c9d3.com", Origin: "smtpd", Size: 5739, Nrcpt: 1}},
 			},
@@ -190,12 +192,12 @@ func TestCorpusEnrichment(t *testing.T) {
 		{
 			file: "10_pickup.log",
 			checks: []check{
-				{"08ACF1541B01", parser.KindPickup, 0, want{Sender: "root", Origin: "pickup"}},
+				{"08ACF1541B01", event.KindPickup, 0, want{Sender: "root", Origin: "pickup"}},
 				// qmgr's rewritten sender, not pickup's "root".
-				{"08ACF1541B01", parser.KindDelivery, 0, want{
+				{"08ACF1541B01", event.KindDelivery, 0, want{
 					Sender: "h-dc76@h-ac7182297368ddc0f.com", MessageID: "h-9f09ba6382a7163a9a1f1da16cb@h-ac7182297368ddc0f.com",
 					Origin: "pickup", Size: 829, Nrcpt: 1}},
-				{"AED441541AFC", parser.KindDelivery, 0, want{
+				{"AED441541AFC", event.KindDelivery, 0, want{
 					Sender: "h-dc76@h-ac7182297368ddc0f.com", ClientHost: "h-1080e7bf040f81bcd1628", ClientIP: "127.0.0.1",
 					MessageID: "h-9f09ba6382a7163a9a1f1da16cb@h-ac7182297368ddc0f.com", Origin: "smtpd", Size: 2387, Nrcpt: 1,
 					Parent: "08ACF1541B01"}},
@@ -206,11 +208,11 @@ func TestCorpusEnrichment(t *testing.T) {
 			file: "14_reuse_of_queueid.log",
 			checks: []check{
 				// Two messages under one queue id, each with its own client.
-				{"BABABABABA", parser.KindDelivery, 0, want{
+				{"BABABABABA", event.KindDelivery, 0, want{
 					Sender: "h-031a55e5a6a901a7be94@h-5e67b9b4406.com", ClientHost: "h-d31ae31e5f8e95fe54a540", ClientIP: "170.55.103.23",
 					MessageID: "h-b36847e73153e9ac645ba7cb2050cae3@h-5e67b9b4406.com", Origin: "smtpd", Size: 11214, Nrcpt: 1,
 					Parent: "DADADADADA"}},
-				{"BABABABABA", parser.KindDelivery, 1, want{
+				{"BABABABABA", event.KindDelivery, 1, want{
 					Sender: "h-e65bbe8f9ea3a961d1ac28b1c0971@h-5e67b9b4406.com", ClientHost: "h-d04c17c68166c9deda13c8e79ad", ClientIP: "112.83.23.93",
 					MessageID: "h-ae29580097c1f26a25dab61b5e690cfd@h-5e67b9b4406.com", Origin: "smtpd", Size: 10673, Nrcpt: 1}},
 			},
@@ -220,7 +222,7 @@ func TestCorpusEnrichment(t *testing.T) {
 			file: "6_deferred_message_retry.log",
 			checks: []check{
 				// Delivered on the retry seven minutes later.
-				{"A17F830001CA", parser.KindDelivery, -1, want{
+				{"A17F830001CA", event.KindDelivery, -1, want{
 					Sender: "bounces@some.example.com", ClientHost: "localhost", ClientIP: "127.0.0.1",
 					MessageID: "000msgid0000@example.com", Origin: "smtpd", Size: 2259, Nrcpt: 1,
 					Parent: "78E8330001C7"}}, // amavis handed it over
@@ -231,11 +233,11 @@ func TestCorpusEnrichment(t *testing.T) {
 			file: "18_expired.log",
 			checks: []check{
 				// The bounce notice after the expiry still knows the message.
-				{"23EBE3D5C0", parser.KindBounceNotice, 0, want{
+				{"23EBE3D5C0", event.KindBounceNotice, 0, want{
 					Sender: "h-498b874f2bf0cf639807ad80e1@h-5e67b9b4406.com", ClientHost: "h-3857624469d1756194e464", ClientIP: "239.58.50.50",
 					MessageID: "h-dea85411b67a40a063ef58e0ab590721@h-daa2fe3dd7fc0b5c2017db90829038b.com", Origin: "smtpd", Size: 312343, Nrcpt: 1,
 					Parent: "20B4E3D5BD"}},
-				{"A7E673C067", parser.KindDelivery, 0, want{
+				{"A7E673C067", event.KindDelivery, 0, want{
 					MessageID: "h-75055d2ab82e952d4ce9c3445@h-3857624469d1756194e464.com", Origin: "bounce", Size: 3503, Nrcpt: 1,
 					Parent: "23EBE3D5C0"}},
 			},
@@ -271,12 +273,12 @@ func TestCorpusSessions(t *testing.T) {
 	r := observeFile(t, "1_bounce_simple.log")
 	// The submission session's disconnect names the user it authenticated.
 	for i, e := range r.evs {
-		if e.Kind == parser.KindDisconnect && e.PID == 9708 {
+		if e.Kind == event.KindDisconnect && e.PID == 9708 {
 			if e.SASLUsername != "user@sender.com" || e.SASLMethod != "PLAIN" {
 				t.Errorf("line %d: disconnect sasl = %q %q, want PLAIN user@sender.com", i+1, e.SASLMethod, e.SASLUsername)
 			}
 		}
-		if e.Kind == parser.KindDisconnect && e.PID == 9715 && e.SASLUsername != "" {
+		if e.Kind == event.KindDisconnect && e.PID == 9715 && e.SASLUsername != "" {
 			t.Errorf("line %d: unauthenticated session got sasl %q", i+1, e.SASLUsername)
 		}
 	}
@@ -350,7 +352,7 @@ func TestCorpusNeverOverwrites(t *testing.T) {
 			}
 			k := evs[i].Host + " " + evs[i].QueueID
 			switch evs[i].Kind {
-			case parser.KindClient, parser.KindPickup, parser.KindMessageID:
+			case event.KindClient, event.KindPickup, event.KindMessageID:
 				starts[k]++
 			}
 			if n.NewMessage {
@@ -367,7 +369,7 @@ func TestCorpusNeverOverwrites(t *testing.T) {
 }
 
 // overwritten names the first field that was set before and differs after.
-func overwritten(before, after *parser.Event) string {
+func overwritten(before, after *event.Event) string {
 	b, a := reflect.ValueOf(before).Elem(), reflect.ValueOf(after).Elem()
 	for i := 0; i < b.NumField(); i++ {
 		if !b.Field(i).IsZero() && !reflect.DeepEqual(b.Field(i).Interface(), a.Field(i).Interface()) {
@@ -400,7 +402,7 @@ func TestOriginFromService(t *testing.T) {
 }
 
 func TestStateful(t *testing.T) {
-	for _, k := range parser.Kinds() {
+	for _, k := range event.Kinds() {
 		want := strings.Contains(" connect disconnect tls client pickup message_id queued bounce_notice delivery removed expired ", " "+k.String()+" ")
 		if Stateful(k) != want {
 			t.Errorf("Stateful(%s) = %v", k, !want)

@@ -19,9 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/VictoriaMetrics/fastcache"
+	"github.com/mailtrail/mailtrail/pkg/event"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/VictoriaMetrics/fastcache"
 )
 
 // Bounds and defaults.
@@ -171,7 +171,7 @@ func (c *Correlator) Reset() {
 // Observe updates the state with e and fills e's empty fields from what
 // earlier events said (sender, client, SASL identity, message id, size,
 // recipient count, origin). It never overwrites what the line said.
-func (c *Correlator) Observe(e *parser.Event) Note {
+func (c *Correlator) Observe(e *event.Event) Note {
 	now := c.now.Load()
 	if !e.Time.IsZero() {
 		// TTLs are checked against the event's own time, so one line with
@@ -197,7 +197,7 @@ func (c *Correlator) Observe(e *parser.Event) Note {
 // restart. It returns how many events it replayed. The events are the
 // journal's, already enriched: Observe only fills what is empty, and takes
 // a journaled origin as given.
-func (c *Correlator) Rebuild(events iter.Seq[*parser.Event]) int {
+func (c *Correlator) Rebuild(events iter.Seq[*event.Event]) int {
 	n := 0
 	for e := range events {
 		c.Observe(e)
@@ -208,19 +208,19 @@ func (c *Correlator) Rebuild(events iter.Seq[*parser.Event]) int {
 
 // Stateful reports whether events of kind k change the correlator's state.
 // A rebuild may replay only those: the others are only enriched.
-func Stateful(k parser.Kind) bool {
+func Stateful(k event.Kind) bool {
 	switch k {
-	case parser.KindConnect, parser.KindDisconnect, parser.KindTLS, parser.KindClient,
-		parser.KindPickup, parser.KindMessageID, parser.KindQueued, parser.KindBounceNotice,
-		parser.KindDelivery, parser.KindRemoved, parser.KindExpired:
+	case event.KindConnect, event.KindDisconnect, event.KindTLS, event.KindClient,
+		event.KindPickup, event.KindMessageID, event.KindQueued, event.KindBounceNotice,
+		event.KindDelivery, event.KindRemoved, event.KindExpired:
 		return true
 	}
 	return false
 }
 
-func (c *Correlator) observeSession(e *parser.Event, now int64) {
+func (c *Correlator) observeSession(e *event.Event, now int64) {
 	switch e.Kind {
-	case parser.KindConnect:
+	case event.KindConnect:
 		c.skey = sessionKey(c.skey, e.Host, e.Service, e.PID)
 		// A session whose disconnect was never logged is simply replaced:
 		// the pid is being used by a new smtpd process.
@@ -232,7 +232,7 @@ func (c *Correlator) observeSession(e *parser.Event, now int64) {
 		if !existed {
 			c.sessIns.Add(1)
 		}
-	case parser.KindDisconnect:
+	case event.KindDisconnect:
 		var r sessRec
 		if c.getSession(e, now, &r) {
 			c.fillFromSession(e, &r)
@@ -242,7 +242,7 @@ func (c *Correlator) observeSession(e *parser.Event, now int64) {
 		// in fastcache's map until its bucket wraps, and deleting it keeps
 		// the entry count, hence the derived evictions, current.
 		c.cache.Del(c.skey)
-	case parser.KindTLS:
+	case event.KindTLS:
 		var r sessRec
 		if e.TLSProtocol == "" || !c.getSession(e, now, &r) {
 			return
@@ -252,7 +252,7 @@ func (c *Correlator) observeSession(e *parser.Event, now int64) {
 		c.enc = r.encode(c.enc[:0])
 		c.cache.Set(c.skey, c.enc)
 	default:
-		if e.ClientIP != "" && (e.SASLUsername != "" || e.Kind == parser.KindAuthFailure) {
+		if e.ClientIP != "" && (e.SASLUsername != "" || e.Kind == event.KindAuthFailure) {
 			return // nothing the session could add
 		}
 		var r sessRec
@@ -264,7 +264,7 @@ func (c *Correlator) observeSession(e *parser.Event, now int64) {
 
 // getSession looks up e's smtpd session into r; its key is left in c.skey
 // and r aliases c.sval.
-func (c *Correlator) getSession(e *parser.Event, now int64, r *sessRec) bool {
+func (c *Correlator) getSession(e *event.Event, now int64, r *sessRec) bool {
 	c.skey = sessionKey(c.skey, e.Host, e.Service, e.PID)
 	v, ok := c.cache.HasGet(c.sval[:0], c.skey)
 	c.sval = v
@@ -285,20 +285,20 @@ func (c *Correlator) getSession(e *parser.Event, now int64, r *sessRec) bool {
 	return true
 }
 
-func (c *Correlator) fillFromSession(e *parser.Event, r *sessRec) {
+func (c *Correlator) fillFromSession(e *event.Event, r *sessRec) {
 	var f filler
 	f.add(&e.ClientHost, r.f[sClientHost])
 	f.add(&e.ClientIP, r.f[sClientIP])
 	// A failed authentication is not the identity of a later success (nor
 	// the other way round).
-	if e.Kind != parser.KindAuthFailure {
+	if e.Kind != event.KindAuthFailure {
 		f.add(&e.SASLMethod, r.f[sSASLMethod])
 		f.add(&e.SASLUsername, r.f[sSASLUsername])
 	}
 	// A SASL submission happened inside the session's TLS (STARTTLS or
 	// smtps): the login audit reads it from the client= line, which does
 	// not say so itself.
-	if e.Kind == parser.KindClient {
+	if e.Kind == event.KindClient {
 		f.add(&e.TLSProtocol, r.f[sTLSProtocol])
 		f.add(&e.TLSCipher, r.f[sTLSCipher])
 		f.add(&e.TLSTrust, r.f[sTLSTrust])
@@ -306,16 +306,16 @@ func (c *Correlator) fillFromSession(e *parser.Event, r *sessRec) {
 	c.tmp = f.apply(c.tmp)
 }
 
-func (c *Correlator) observeMessage(e *parser.Event, now int64) Note {
+func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 	c.key = messageKey(c.key, e.Host, e.QueueID)
 	var r msgRec
 	found := c.getMessage(c.key, now, &r, &c.mval)
 	var note Note
 	switch e.Kind {
-	case parser.KindClient:
+	case event.KindClient:
 		c.startFromClient(e, now, found)
 		return note
-	case parser.KindPickup:
+	case event.KindPickup:
 		// pickup's line is a message's first, so an existing record is
 		// a previous message under a reused queue id.
 		nr := msgRec{seen: now, origin: originPickup}
@@ -325,7 +325,7 @@ func (c *Correlator) observeMessage(e *parser.Event, now int64) Note {
 			e.Origin = originNames[originPickup]
 		}
 		return note
-	case parser.KindMessageID:
+	case event.KindMessageID:
 		// cleanup logs message-id= once per message, before qmgr; after
 		// from= or an expiry it belongs to a new message under a reused
 		// queue id (whose removal went unlogged or unread).
@@ -338,7 +338,7 @@ func (c *Correlator) observeMessage(e *parser.Event, now int64) Note {
 		r.seen = now
 		note = c.fillFromMessage(e, &r)
 		c.putMessage(c.key, &r, found)
-	case parser.KindQueued:
+	case event.KindQueued:
 		if found && r.flags&flagEnded != 0 {
 			r, found = msgRec{}, true
 		} else if !found {
@@ -373,27 +373,27 @@ func (c *Correlator) observeMessage(e *parser.Event, now int64) Note {
 		n.NewMessage = note.NewMessage
 		note = n
 		c.putMessage(c.key, &r, found)
-	case parser.KindBounceNotice:
+	case event.KindBounceNotice:
 		if found {
 			note = c.fillFromMessage(e, &r)
 		}
 		if e.NextQueueID != "" && e.NextQueueID != e.QueueID {
 			c.link(e, &r, found, linkBounce, now)
 		}
-	case parser.KindDelivery:
+	case event.KindDelivery:
 		if found {
 			note = c.fillFromMessage(e, &r)
 		}
 		if e.NextQueueID != "" && e.NextQueueID != e.QueueID {
 			c.link(e, &r, found, linkHop, now)
 		}
-	case parser.KindRemoved:
+	case event.KindRemoved:
 		if found {
 			note = c.fillFromMessage(e, &r)
 			c.msgDel.Add(1)
 		}
 		c.cache.Del(c.key) // even on a miss: see the disconnect case
-	case parser.KindExpired:
+	case event.KindExpired:
 		if found {
 			note = c.fillFromMessage(e, &r)
 			// Kept until qmgr's "removed", which follows once the bounce
@@ -414,7 +414,7 @@ func (c *Correlator) observeMessage(e *parser.Event, now int64) Note {
 // startFromClient starts a message at smtpd's "QID: client=" line, the
 // first of every message smtpd receives: an existing record under the
 // same key is a previous message (Postfix reuses queue ids).
-func (c *Correlator) startFromClient(e *parser.Event, now int64, existed bool) {
+func (c *Correlator) startFromClient(e *event.Event, now int64, existed bool) {
 	var s sessRec
 	sok := e.PID != 0 && c.getSession(e, now, &s)
 	if sok {
@@ -451,7 +451,7 @@ func (c *Correlator) startFromClient(e *parser.Event, now int64, existed bool) {
 // another server. A hop inherits the parent's SASL identity and sender
 // where it has none, so the deliveries of a message a content filter
 // re-injected still name the user who submitted it.
-func (c *Correlator) link(e *parser.Event, p *msgRec, pfound bool, kind uint8, now int64) {
+func (c *Correlator) link(e *event.Event, p *msgRec, pfound bool, kind uint8, now int64) {
 	c.ckey = messageKey(c.ckey, e.Host, e.NextQueueID)
 	var r msgRec
 	found := c.getMessage(c.ckey, now, &r, &c.cval)
@@ -507,7 +507,7 @@ func (c *Correlator) putMessage(key []byte, r *msgRec, existed bool) {
 	}
 }
 
-func (c *Correlator) fillFromMessage(e *parser.Event, r *msgRec) Note {
+func (c *Correlator) fillFromMessage(e *event.Event, r *msgRec) Note {
 	var f filler
 	var parent string
 	f.add(&e.Sender, r.f[mSender])

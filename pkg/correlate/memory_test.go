@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 var synthStart = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -22,16 +22,16 @@ func synthQID(i int) string {
 // synthMessage writes the three lines every received message starts with
 // (smtpd's client=, cleanup's message-id=, qmgr's from=) into evs, as the
 // parser would make them. No removal follows: the message stays in flight.
-func synthMessage(evs *[3]parser.Event, i int, t time.Time) {
+func synthMessage(evs *[3]event.Event, i int, t time.Time) {
 	qid := synthQID(i)
 	ip := "198.51." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255)
-	evs[0] = parser.Event{Time: t, Host: "mail", Service: "postfix/submission", Program: "smtpd", PID: 1000 + i%500,
-		QueueID: qid, Kind: parser.KindClient, ClientHost: "host" + strconv.Itoa(i) + ".example.net", ClientIP: ip,
+	evs[0] = event.Event{Time: t, Host: "mail", Service: "postfix/submission", Program: "smtpd", PID: 1000 + i%500,
+		QueueID: qid, Kind: event.KindClient, ClientHost: "host" + strconv.Itoa(i) + ".example.net", ClientIP: ip,
 		SASLMethod: "PLAIN", SASLUsername: "user" + strconv.Itoa(i%5000) + "@example.com"}
-	evs[1] = parser.Event{Time: t, Host: "mail", Service: "postfix", Program: "cleanup", PID: 77,
-		QueueID: qid, Kind: parser.KindMessageID, MessageID: strconv.Itoa(i) + ".1717200000@mail.example.com"}
-	evs[2] = parser.Event{Time: t, Host: "mail", Service: "postfix", Program: "qmgr", PID: 78,
-		QueueID: qid, Kind: parser.KindQueued, Sender: "user" + strconv.Itoa(i%5000) + "@example.com", Size: 4000 + int64(i%9000), Nrcpt: 1 + i%3}
+	evs[1] = event.Event{Time: t, Host: "mail", Service: "postfix", Program: "cleanup", PID: 77,
+		QueueID: qid, Kind: event.KindMessageID, MessageID: strconv.Itoa(i) + ".1717200000@mail.example.com"}
+	evs[2] = event.Event{Time: t, Host: "mail", Service: "postfix", Program: "qmgr", PID: 78,
+		QueueID: qid, Kind: event.KindQueued, Sender: "user" + strconv.Itoa(i%5000) + "@example.com", Size: 4000 + int64(i%9000), Nrcpt: 1 + i%3}
 }
 
 func vmRSS(t testing.TB) int {
@@ -66,7 +66,7 @@ func TestMemoryBound(t *testing.T) {
 	rss0 := vmRSS(t)
 
 	c := New(Config{MaxBytes: bound})
-	var evs [3]parser.Event
+	var evs [3]event.Event
 	peakRSS := 0
 	for i := range n {
 		synthMessage(&evs, i, synthStart.Add(time.Duration(i)*time.Millisecond))
@@ -114,8 +114,8 @@ func TestMemoryBound(t *testing.T) {
 		t.Errorf("%d messages held, Stats.Messages = %d", live, st.Messages)
 	}
 	last := synthQID(n - 1)
-	d := parser.Event{Time: synthStart.Add(n * time.Millisecond), Host: "mail", Service: "postfix", Program: "smtp",
-		QueueID: last, Kind: parser.KindDelivery, Recipient: "r@example.org", Status: "sent"}
+	d := event.Event{Time: synthStart.Add(n * time.Millisecond), Host: "mail", Service: "postfix", Program: "smtp",
+		QueueID: last, Kind: event.KindDelivery, Recipient: "r@example.org", Status: "sent"}
 	c.Observe(&d)
 	if d.SASLUsername == "" || d.ClientIP == "" || d.Sender == "" || d.Origin != "submission" {
 		t.Errorf("the newest message's delivery was not enriched: %+v", d)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
@@ -17,21 +19,21 @@ func TestTTL(t *testing.T) {
 	tests := []struct {
 		name     string
 		after    time.Duration // when the delivery or disconnect comes
-		kind     parser.Kind
+		kind     event.Kind
 		enriched bool
 	}{
-		{"message within its TTL", 59 * time.Minute, parser.KindDelivery, true},
-		{"message past its TTL", 61 * time.Minute, parser.KindDelivery, false},
-		{"session within its TTL", 9 * time.Minute, parser.KindDisconnect, true},
-		{"session past its TTL", 11 * time.Minute, parser.KindDisconnect, false},
+		{"message within its TTL", 59 * time.Minute, event.KindDelivery, true},
+		{"message past its TTL", 61 * time.Minute, event.KindDelivery, false},
+		{"session within its TTL", 9 * time.Minute, event.KindDisconnect, true},
+		{"session past its TTL", 11 * time.Minute, event.KindDisconnect, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New(Config{SessionTTL: 10 * time.Minute, MessageTTL: time.Hour})
-			connect := parser.Event{Time: t0, Host: "mail", Service: "postfix/submission", Program: "smtpd", PID: 1,
-				Kind: parser.KindConnect, ClientHost: "a.example", ClientIP: "192.0.2.1"}
+			connect := event.Event{Time: t0, Host: "mail", Service: "postfix/submission", Program: "smtpd", PID: 1,
+				Kind: event.KindConnect, ClientHost: "a.example", ClientIP: "192.0.2.1"}
 			c.Observe(&connect)
-			var evs [3]parser.Event
+			var evs [3]event.Event
 			synthMessage(&evs, 1, t0)
 			evs[0].PID = 1
 			for i := range evs {
@@ -39,13 +41,13 @@ func TestTTL(t *testing.T) {
 			}
 			// A line with a wild timestamp in between must not expire
 			// anything: TTLs are checked against each event's own time.
-			wild := parser.Event{Time: t0.Add(365 * 24 * time.Hour), Host: "mail", Service: "postfix", Program: "qmgr",
-				QueueID: "OTHER", Kind: parser.KindRemoved}
+			wild := event.Event{Time: t0.Add(365 * 24 * time.Hour), Host: "mail", Service: "postfix", Program: "qmgr",
+				QueueID: "OTHER", Kind: event.KindRemoved}
 			c.Observe(&wild)
 
-			e := parser.Event{Time: t0.Add(tt.after), Host: "mail", Kind: tt.kind}
+			e := event.Event{Time: t0.Add(tt.after), Host: "mail", Kind: tt.kind}
 			var got string
-			if tt.kind == parser.KindDelivery {
+			if tt.kind == event.KindDelivery {
 				e.Service, e.Program, e.QueueID = "postfix", "smtp", evs[0].QueueID
 				c.Observe(&e)
 				got = e.Sender
@@ -78,7 +80,7 @@ func TestEvictionSmallBound(t *testing.T) {
 		t.Errorf("MaxBytes 1 became %d, want %d", c.Config().MaxBytes, MinMaxBytes)
 	}
 	const n = 300_000
-	var evs [3]parser.Event
+	var evs [3]event.Event
 	for i := range n {
 		synthMessage(&evs, i, synthStart.Add(time.Duration(i)*time.Millisecond))
 		for j := range evs {
@@ -89,8 +91,8 @@ func TestEvictionSmallBound(t *testing.T) {
 	if st.Evictions == 0 || uint64(st.Messages)+st.Evictions != n || st.Bytes > MinMaxBytes {
 		t.Fatalf("stats %+v: want evictions, messages+evictions = %d, bytes ≤ %d", st, n, MinMaxBytes)
 	}
-	d := parser.Event{Time: synthStart.Add(n * time.Millisecond), Host: "mail", Service: "postfix", Program: "smtp",
-		QueueID: synthQID(0), Kind: parser.KindDelivery}
+	d := event.Event{Time: synthStart.Add(n * time.Millisecond), Host: "mail", Service: "postfix", Program: "smtp",
+		QueueID: synthQID(0), Kind: event.KindDelivery}
 	c.Observe(&d)
 	if d.Sender != "" || d.Origin != "" {
 		t.Errorf("an evicted message enriched its delivery: %+v", d)
@@ -98,7 +100,7 @@ func TestEvictionSmallBound(t *testing.T) {
 	// Removing evicted messages drops their index entries: the derived
 	// count catches up and never goes back.
 	for i := range n / 2 {
-		r := parser.Event{Time: d.Time, Host: "mail", Service: "postfix", Program: "qmgr", QueueID: synthQID(i), Kind: parser.KindRemoved}
+		r := event.Event{Time: d.Time, Host: "mail", Service: "postfix", Program: "qmgr", QueueID: synthQID(i), Kind: event.KindRemoved}
 		c.Observe(&r)
 	}
 	st2 := c.Stats()
@@ -132,7 +134,7 @@ func TestSimulatedTruth(t *testing.T) {
 	c := New(Config{})
 	p := &parser.Parser{Location: time.UTC}
 	got := map[string]int{}
-	var e parser.Event
+	var e event.Event
 	submissionsWithUser, submissionDeliveries := 0, 0
 	for _, l := range lines {
 		p.ParseInto(&e, l, simulate.DefaultStart)
@@ -140,7 +142,7 @@ func TestSimulatedTruth(t *testing.T) {
 		if n.NewMessage {
 			got[e.Origin]++
 		}
-		if e.Kind == parser.KindDelivery && e.Origin == "submission" && e.QueueID != "" {
+		if e.Kind == event.KindDelivery && e.Origin == "submission" && e.QueueID != "" {
 			submissionDeliveries++
 			if e.SASLUsername != "" && e.ClientIP != "" && e.Sender != "" {
 				submissionsWithUser++
@@ -170,8 +172,8 @@ func TestSimulatedTruth(t *testing.T) {
 func TestRebuild(t *testing.T) {
 	lines, _ := simLines(t, simulate.Config{Seed: 3}, 60_000)
 	p := &parser.Parser{Location: time.UTC}
-	parse := func() []parser.Event {
-		evs := make([]parser.Event, len(lines))
+	parse := func() []event.Event {
+		evs := make([]event.Event, len(lines))
 		for i, l := range lines {
 			p.ParseInto(&evs[i], l, simulate.DefaultStart)
 		}
@@ -192,7 +194,7 @@ func TestRebuild(t *testing.T) {
 		cj.Observe(&journaled[i])
 	}
 	cb := New(Config{})
-	replayed := cb.Rebuild(func(yield func(*parser.Event) bool) {
+	replayed := cb.Rebuild(func(yield func(*event.Event) bool) {
 		for i := range journaled {
 			if Stateful(journaled[i].Kind) && !yield(&journaled[i]) {
 				return
@@ -271,7 +273,7 @@ func TestConcurrentReaders(t *testing.T) {
 			c.Session("mail", "postfix/smtpd", 1)
 		}
 	}()
-	var e parser.Event
+	var e event.Event
 	for _, l := range lines {
 		p.ParseInto(&e, l, simulate.DefaultStart)
 		c.Observe(&e)

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -27,12 +29,12 @@ func TestClientTakesSessionTLS(t *testing.T) {
 			"2024-06-01T10:01:01+00:00 mail postfix/submission/smtpd[1002]: BBB2222222: client=other.example.net[198.51.100.8], sasl_method=PLAIN, sasl_username=bob@example.com",
 		}, ""},
 	} {
-		var e parser.Event
+		var e event.Event
 		for _, l := range c2.lines {
 			e = p.Parse(l, time.Now())
 			c.Observe(&e)
 		}
-		if e.Kind != parser.KindClient || e.TLSProtocol != c2.want {
+		if e.Kind != event.KindClient || e.TLSProtocol != c2.want {
 			t.Errorf("%s: kind %s, tls_protocol %q, want %q", e.QueueID, e.Kind, e.TLSProtocol, c2.want)
 		}
 		if c2.want != "" && (e.TLSCipher != "TLS_AES_256_GCM_SHA384" || e.TLSTrust != "Anonymous") {

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // gathered is what a fan-out brought back for one query.
@@ -92,16 +93,16 @@ func rangeNotice(cut bool, notices []data.Notice) []data.Notice {
 }
 
 // severity is the log level Grafana colours an event by.
-func severity(e *parser.Event) string {
+func severity(e *event.Event) string {
 	switch e.Kind {
-	case parser.KindReject, parser.KindAuthFailure, parser.KindBounceNotice, parser.KindExpired:
+	case event.KindReject, event.KindAuthFailure, event.KindBounceNotice, event.KindExpired:
 		return "error"
-	case parser.KindWarning:
+	case event.KindWarning:
 		if e.Level == "error" || e.Level == "fatal" || e.Level == "panic" {
 			return "error"
 		}
 		return "warning"
-	case parser.KindDelivery:
+	case event.KindDelivery:
 		switch e.Status {
 		case "bounced", "expired", "undeliverable":
 			return "error"

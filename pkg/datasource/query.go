@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // The query types (contract B).
@@ -76,7 +77,7 @@ func ParseQuery(dq backend.DataQuery) (Query, error) {
 		}
 	case QueryEvents, QueryStats:
 		for _, k := range splitList(q.Kind) {
-			if _, err := parser.ParseKind(k); err != nil {
+			if _, err := event.ParseKind(k); err != nil {
 				return q, fmt.Errorf("kind: %w", err)
 			}
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // maxTraceMessages bounds how far a trace is followed: a mailing-list
@@ -413,7 +413,7 @@ func (n *node) spans(parent string) []span {
 		if e.Time.After(last) {
 			last = e.Time
 		}
-		if e.Kind == parser.KindQueued && queued.IsZero() {
+		if e.Kind == event.KindQueued && queued.IsZero() {
 			queued = e.Time
 		}
 	}

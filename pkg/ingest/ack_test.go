@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
@@ -27,8 +29,8 @@ func (a *recordingAck) Committed() {
 	a.committed = true
 }
 
-func (a *recordingAck) Checkpoint() tailer.Position {
-	return tailer.Position{Cursor: "upto-" + line(a.n)}
+func (a *recordingAck) Checkpoint() event.Position {
+	return event.Position{Cursor: "upto-" + line(a.n)}
 }
 
 // Lines with an Ack are told once their batch committed, in order, and a
@@ -58,7 +60,7 @@ func TestAckAfterCommit(t *testing.T) {
 	ch <- []tailer.Line{
 		{Source: "relp", Text: line(0), Ack: acks[0]},
 		{Source: "relp", Text: line(1), Ack: acks[1]},
-		{Source: "/var/log/mail.log", Text: line(100), Pos: tailer.Position{Offset: 7}},
+		{Source: "/var/log/mail.log", Text: line(100), Pos: event.Position{Offset: 7}},
 		{Source: "relp", Text: line(2), Ack: acks[2]},
 	}
 	// The batch of four commits before the next send is taken.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -15,9 +17,9 @@ import (
 
 type commitRecorder struct{ sizes []int }
 
-func (o *commitRecorder) Observed(string, *parser.Event, correlate.Note) {}
-func (o *commitRecorder) Committed(n int, _ time.Duration)               { o.sizes = append(o.sizes, n) }
-func (o *commitRecorder) CommitFailed(error)                             {}
+func (o *commitRecorder) Observed(string, *event.Event, correlate.Note) {}
+func (o *commitRecorder) Committed(n int, _ time.Duration)              { o.sizes = append(o.sizes, n) }
+func (o *commitRecorder) CommitFailed(error)                            {}
 
 // Once a short commit (a flush timer's) has left events in the hot table,
 // the batches that follow end on block boundaries: the first completes the
@@ -39,7 +41,7 @@ func TestBatchesEndOnBlocks(t *testing.T) {
 	}
 	var early []journal.Record
 	for i := range 10 {
-		early = append(early, journal.Record{Source: "a", Event: parser.Event{Raw: line(i)}})
+		early = append(early, journal.Record{Source: "a", Event: event.Event{Raw: line(i)}})
 	}
 	if err := j.Commit(ctx, early, nil); err != nil {
 		t.Fatal(err)
@@ -49,7 +51,7 @@ func TestBatchesEndOnBlocks(t *testing.T) {
 	for i := 0; i < n; i += 50 {
 		var ls []tailer.Line
 		for k := i; k < i+50; k++ {
-			ls = append(ls, tailer.Line{Source: "a", Text: line(k), Pos: tailer.Position{Fingerprint: "a", Offset: int64(k + 1)}})
+			ls = append(ls, tailer.Line{Source: "a", Text: line(k), Pos: event.Position{Fingerprint: "a", Offset: int64(k + 1)}})
 		}
 		ch <- ls
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -22,7 +24,7 @@ import (
 type Observer interface {
 	// Observed is called for every line, with the event it gave after
 	// correlation and what the correlator noted about it.
-	Observed(source string, e *parser.Event, n correlate.Note)
+	Observed(source string, e *event.Event, n correlate.Note)
 	// Committed is called after a batch of n events was committed.
 	Committed(n int, took time.Duration)
 	// CommitFailed is called for every failed commit attempt.
@@ -102,7 +104,7 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]tailer.Position{},
+	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]event.Position{},
 		todo: make(chan batch), done: make(chan committed)}
 	b.hot, b.blockEvents = cfg.Journal.HotEvents()
 	b.limit = journal.AlignedCommitSize(cfg.BatchSize, b.hot, b.blockEvents)
@@ -193,21 +195,21 @@ type batcher struct {
 	cancelCommits func()
 	// spare are the records of the last batch committed, filled next.
 	spare []journal.Record
-	pos   map[string]tailer.Position
+	pos   map[string]event.Position
 	order []string // sources in pos, in first-seen order
 	// The newest line's position waits here until a line of another
 	// source comes or the batch is committed: one map write per run of
 	// lines rather than per line.
 	cur    string
-	curPos tailer.Position
+	curPos event.Position
 	hasCur bool
 	// last is the newest event of cur as correlated and before redaction:
 	// what a "last message repeated N times" line of that source repeats.
 	// The other sources' are in lastBy, moved there when the source
 	// changes, so a run of one source's lines touches no map.
-	last    parser.Event
+	last    event.Event
 	hasLast bool
-	lastBy  map[string]parser.Event
+	lastBy  map[string]event.Event
 	// acks are the batch's lines that wait to be told they are committed,
 	// in order.
 	acks []pendingAck
@@ -228,7 +230,7 @@ const maxLastSources = 1024
 func (b *batcher) switchSource(src string) {
 	if b.hasLast {
 		if b.lastBy == nil {
-			b.lastBy = map[string]parser.Event{}
+			b.lastBy = map[string]event.Event{}
 		}
 		if _, ok := b.lastBy[b.cur]; !ok && len(b.lastBy) >= maxLastSources {
 			clear(b.lastBy)
@@ -280,7 +282,7 @@ func (b *batcher) add(l tailer.Line, ref time.Time) {
 	}
 	b.cfg.Parser.ParseInto(&r.Event, l.Text, ref)
 	var note correlate.Note
-	if parser.LastRepeated(&r.Event) && b.hasLast && b.last.Kind != parser.KindUnknown {
+	if parser.LastRepeated(&r.Event) && b.hasLast && b.last.Kind != event.KindUnknown {
 		// The line stands for N more of the one before it: that event
 		// again, already correlated, weighted N, dated by the repeat line.
 		repeat, at, raw := r.Event.Repeat, r.Event.Time, r.Event.Raw

@@ -6,15 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
-type eventRecorder struct{ seen []parser.Event }
+type eventRecorder struct{ seen []event.Event }
 
-func (o *eventRecorder) Observed(_ string, e *parser.Event, _ correlate.Note) {
+func (o *eventRecorder) Observed(_ string, e *event.Event, _ correlate.Note) {
 	o.seen = append(o.seen, *e)
 }
 func (o *eventRecorder) Committed(int, time.Duration) {}
@@ -46,7 +48,7 @@ func TestLastMessageRepeated(t *testing.T) {
 		var ls []tailer.Line
 		for _, text := range texts {
 			off += int64(len(text) + 1)
-			ls = append(ls, tailer.Line{Source: src, Text: text, Pos: tailer.Position{Fingerprint: src, Offset: off}})
+			ls = append(ls, tailer.Line{Source: src, Text: text, Pos: event.Position{Fingerprint: src, Offset: off}})
 		}
 		ch <- ls
 	}
@@ -63,20 +65,20 @@ func TestLastMessageRepeated(t *testing.T) {
 		t.Fatal(err)
 	}
 	type want struct {
-		kind     parser.Kind
+		kind     event.Kind
 		repeat   int
 		clientIP string
 		time     string
 		raw      string
 	}
 	wants := []want{
-		{parser.KindAuthFailure, 0, "192.0.2.9", "10:40:57", failure},
-		{parser.KindReject, 0, "192.0.2.20", "10:40:58", reject},
-		{parser.KindAuthFailure, 3, "192.0.2.9", "10:41:30", repA},
-		{parser.KindReject, 2, "192.0.2.20", "10:41:31", repB},
-		{parser.KindNotice, 5, "", "10:41:32", repC},
+		{event.KindAuthFailure, 0, "192.0.2.9", "10:40:57", failure},
+		{event.KindReject, 0, "192.0.2.20", "10:40:58", reject},
+		{event.KindAuthFailure, 3, "192.0.2.9", "10:41:30", repA},
+		{event.KindReject, 2, "192.0.2.20", "10:41:31", repB},
+		{event.KindNotice, 5, "", "10:41:32", repC},
 	}
-	check := func(what string, got []parser.Event) {
+	check := func(what string, got []event.Event) {
 		t.Helper()
 		if len(got) != len(wants) {
 			t.Fatalf("%s: %d events, want %d", what, len(got), len(wants))
@@ -94,7 +96,7 @@ func TestLastMessageRepeated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var journaled []parser.Event
+	var journaled []event.Event
 	for _, e := range evs {
 		journaled = append(journaled, e.Event)
 	}

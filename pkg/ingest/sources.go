@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
@@ -29,7 +31,7 @@ type Sources struct {
 	Syslog   *tailer.SyslogListener
 	RELP     *tailer.RELPListener
 	// Positions are the saved positions by source name.
-	Positions map[string]tailer.Position
+	Positions map[string]event.Position
 	Observer  tailer.Observer
 	Logger    *slog.Logger
 }

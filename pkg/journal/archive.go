@@ -14,8 +14,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // An archive file holds one block as it was before retention removed
@@ -321,7 +322,7 @@ func (j *Journal) restoreBlock(ctx context.Context, tx *sql.Tx, first int64, as 
 		if len(erased) > 0 {
 			// e hashes to the tombstone's leaf (checked above), which the
 			// rewrite keeps.
-			hit, err := j.rewriteEntry(&e, sources[e.src], func(ev *parser.Event) bool { return suppressErased(ev, erased) })
+			hit, err := j.rewriteEntry(&e, sources[e.src], func(ev *event.Event) bool { return suppressErased(ev, erased) })
 			if err != nil {
 				return 0, err
 			}

@@ -13,11 +13,12 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // DefaultBlockEvents is how many events a sealed block holds: big enough
@@ -40,7 +41,7 @@ type entry struct {
 	redacted bool
 	leaf     integrity.Hash
 	t        int64
-	kind     parser.Kind
+	kind     event.Kind
 	src      int64
 	qid      []byte
 	data     []byte
@@ -151,7 +152,7 @@ func decodeBlockPayload(b []byte, es []entry) ([]entry, error) {
 			}
 			e.t = prevT + dt
 			prevT = e.t
-			e.kind = parser.Kind(b[k])
+			e.kind = event.Kind(b[k])
 			b = b[k+1:]
 			src, k := binary.Uvarint(b)
 			if k <= 0 || src > 1<<62 {
@@ -216,7 +217,7 @@ func metaOf(es []entry) blockMeta {
 	return m
 }
 
-func kindBit(k parser.Kind) uint64 {
+func kindBit(k event.Kind) uint64 {
 	if k >= 64 {
 		return 1 << 63
 	}

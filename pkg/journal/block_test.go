@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // blockEntries is a block with every kind of entry: events with and
@@ -13,16 +14,16 @@ import (
 func blockEntries(t *testing.T) []entry {
 	full := fullEvent(t)
 	noTime := full
-	noTime.Time = parser.Event{}.Time
+	noTime.Time = event.Event{}.Time
 	noRaw := full
 	noRaw.Raw = ""
-	rawOnly := parser.Event{Raw: "Jun  1 10:00:00 mx postfix/smtpd[1]: connect from x[192.0.2.1]"}
+	rawOnly := event.Event{Raw: "Jun  1 10:00:00 mx postfix/smtpd[1]: connect from x[192.0.2.1]"}
 	var es []entry
-	for i, e := range []*parser.Event{&full, &noTime, &noRaw, &rawOnly, {}} {
-		es = append(es, entry{seq: int64(10 + 3*i), t: int64(1000 * i), kind: parser.KindConnect, src: int64(i % 2), qid: []byte("4BfD3x1x2z"), data: appendEvent(nil, e)})
+	for i, e := range []*event.Event{&full, &noTime, &noRaw, &rawOnly, {}} {
+		es = append(es, entry{seq: int64(10 + 3*i), t: int64(1000 * i), kind: event.KindConnect, src: int64(i % 2), qid: []byte("4BfD3x1x2z"), data: appendEvent(nil, e)})
 	}
 	es = append(es, entry{seq: 30, tomb: true, leaf: integrity.LeafHash([]byte("gone"))})
-	es = append(es, entry{seq: 31, t: 5, kind: parser.KindDelivery, redacted: true, leaf: integrity.LeafHash([]byte("was")), data: appendEvent(nil, &rawOnly)})
+	es = append(es, entry{seq: 31, t: 5, kind: event.KindDelivery, redacted: true, leaf: integrity.LeafHash([]byte("was")), data: appendEvent(nil, &rawOnly)})
 	return es
 }
 

@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // The event codec stores an Event's fields, except those kept in their own
@@ -19,64 +19,64 @@ import (
 
 type stringField struct {
 	tag byte
-	get func(*parser.Event) *string
+	get func(*event.Event) *string
 }
 
 type intField struct {
 	tag byte
-	get func(*parser.Event) *int
+	get func(*event.Event) *int
 }
 
 var stringFields = []stringField{
-	{1, func(e *parser.Event) *string { return &e.Instance }},
-	{2, func(e *parser.Event) *string { return &e.Host }},
-	{3, func(e *parser.Event) *string { return &e.Service }},
-	{4, func(e *parser.Event) *string { return &e.Program }},
-	{5, func(e *parser.Event) *string { return &e.ClientHost }},
-	{6, func(e *parser.Event) *string { return &e.ClientIP }},
-	{7, func(e *parser.Event) *string { return &e.ServerIP }},
-	{8, func(e *parser.Event) *string { return &e.SASLMethod }},
-	{9, func(e *parser.Event) *string { return &e.SASLUsername }},
-	{10, func(e *parser.Event) *string { return &e.Sender }},
-	{11, func(e *parser.Event) *string { return &e.Recipient }},
-	{12, func(e *parser.Event) *string { return &e.OrigRecipient }},
-	{13, func(e *parser.Event) *string { return &e.RelayHost }},
-	{14, func(e *parser.Event) *string { return &e.RelayIP }},
-	{15, func(e *parser.Event) *string { return &e.DSN }},
-	{16, func(e *parser.Event) *string { return &e.Status }},
-	{17, func(e *parser.Event) *string { return &e.Response }},
-	{18, func(e *parser.Event) *string { return &e.MessageID }},
-	{19, func(e *parser.Event) *string { return &e.TLSProtocol }},
-	{20, func(e *parser.Event) *string { return &e.TLSCipher }},
-	{21, func(e *parser.Event) *string { return &e.TLSTrust }},
-	{22, func(e *parser.Event) *string { return &e.TLSLevel }},
-	{23, func(e *parser.Event) *string { return &e.NextQueueID }},
-	{24, func(e *parser.Event) *string { return &e.RejectStage }},
-	{25, func(e *parser.Event) *string { return &e.Protocol }},
-	{26, func(e *parser.Event) *string { return &e.Helo }},
-	{27, func(e *parser.Event) *string { return &e.Action }},
-	{28, func(e *parser.Event) *string { return &e.After }},
-	{29, func(e *parser.Event) *string { return &e.Commands }},
-	{30, func(e *parser.Event) *string { return &e.Verdict }},
-	{31, func(e *parser.Event) *string { return &e.DNSBLDomain }},
-	{32, func(e *parser.Event) *string { return &e.Check }},
-	{33, func(e *parser.Event) *string { return &e.Result }},
-	{34, func(e *parser.Event) *string { return &e.Domain }},
-	{35, func(e *parser.Event) *string { return &e.Level }},
-	{36, func(e *parser.Event) *string { return &e.Detail }},
-	{37, func(e *parser.Event) *string { return &e.Raw }},
-	{38, func(e *parser.Event) *string { return &e.Origin }},
+	{1, func(e *event.Event) *string { return &e.Instance }},
+	{2, func(e *event.Event) *string { return &e.Host }},
+	{3, func(e *event.Event) *string { return &e.Service }},
+	{4, func(e *event.Event) *string { return &e.Program }},
+	{5, func(e *event.Event) *string { return &e.ClientHost }},
+	{6, func(e *event.Event) *string { return &e.ClientIP }},
+	{7, func(e *event.Event) *string { return &e.ServerIP }},
+	{8, func(e *event.Event) *string { return &e.SASLMethod }},
+	{9, func(e *event.Event) *string { return &e.SASLUsername }},
+	{10, func(e *event.Event) *string { return &e.Sender }},
+	{11, func(e *event.Event) *string { return &e.Recipient }},
+	{12, func(e *event.Event) *string { return &e.OrigRecipient }},
+	{13, func(e *event.Event) *string { return &e.RelayHost }},
+	{14, func(e *event.Event) *string { return &e.RelayIP }},
+	{15, func(e *event.Event) *string { return &e.DSN }},
+	{16, func(e *event.Event) *string { return &e.Status }},
+	{17, func(e *event.Event) *string { return &e.Response }},
+	{18, func(e *event.Event) *string { return &e.MessageID }},
+	{19, func(e *event.Event) *string { return &e.TLSProtocol }},
+	{20, func(e *event.Event) *string { return &e.TLSCipher }},
+	{21, func(e *event.Event) *string { return &e.TLSTrust }},
+	{22, func(e *event.Event) *string { return &e.TLSLevel }},
+	{23, func(e *event.Event) *string { return &e.NextQueueID }},
+	{24, func(e *event.Event) *string { return &e.RejectStage }},
+	{25, func(e *event.Event) *string { return &e.Protocol }},
+	{26, func(e *event.Event) *string { return &e.Helo }},
+	{27, func(e *event.Event) *string { return &e.Action }},
+	{28, func(e *event.Event) *string { return &e.After }},
+	{29, func(e *event.Event) *string { return &e.Commands }},
+	{30, func(e *event.Event) *string { return &e.Verdict }},
+	{31, func(e *event.Event) *string { return &e.DNSBLDomain }},
+	{32, func(e *event.Event) *string { return &e.Check }},
+	{33, func(e *event.Event) *string { return &e.Result }},
+	{34, func(e *event.Event) *string { return &e.Domain }},
+	{35, func(e *event.Event) *string { return &e.Level }},
+	{36, func(e *event.Event) *string { return &e.Detail }},
+	{37, func(e *event.Event) *string { return &e.Raw }},
+	{38, func(e *event.Event) *string { return &e.Origin }},
 }
 
 var intFields = []intField{
-	{64, func(e *parser.Event) *int { return &e.PID }},
-	{65, func(e *parser.Event) *int { return &e.ClientPort }},
-	{66, func(e *parser.Event) *int { return &e.ServerPort }},
-	{67, func(e *parser.Event) *int { return &e.RelayPort }},
-	{68, func(e *parser.Event) *int { return &e.Nrcpt }},
-	{69, func(e *parser.Event) *int { return &e.Attempts }},
-	{70, func(e *parser.Event) *int { return &e.DNSBLRank }},
-	{71, func(e *parser.Event) *int { return &e.Repeat }},
+	{64, func(e *event.Event) *int { return &e.PID }},
+	{65, func(e *event.Event) *int { return &e.ClientPort }},
+	{66, func(e *event.Event) *int { return &e.ServerPort }},
+	{67, func(e *event.Event) *int { return &e.RelayPort }},
+	{68, func(e *event.Event) *int { return &e.Nrcpt }},
+	{69, func(e *event.Event) *int { return &e.Attempts }},
+	{70, func(e *event.Event) *int { return &e.DNSBLRank }},
+	{71, func(e *event.Event) *int { return &e.Repeat }},
 }
 
 const (
@@ -92,7 +92,7 @@ const (
 // than looped over from the tables above: ingest encodes every event, and
 // the loop's indirect calls cost a twentieth of its CPU. TestCodecTables
 // holds the two to the same bytes.
-func appendEvent(dst []byte, e *parser.Event) []byte {
+func appendEvent(dst []byte, e *event.Event) []byte {
 	if e.Time.IsZero() {
 		dst = append(dst, tagNoTime)
 	}
@@ -150,7 +150,7 @@ func appendEvent(dst []byte, e *parser.Event) []byte {
 		dst = append(dst, tagDelay)
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.Delay))
 	}
-	if e.Delays != (parser.Delays{}) {
+	if e.Delays != (event.Delays{}) {
 		dst = append(dst, tagDelays)
 		for _, v := range [4]float64{e.Delays.BeforeQmgr, e.Delays.InQmgr, e.Delays.ConnSetup, e.Delays.Transmission} {
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
@@ -181,7 +181,7 @@ var errCorrupt = errors.New("corrupt event encoding")
 // decodeEvent fills e's non-column fields from b and tells whether the event
 // had a time of its own. Strings are copied out of b, which the database
 // driver may reuse.
-func decodeEvent(b []byte, e *parser.Event) (hasTime bool, err error) {
+func decodeEvent(b []byte, e *event.Event) (hasTime bool, err error) {
 	hasTime = true
 	for len(b) > 0 {
 		tag := b[0]
@@ -224,7 +224,7 @@ func decodeEvent(b []byte, e *parser.Event) (hasTime bool, err error) {
 			for i := range v {
 				v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 			}
-			e.Delays = parser.Delays{BeforeQmgr: v[0], InQmgr: v[1], ConnSetup: v[2], Transmission: v[3]}
+			e.Delays = event.Delays{BeforeQmgr: v[0], InQmgr: v[1], ConnSetup: v[2], Transmission: v[3]}
 			b = b[32:]
 		default:
 			return hasTime, fmt.Errorf("%w: unknown tag %d", errCorrupt, tag)

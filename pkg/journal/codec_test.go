@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // fullEvent sets every field of an Event to a distinct non-zero value, by
 // reflection, so a field added to the Event later and forgotten by the codec
 // fails the round trip below.
-func fullEvent(t *testing.T) parser.Event {
+func fullEvent(t *testing.T) event.Event {
 	t.Helper()
-	var e parser.Event
+	var e event.Event
 	v := reflect.ValueOf(&e).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
@@ -26,13 +26,13 @@ func fullEvent(t *testing.T) parser.Event {
 		case reflect.Float64:
 			f.SetFloat(float64(i) + 0.25)
 		case reflect.Uint8: // Kind
-			f.SetUint(uint64(parser.KindDelivery))
+			f.SetUint(uint64(event.KindDelivery))
 		case reflect.Struct:
 			switch f.Interface().(type) {
 			case time.Time:
 				f.Set(reflect.ValueOf(time.Date(2024, 6, 1, 2, 3, 4, 5, time.UTC)))
-			case parser.Delays:
-				f.Set(reflect.ValueOf(parser.Delays{BeforeQmgr: 0.1, InQmgr: 0.2, ConnSetup: 0.3, Transmission: 0.4}))
+			case event.Delays:
+				f.Set(reflect.ValueOf(event.Delays{BeforeQmgr: 0.1, InQmgr: 0.2, ConnSetup: 0.3, Transmission: 0.4}))
 			default:
 				t.Fatalf("field %s of type %s: teach fullEvent and the codec about it", v.Type().Field(i).Name, f.Type())
 			}
@@ -46,7 +46,7 @@ func fullEvent(t *testing.T) parser.Event {
 func TestCodecRoundTrip(t *testing.T) {
 	want := fullEvent(t)
 	b := appendEvent(nil, &want)
-	var got parser.Event
+	var got event.Event
 	hasTime, err := decodeEvent(b, &got)
 	if err != nil || !hasTime {
 		t.Fatalf("decode: hasTime=%v err=%v", hasTime, err)
@@ -63,8 +63,8 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func TestCodecNoTime(t *testing.T) {
-	e := parser.Event{Kind: parser.KindUnknown, Raw: "garbage"}
-	var got parser.Event
+	e := event.Event{Kind: event.KindUnknown, Raw: "garbage"}
+	var got event.Event
 	hasTime, err := decodeEvent(appendEvent(nil, &e), &got)
 	if err != nil || hasTime || got.Raw != "garbage" {
 		t.Errorf("got hasTime=%v raw=%q err=%v", hasTime, got.Raw, err)
@@ -77,16 +77,16 @@ func TestCodecCorrupt(t *testing.T) {
 	// Every truncation and every single-byte change decodes to an error or
 	// to some event: never a panic.
 	for i := 0; i < len(b); i++ {
-		var got parser.Event
+		var got event.Event
 		decodeEvent(b[:i], &got)
 		c := append([]byte(nil), b...)
 		c[i] ^= 0xff
 		decodeEvent(c, &got)
 	}
-	if _, err := decodeEvent([]byte{200}, new(parser.Event)); err == nil {
+	if _, err := decodeEvent([]byte{200}, new(event.Event)); err == nil {
 		t.Error("unknown tag decoded without error")
 	}
-	if _, err := decodeEvent([]byte{1, 50, 'x'}, new(parser.Event)); err == nil {
+	if _, err := decodeEvent([]byte{1, 50, 'x'}, new(event.Event)); err == nil {
 		t.Error("string longer than its data decoded without error")
 	}
 }

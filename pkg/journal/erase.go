@@ -14,7 +14,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 
@@ -58,7 +59,7 @@ func subjectHashes(subs []string) string {
 // to the stand-in that erasure used.
 func (j *Journal) erasedSubjects(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
-	err := j.Scan(ctx, Filter{Kinds: []parser.Kind{parser.KindErasure}}, func(s *Stored) error {
+	err := j.Scan(ctx, Filter{Kinds: []event.Kind{event.KindErasure}}, func(s *Stored) error {
 		e := &s.Event
 		if e.Service != "mailtrail" || e.Program != "forget" {
 			return nil
@@ -79,7 +80,7 @@ func (j *Journal) erasedSubjects(ctx context.Context) (map[string]string, error)
 // suppressErased rewrites an event coming back from an archive when it
 // names a subject erased since: every address-like word of it is hashed
 // and compared with the erased subjects'. It reports whether it rewrote.
-func suppressErased(ev *parser.Event, erased map[string]string) bool {
+func suppressErased(ev *event.Event, erased map[string]string) bool {
 	if len(erased) == 0 {
 		return false
 	}
@@ -191,8 +192,8 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 		seqs = slices.Compact(seqs)
 	}
 	res.Events = int64(len(seqs))
-	rec := Record{Source: ErasureSource, Event: parser.Event{
-		Time: j.now(), Kind: parser.KindErasure, Service: "mailtrail", Program: "forget", Action: "forget",
+	rec := Record{Source: ErasureSource, Event: event.Event{
+		Time: j.now(), Kind: event.KindErasure, Service: "mailtrail", Program: "forget", Action: "forget",
 		Detail: fmt.Sprintf("erasure by %s: the subject was replaced by %s in %d events%s;%s%s;%s%s",
 			actor, res.StandIn, len(seqs), inArchives, subjectsMarker, subjectHashes(subs), seqsMarker, formatSeqs(seqs)),
 	}}
@@ -301,7 +302,7 @@ func (j *Journal) eraseBlocks(ctx context.Context, tx *sql.Tx, subjects []string
 // eraseEntry rewrites an event that names a subject; source is its
 // source's name. It reports whether the event named a subject.
 func (j *Journal) eraseEntry(e *entry, source string, subjects []string, standIn string) (bool, error) {
-	return j.rewriteEntry(e, source, func(ev *parser.Event) bool {
+	return j.rewriteEntry(e, source, func(ev *event.Event) bool {
 		hit := false
 		for _, s := range subjects {
 			if privacy.Erase(ev, s, standIn) {
@@ -316,11 +317,11 @@ func (j *Journal) eraseEntry(e *entry, source string, subjects []string, standIn
 // the new event with the leaf the tree was built with (kept from the first
 // rewrite when the event was rewritten before); source is its source's
 // name. It reports whether edit changed the event.
-func (j *Journal) rewriteEntry(e *entry, source string, edit func(*parser.Event) bool) (bool, error) {
+func (j *Journal) rewriteEntry(e *entry, source string, edit func(*event.Event) bool) (bool, error) {
 	if e.tomb {
 		return false, nil
 	}
-	var ev parser.Event
+	var ev event.Event
 	hasTime, err := decodeEvent(e.data, &ev)
 	if err != nil {
 		return false, fmt.Errorf("event %d: %w", e.seq, err)
@@ -441,7 +442,7 @@ func ArchivedMentions(dir string, subjects []string) (events int64, files int, e
 			if e.tomb {
 				continue
 			}
-			var ev parser.Event
+			var ev event.Event
 			if _, err := decodeEvent(e.data, &ev); err != nil {
 				return events, files, fmt.Errorf("archive %s: event %d: %w", name, e.seq, err)
 			}
@@ -506,8 +507,8 @@ func parseSeqs(s string) ([]seqRange, error) {
 
 // erasureSeqs returns the events an erasure event names, or nil when e is
 // not one of the journal's erasure events.
-func erasureSeqs(e *parser.Event) ([]seqRange, error) {
-	if e.Kind != parser.KindErasure || e.Service != "mailtrail" {
+func erasureSeqs(e *event.Event) ([]seqRange, error) {
+	if e.Kind != event.KindErasure || e.Service != "mailtrail" {
 		return nil, nil
 	}
 	i := strings.LastIndex(e.Detail, seqsMarker)
@@ -526,7 +527,7 @@ type storedLeaves struct {
 	// allowed are the ranges erasure events name, with the erasure's seq.
 	allowed []allowedRange
 	problem *Problem
-	ev      parser.Event
+	ev      event.Event
 }
 
 type allowedRange struct {
@@ -546,10 +547,10 @@ func (sl *storedLeaves) visit(e *entry) {
 			sl.kept = append(sl.kept, seqRange{e.seq, e.seq})
 		}
 	}
-	if e.tomb || e.kind != parser.KindErasure {
+	if e.tomb || e.kind != event.KindErasure {
 		return
 	}
-	sl.ev = parser.Event{Kind: e.kind}
+	sl.ev = event.Event{Kind: e.kind}
 	if _, err := decodeEvent(e.data, &sl.ev); err != nil {
 		return // the leaf check reports the damage
 	}

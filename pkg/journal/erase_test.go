@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 
@@ -45,12 +46,12 @@ func TestErase(t *testing.T) {
 	const subject = "alice@example.org"
 	recs := make([]Record, 40)
 	for i := range recs {
-		e := parser.Event{Time: now.Add(time.Duration(i) * time.Second), Kind: parser.KindDelivery, QueueID: fmt.Sprintf("A%d", i),
+		e := event.Event{Time: now.Add(time.Duration(i) * time.Second), Kind: event.KindDelivery, QueueID: fmt.Sprintf("A%d", i),
 			Recipient: "Alice@Example.org", Status: "bounced", DSN: "5.1.1",
 			Response: "550 5.1.1 <alice@example.org>: Recipient address rejected",
 			Raw:      fmt.Sprintf("postfix/smtp: A%d: to=<Alice@Example.org>, status=bounced (550 5.1.1 <alice@example.org>)", i)}
 		if i%5 == 0 {
-			e = parser.Event{Time: e.Time, Kind: parser.KindLogin, SASLUsername: subject, ClientIP: "192.0.2.4",
+			e = event.Event{Time: e.Time, Kind: event.KindLogin, SASLUsername: subject, ClientIP: "192.0.2.4",
 				Raw: "dovecot: imap-login: Login: user=<alice@example.org>, rip=192.0.2.4"}
 		}
 		recs[i] = Record{Source: "/var/log/mail.log", Event: e}
@@ -93,7 +94,7 @@ func TestErase(t *testing.T) {
 		t.Errorf("%d events carry the stand-in in their raw line, want 40", rewritten)
 	}
 	last := all[len(all)-1].Event
-	if last.Kind != parser.KindErasure || !strings.Contains(last.Detail, "test-officer") || strings.Contains(strings.ToLower(last.Detail), subject) {
+	if last.Kind != event.KindErasure || !strings.Contains(last.Detail, "test-officer") || strings.Contains(strings.ToLower(last.Detail), subject) {
 		t.Errorf("erasure record: %+v", last)
 	}
 	if evs, err := j.Events(ctx, Filter{Recipient: subject}); err != nil || len(evs) != 0 {
@@ -250,8 +251,8 @@ func carolArchived(t *testing.T, dir string) (*Journal, string, ExpireResult, in
 		if i%3 == 0 {
 			raw = fmt.Sprintf("postfix/smtp: C%d: to=<Carol@example.net>, status=sent", i)
 		}
-		more[i] = Record{Source: "/var/log/mail.log", Event: parser.Event{Time: old.Add(time.Duration(i) * time.Second),
-			Kind: parser.KindDelivery, QueueID: fmt.Sprintf("C%d", i), Raw: raw}}
+		more[i] = Record{Source: "/var/log/mail.log", Event: event.Event{Time: old.Add(time.Duration(i) * time.Second),
+			Kind: event.KindDelivery, QueueID: fmt.Sprintf("C%d", i), Raw: raw}}
 	}
 	if err := j.Commit(ctx, more, nil); err != nil {
 		t.Fatal(err)
@@ -300,7 +301,7 @@ func TestEraseDryRun(t *testing.T) {
 	j := openTemp(t)
 	var recs []Record
 	for _, u := range []string{"alice@example.com", "bob@example.com", "Alice@Example.com"} {
-		recs = append(recs, Record{Source: "-", Event: parser.Event{Kind: parser.KindLogin, SASLUsername: u, Raw: "login " + u}})
+		recs = append(recs, Record{Source: "-", Event: event.Event{Kind: event.KindLogin, SASLUsername: u, Raw: "login " + u}})
 	}
 	if err := j.Commit(ctx, recs, nil); err != nil {
 		t.Fatal(err)

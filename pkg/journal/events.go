@@ -10,15 +10,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // Filter selects journaled events. Zero fields do not filter; set fields
 // must all match.
 type Filter struct {
 	Since, Until time.Time // Since inclusive, Until exclusive
-	Kinds        []parser.Kind
+	Kinds        []event.Kind
 	QueueID      string
 	MessageID    string
 	SASLUsername string
@@ -27,7 +28,7 @@ type Filter struct {
 	// (case-insensitively, as mail systems compare them).
 	Sender, Recipient string
 	Status            string
-	// NextQueueID matches parser.Event.NextQueueID: the events that hand
+	// NextQueueID matches event.Event.NextQueueID: the events that hand
 	// a message on to this queue id.
 	NextQueueID string
 	// Text matches events whose raw line contains it, case-insensitively.
@@ -48,7 +49,7 @@ type Filter struct {
 type Stored struct {
 	Seq    int64
 	Source string
-	Event  parser.Event
+	Event  event.Event
 }
 
 // Events returns the events matching f in journal order (or newest first
@@ -271,7 +272,7 @@ func scanHot(rows *sql.Rows, e *entry) error {
 	if err := rows.Scan(&e.seq, &e.t, &kind, &qid, &src, &e.data, &leaf); err != nil {
 		return fmt.Errorf("read event: %w", err)
 	}
-	e.kind, e.qid, e.src = parser.Kind(kind), qid, src.Int64
+	e.kind, e.qid, e.src = event.Kind(kind), qid, src.Int64
 	if leaf != nil {
 		if len(leaf) != integrity.HashSize {
 			return fmt.Errorf("event %d: %w: tombstone of %d bytes", e.seq, errCorruptBlock, len(leaf))
@@ -483,7 +484,7 @@ func (j *Journal) lastSeq(ctx context.Context) (int64, error) {
 
 // Recent calls fn for the events among the last n journaled, oldest
 // first: what a restarted exporter replays into its correlator.
-func (j *Journal) Recent(ctx context.Context, n int, fn func(e *parser.Event) error) error {
+func (j *Journal) Recent(ctx context.Context, n int, fn func(e *event.Event) error) error {
 	last, err := j.lastSeq(ctx)
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // The filter answers "maybe" for every term it holds and "no" for nearly
@@ -48,8 +48,8 @@ func TestFiltersPlan(t *testing.T) {
 	batch := func(from, to int) {
 		recs := make([]Record, 0, to-from)
 		for i := from; i < to; i++ {
-			recs = append(recs, Record{Source: "s", Event: parser.Event{Time: t0.Add(time.Duration(i) * time.Second),
-				Kind: parser.KindQueued, QueueID: fmt.Sprintf("Q%d", i/4), Sender: fmt.Sprintf("u%d@example.org", i%997)}})
+			recs = append(recs, Record{Source: "s", Event: event.Event{Time: t0.Add(time.Duration(i) * time.Second),
+				Kind: event.KindQueued, QueueID: fmt.Sprintf("Q%d", i/4), Sender: fmt.Sprintf("u%d@example.org", i%997)}})
 		}
 		if err := j.Commit(ctx, recs, nil); err != nil {
 			t.Fatal(err)

@@ -9,8 +9,9 @@ import (
 	"hash/crc32"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // Checkpoint cadence defaults.
@@ -22,7 +23,7 @@ const (
 // appendLeaf appends the bytes an event's Merkle leaf covers: its sequence
 // number (so a row moved elsewhere no longer matches), the columns (time,
 // kind, queue id, source) and the codec bytes of everything else.
-func appendLeaf(dst []byte, seq, t int64, kind parser.Kind, qid, source string, data []byte) []byte {
+func appendLeaf(dst []byte, seq, t int64, kind event.Kind, qid, source string, data []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(seq))
 	dst = binary.AppendVarint(dst, t)
 	dst = append(dst, byte(kind))

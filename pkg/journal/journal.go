@@ -20,11 +20,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
-	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
 //go:embed migrations/*.sql
@@ -299,12 +299,12 @@ func (j *Journal) migrate(ctx context.Context) error {
 // SourcePosition is where one source stands after a batch.
 type SourcePosition struct {
 	Source string
-	Pos    tailer.Position
+	Pos    event.Position
 }
 
 // Record is an event with where it came from.
 type Record struct {
-	Event  parser.Event
+	Event  event.Event
 	Source string
 }
 
@@ -644,19 +644,19 @@ func (j *Journal) sourceID(ctx context.Context, tx *sql.Tx, name string) (int64,
 }
 
 // Positions returns every source's saved position.
-func (j *Journal) Positions(ctx context.Context) (map[string]tailer.Position, error) {
+func (j *Journal) Positions(ctx context.Context) (map[string]event.Position, error) {
 	rows, err := j.db.QueryContext(ctx, "SELECT name, position FROM sources")
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: read positions: %w", j.path, err)
 	}
 	defer rows.Close()
-	out := map[string]tailer.Position{}
+	out := map[string]event.Position{}
 	for rows.Next() {
 		var name, pos string
 		if err := rows.Scan(&name, &pos); err != nil {
 			return nil, fmt.Errorf("journal %s: read positions: %w", j.path, err)
 		}
-		var p tailer.Position
+		var p event.Position
 		if err := json.Unmarshal([]byte(pos), &p); err != nil {
 			return nil, fmt.Errorf("journal %s: position of %s: %w", j.path, name, err)
 		}

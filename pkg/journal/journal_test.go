@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
-	"github.com/mailtrail/mailtrail/pkg/tailer"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 func openTemp(t *testing.T) *Journal {
@@ -27,13 +26,13 @@ func TestCommitAndRead(t *testing.T) {
 	t0 := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
 	var recs []Record
 	for i := 0; i < 150; i++ { // more than one insert chunk
-		recs = append(recs, Record{Source: "/var/log/mail.log", Event: parser.Event{
-			Time: t0.Add(time.Duration(i) * time.Second), Kind: parser.KindDelivery,
+		recs = append(recs, Record{Source: "/var/log/mail.log", Event: event.Event{
+			Time: t0.Add(time.Duration(i) * time.Second), Kind: event.KindDelivery,
 			QueueID: "ABC" + string(rune('A'+i%3)), SASLUsername: "u" + string(rune('0'+i%2)), Raw: "line",
 		}})
 	}
-	recs = append(recs, Record{Source: "-", Event: parser.Event{Kind: parser.KindUnknown, Raw: "no time"}})
-	pos := tailer.Position{Fingerprint: "abc", Inode: 7, Offset: 4242}
+	recs = append(recs, Record{Source: "-", Event: event.Event{Kind: event.KindUnknown, Raw: "no time"}})
+	pos := event.Position{Fingerprint: "abc", Inode: 7, Offset: 4242}
 	if err := j.Commit(ctx, recs, []SourcePosition{{Source: "/var/log/mail.log", Pos: pos}}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +51,7 @@ func TestCommitAndRead(t *testing.T) {
 	if len(evs) != 25 || !evs[0].Event.Time.Equal(t0.Add(time.Second)) || evs[0].Source != "/var/log/mail.log" {
 		t.Fatalf("filtered events: %d, first %+v", len(evs), evs)
 	}
-	evs, err = j.Events(ctx, Filter{Kinds: []parser.Kind{parser.KindUnknown}})
+	evs, err = j.Events(ctx, Filter{Kinds: []event.Kind{event.KindUnknown}})
 	if err != nil || len(evs) != 1 || !evs[0].Event.Time.IsZero() || evs[0].Event.Raw != "no time" {
 		t.Fatalf("unknown event: %+v, %v", evs, err)
 	}
@@ -70,7 +69,7 @@ func TestReopenKeepsSchemaAndData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Commit(ctx, []Record{{Source: "s", Event: parser.Event{Kind: parser.KindConnect, Time: time.Unix(1, 0)}}}, nil); err != nil {
+	if err := j.Commit(ctx, []Record{{Source: "s", Event: event.Event{Kind: event.KindConnect, Time: time.Unix(1, 0)}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()

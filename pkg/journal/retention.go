@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // Retention says how long events are kept.
@@ -15,7 +16,7 @@ type Retention struct {
 	// Default is how long an event is kept; 0 keeps events forever.
 	Default time.Duration
 	// Kinds overrides Default per kind (0 keeps that kind forever).
-	Kinds map[parser.Kind]time.Duration
+	Kinds map[event.Kind]time.Duration
 	// ArchiveDir, when set, receives every block before its expired events
 	// are removed (see WriteArchive).
 	ArchiveDir string
@@ -27,8 +28,8 @@ type Retention struct {
 // keep returns how long events of kind k are kept (0: forever). Erasure
 // records are kept forever: they are what lets verify accept the events
 // they rewrote or removed.
-func (r *Retention) keep(k parser.Kind) time.Duration {
-	if k == parser.KindErasure {
+func (r *Retention) keep(k event.Kind) time.Duration {
+	if k == event.KindErasure {
 		return 0
 	}
 	if d, ok := r.Kinds[k]; ok {
@@ -63,8 +64,8 @@ func (j *Journal) Expire(ctx context.Context, r Retention) (ExpireResult, error)
 	// The newest cutoff bounds the blocks worth opening.
 	var latest int64
 	forever := true
-	for k := range parser.Kinds() {
-		if d := r.keep(parser.Kind(k)); d > 0 {
+	for k := range event.Kinds() {
+		if d := r.keep(event.Kind(k)); d > 0 {
 			forever = false
 			latest = max(latest, now.Add(-d).UnixNano())
 		}
@@ -176,8 +177,8 @@ func (j *Journal) expireSome(ctx context.Context, r Retention, now time.Time, la
 		res.Deleted += expired
 	}
 	if len(removed) > 0 {
-		rec := Record{Source: ErasureSource, Event: parser.Event{
-			Time: now, Kind: parser.KindErasure, Service: "mailtrail", Program: "retention", Action: "expire",
+		rec := Record{Source: ErasureSource, Event: event.Event{
+			Time: now, Kind: event.KindErasure, Service: "mailtrail", Program: "retention", Action: "expire",
 			Detail: fmt.Sprintf("retention removed %d events;%s%s", len(removed), seqsMarker, formatSeqs(removed)),
 		}}
 		if err := j.commitSigned(ctx, tx, []Record{rec}); err != nil {

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // retentionJournal journals 300 events spread over ten days, every fourth
@@ -44,11 +45,11 @@ func retentionJournal(t *testing.T) (*Journal, string, *time.Time, []Record, int
 	t.Cleanup(func() { j.Close() })
 	recs := make([]Record, 300)
 	for i := range recs {
-		kind := parser.KindDelivery
+		kind := event.KindDelivery
 		if i%4 == 0 {
-			kind = parser.KindAuthFailure
+			kind = event.KindAuthFailure
 		}
-		recs[i] = Record{Source: "/var/log/mail.log", Event: parser.Event{
+		recs[i] = Record{Source: "/var/log/mail.log", Event: event.Event{
 			Time: t0.Add(time.Duration(i) * 48 * time.Minute), Kind: kind, QueueID: fmt.Sprintf("Q%d", i/3),
 			SASLUsername: fmt.Sprintf("u%d", i%5), Raw: fmt.Sprintf("line %d", i),
 		}}
@@ -81,7 +82,7 @@ func TestRetention(t *testing.T) {
 	before := allSeqs(t, j)
 	*now = recs[0].Event.Time.Add(10*24*time.Hour + time.Hour)
 	archive := filepath.Join(t.TempDir(), "archive")
-	r := Retention{Default: 3 * 24 * time.Hour, Kinds: map[parser.Kind]time.Duration{parser.KindAuthFailure: 7 * 24 * time.Hour}, ArchiveDir: archive, BlocksPerTx: 2}
+	r := Retention{Default: 3 * 24 * time.Hour, Kinds: map[event.Kind]time.Duration{event.KindAuthFailure: 7 * 24 * time.Hour}, ArchiveDir: archive, BlocksPerTx: 2}
 	res, err := j.Expire(ctx, r)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestRetention(t *testing.T) {
 	var want []int64
 	for i, rec := range recs {
 		keep := 3 * 24 * time.Hour
-		if rec.Event.Kind == parser.KindAuthFailure {
+		if rec.Event.Kind == event.KindAuthFailure {
 			keep = 7 * 24 * time.Hour
 		}
 		// Events of the hot table (the last 300 % 32) are never expired.
@@ -105,7 +106,7 @@ func TestRetention(t *testing.T) {
 	var got []int64
 	erased := map[int64]bool{}
 	for _, e := range all {
-		if e.Event.Kind != parser.KindErasure {
+		if e.Event.Kind != event.KindErasure {
 			got = append(got, e.Seq)
 			continue
 		}
@@ -144,7 +145,7 @@ func TestRetention(t *testing.T) {
 		t.Errorf("count %d, %v; want %d", n, err, len(all))
 	}
 	// Lookups still work on what is left, and nothing removed is found.
-	evs, err := j.Events(ctx, Filter{SASLUsername: "u0", Kinds: []parser.Kind{parser.KindAuthFailure}})
+	evs, err := j.Events(ctx, Filter{SASLUsername: "u0", Kinds: []event.Kind{event.KindAuthFailure}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,17 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // mixedRecords are n events with every lookup field varying at its own
 // period, so that each filter picks a different subset.
 func mixedRecords(n int) []Record {
 	t0 := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
-	kinds := []parser.Kind{parser.KindConnect, parser.KindClient, parser.KindQueued, parser.KindDelivery, parser.KindAuthFailure}
+	kinds := []event.Kind{event.KindConnect, event.KindClient, event.KindQueued, event.KindDelivery, event.KindAuthFailure}
 	recs := make([]Record, n)
 	for i := range recs {
-		e := parser.Event{
+		e := event.Event{
 			Time:         t0.Add(time.Duration(i) * time.Second),
 			Kind:         kinds[i%len(kinds)],
 			QueueID:      fmt.Sprintf("Q%d", i/7),
@@ -77,7 +77,7 @@ func bruteForce(recs []Record, ingest time.Time, f Filter) []int64 {
 	return out
 }
 
-func containsKind(ks []parser.Kind, k parser.Kind) bool {
+func containsKind(ks []event.Kind, k event.Kind) bool {
 	for _, x := range ks {
 		if x == k {
 			return true
@@ -129,13 +129,13 @@ func TestScanMatchesBruteForce(t *testing.T) {
 		{QueueID: "Q40"},
 		{QueueID: "Q71", Desc: true},
 		{MessageID: "<m3@example.org>"},
-		{SASLUsername: "user5", Kinds: []parser.Kind{parser.KindAuthFailure}},
+		{SASLUsername: "user5", Kinds: []event.Kind{event.KindAuthFailure}},
 		{ClientIP: "192.0.2.3", Since: t0.Add(100 * time.Second), Until: t0.Add(400 * time.Second)},
 		{Sender: "SENDER2@example.ORG", Limit: 7},
 		{Recipient: "rcpt4@EXAMPLE.net", Desc: true},
 		{NextQueueID: "N5"},
 		{Status: "bounced", Text: "TEXT7"},
-		{Kinds: []parser.Kind{parser.KindQueued, parser.KindDelivery}, Since: t0.Add(450 * time.Second)},
+		{Kinds: []event.Kind{event.KindQueued, event.KindDelivery}, Since: t0.Add(450 * time.Second)},
 		{Since: now, Until: now.Add(time.Second)},
 		{SASLUsername: "user5", ClientIP: "192.0.2.5"},
 		{SASLUsername: "nobody"},
@@ -161,7 +161,7 @@ func TestScanMatchesBruteForce(t *testing.T) {
 	}
 	// Recent replays the newest events oldest first, across the seam.
 	var recent []string
-	if err := j.Recent(ctx, 100, func(e *parser.Event) error { recent = append(recent, e.Raw); return nil }); err != nil {
+	if err := j.Recent(ctx, 100, func(e *event.Event) error { recent = append(recent, e.Raw); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(recent) != 100 || recent[0] != recs[400].Event.Raw || recent[99] != recs[499].Event.Raw {

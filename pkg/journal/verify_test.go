@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/integrity"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // testBlockEvents is the block size of test journals: small, so that they
@@ -57,8 +58,8 @@ func signedJournal(t testing.TB, n, batch, every int) (string, integrity.Verifie
 	for done := 0; done < n; done += batch {
 		var recs []Record
 		for i := done; i < min(done+batch, n); i++ {
-			recs = append(recs, Record{Source: "/var/log/mail.log", Event: parser.Event{
-				Time: now.Add(time.Duration(i) * time.Second), Kind: parser.KindDelivery, QueueID: "Q" + strings.Repeat("A", i%7),
+			recs = append(recs, Record{Source: "/var/log/mail.log", Event: event.Event{
+				Time: now.Add(time.Duration(i) * time.Second), Kind: event.KindDelivery, QueueID: "Q" + strings.Repeat("A", i%7),
 				Recipient: "r@example.com", Raw: "line",
 			}})
 		}

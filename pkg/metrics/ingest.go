@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -111,9 +113,9 @@ func (m *Ingest) Lost(source, why string) {
 }
 
 // Parsed counts a line and the event it gave.
-func (m *Ingest) Parsed(source string, e *parser.Event) {
+func (m *Ingest) Parsed(source string, e *event.Event) {
 	m.lines.WithLabelValues(source).Inc()
-	if e.Kind == parser.KindUnknown {
+	if e.Kind == event.KindUnknown {
 		family := ServiceFamily(e.Service)
 		m.unparsed.WithLabelValues(family).Inc()
 		m.logShape(family, e)
@@ -132,7 +134,7 @@ func (m *Ingest) Parsed(source string, e *parser.Event) {
 // logShape logs the shape of an unparsed line the first time it is seen:
 // what kind of line the parser missed, without the values of this one, for
 // the operator to report. The count is in mailtrail_log_lines_unparsed_total.
-func (m *Ingest) logShape(family string, e *parser.Event) {
+func (m *Ingest) logShape(family string, e *event.Event) {
 	if m.shapes.Full() {
 		return
 	}

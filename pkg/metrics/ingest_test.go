@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 func TestIngestMetrics(t *testing.T) {
@@ -17,12 +17,12 @@ func TestIngestMetrics(t *testing.T) {
 	now := time.Date(2024, 6, 1, 12, 0, 10, 0, time.UTC)
 	m := NewIngest(reg, func() time.Time { return now }, func() int64 { return 12345 }, nil)
 
-	m.Parsed("/var/log/mail.log", &parser.Event{Kind: parser.KindConnect, Service: "postfix", Time: now.Add(-4 * time.Second)})
-	m.Parsed("/var/log/mail.log", &parser.Event{Kind: parser.KindUnknown, Service: "postfix-out"})
-	m.Parsed("/var/log/mail.log", &parser.Event{Kind: parser.KindUnknown, Service: "kernel"})
-	m.Parsed("syslog", &parser.Event{Kind: parser.KindUnknown})
+	m.Parsed("/var/log/mail.log", &event.Event{Kind: event.KindConnect, Service: "postfix", Time: now.Add(-4 * time.Second)})
+	m.Parsed("/var/log/mail.log", &event.Event{Kind: event.KindUnknown, Service: "postfix-out"})
+	m.Parsed("/var/log/mail.log", &event.Event{Kind: event.KindUnknown, Service: "kernel"})
+	m.Parsed("syslog", &event.Event{Kind: event.KindUnknown})
 	// An older event does not move the lag's reference back.
-	m.Parsed("syslog", &parser.Event{Kind: parser.KindLogin, Service: "dovecot", Time: now.Add(-time.Hour)})
+	m.Parsed("syslog", &event.Event{Kind: event.KindLogin, Service: "dovecot", Time: now.Add(-time.Hour)})
 	m.Rotated("/var/log/mail.log")
 	m.Truncated("/var/log/mail.log")
 	m.LineCut("/var/log/mail.log")
@@ -97,7 +97,7 @@ func TestIngestLagNeverNegative(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 	m := NewIngest(reg, func() time.Time { return now }, nil, nil)
-	m.Parsed("s", &parser.Event{Kind: parser.KindConnect, Time: now.Add(time.Minute)})
+	m.Parsed("s", &event.Event{Kind: event.KindConnect, Time: now.Add(time.Minute)})
 	want := "# HELP mailtrail_ingest_lag_seconds Now minus the time of the newest event journaled (0 before the first).\n# TYPE mailtrail_ingest_lag_seconds gauge\nmailtrail_ingest_lag_seconds 0\n"
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "mailtrail_ingest_lag_seconds"); err != nil {
 		t.Error(err)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // The mail metrics' label values. Each mapping below returns an index into
@@ -111,7 +111,7 @@ var stageNames = [...]string{"connect", "helo", "mail", "rcpt", "data", "eom", "
 // command they answered (RCPT), but what matters to an operator is that
 // postscreen, not smtpd's restrictions, turned the client away; likewise a
 // milter's verdict, whichever stage it came at.
-func stageIndex(e *parser.Event) int {
+func stageIndex(e *event.Event) int {
 	if e.Program == "postscreen" {
 		return 6
 	}
@@ -235,7 +235,7 @@ var directionNames = [...]string{"inbound", "outbound", "other"}
 // directionIndex tells TLS sessions clients opened to us from those we
 // opened to other servers. A bare "lmtp" identifier is Dovecot's LMTP
 // server; Postfix's lmtp client always logs under a syslog_name with a '/'.
-func directionIndex(e *parser.Event) int {
+func directionIndex(e *event.Event) int {
 	if isDovecot(e) {
 		return 0
 	}
@@ -389,7 +389,7 @@ func resultIndex(s string) int {
 
 // isDovecot tells Dovecot's lines: "dovecot: imap-login: ..." (service
 // dovecot) or a process logging under its own identifier.
-func isDovecot(e *parser.Event) bool {
+func isDovecot(e *event.Event) bool {
 	if e.Service == "dovecot" {
 		return true
 	}

@@ -3,10 +3,11 @@ package metrics
 import (
 	"strings"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrail/mailtrail/pkg/correlate"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // PostfixConfig configures the mail metrics.
@@ -230,14 +231,14 @@ func (m *Postfix) senderDomain(sender string) int {
 }
 
 // Observe counts one (correlated) event.
-func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
+func (m *Postfix) Observe(e *event.Event, n correlate.Note) {
 	if n.NewMessage {
 		m.observeReceived(e)
 	}
 	// A repeat line stands for Weight() occurrences of its event.
 	w := float64(e.Weight())
 	switch e.Kind {
-	case parser.KindConnect:
+	case event.KindConnect:
 		if e.Program == "smtpd" {
 			s := m.service(e.Service)
 			if s.connects == nil {
@@ -245,7 +246,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			}
 			s.connects.Add(w)
 		}
-	case parser.KindDisconnect:
+	case event.KindDisconnect:
 		if e.Program == "smtpd" {
 			s := m.service(e.Service)
 			if s.disconnects == nil {
@@ -253,7 +254,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			}
 			s.disconnects.Add(w)
 		}
-	case parser.KindLostConnection:
+	case event.KindLostConnection:
 		if e.Program == "smtpd" {
 			s := m.service(e.Service)
 			i := afterIndex(e.After)
@@ -262,7 +263,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			}
 			s.lost[i].Add(w)
 		}
-	case parser.KindAuthFailure:
+	case event.KindAuthFailure:
 		// smtp's failures are a relay refusing our own credentials, not
 		// someone guessing ours. Back-end verdicts (auth_backend: Dovecot's
 		// auth process, saslauthd, PAM) never reach here: the front end's
@@ -271,15 +272,15 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			s := m.service(e.Service)
 			m.countAuth(s, &s.authFailures, m.authFailures, e, e.FailedAttempts())
 		}
-	case parser.KindLogin:
+	case event.KindLogin:
 		s := m.service(e.Service)
 		m.countAuth(s, &s.logins, m.logins, e, e.Weight())
-	case parser.KindClient:
+	case event.KindClient:
 		if e.Program == "smtpd" && e.SASLUsername != "" {
 			s := m.service(e.Service)
 			m.countAuth(s, &s.logins, m.logins, e, e.Weight())
 		}
-	case parser.KindReject:
+	case event.KindReject:
 		if isReject(e.Action) {
 			s := m.service(e.Service)
 			st, cl := stageIndex(e), classIndex(e.DSN, e.Response)
@@ -289,7 +290,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			}
 			s.rejects[i].Add(w)
 		}
-	case parser.KindDelivery:
+	case event.KindDelivery:
 		st := statusIndex(e.Status)
 		if st < 0 || st == statusExpired || e.Service == "dovecot" {
 			// Dovecot's "saved mail to INBOX" is the far side of a
@@ -305,9 +306,9 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 		m.observeDelay(s, tr, 2, d.ConnSetup)
 		m.observeDelay(s, tr, 3, d.Transmission)
 		m.observeDelay(s, tr, 4, e.Delay)
-	case parser.KindExpired:
+	case event.KindExpired:
 		m.countDelivery(m.service(e.Service), transportOther, statusExpired, e.Sender, w)
-	case parser.KindTLS:
+	case event.KindTLS:
 		s := m.service(e.Service)
 		d, p, t := directionIndex(e), protocolIndex(e.TLSProtocol), trustIndex(e.TLSTrust)
 		i := (d*len(protocolNames)+p)*len(trustNames) + t
@@ -315,7 +316,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			s.tls[i] = m.tls.WithLabelValues(s.name, directionNames[d], protocolNames[p], trustNames[t])
 		}
 		s.tls[i].Add(w)
-	case parser.KindPostscreen:
+	case event.KindPostscreen:
 		v := verdictIndex(e.Verdict)
 		if v < 0 {
 			return
@@ -325,7 +326,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 			s.verdicts[v] = m.verdicts.WithLabelValues(s.name, verdictNames[v])
 		}
 		s.verdicts[v].Add(w)
-	case parser.KindPolicy:
+	case event.KindPolicy:
 		c := checkIndex(e.Check)
 		if c < 0 {
 			return
@@ -339,7 +340,7 @@ func (m *Postfix) Observe(e *parser.Event, n correlate.Note) {
 	}
 }
 
-func (m *Postfix) countAuth(s *service, slots *[len(authProgramNames) * len(methodNames)]prometheus.Counter, vec *prometheus.CounterVec, e *parser.Event, n int) {
+func (m *Postfix) countAuth(s *service, slots *[len(authProgramNames) * len(methodNames)]prometheus.Counter, vec *prometheus.CounterVec, e *event.Event, n int) {
 	p, me := authProgramIndex(e.Program), methodIndex(e.SASLMethod)
 	i := p*len(methodNames) + me
 	if slots[i] == nil {
@@ -348,7 +349,7 @@ func (m *Postfix) countAuth(s *service, slots *[len(authProgramNames) * len(meth
 	slots[i].Add(float64(n))
 }
 
-func (m *Postfix) observeReceived(e *parser.Event) {
+func (m *Postfix) observeReceived(e *event.Event) {
 	s := m.service(e.Service)
 	o, d := originIndex(e.Origin), m.senderDomain(e.Sender)
 	i := o*len(m.tenantNames) + d

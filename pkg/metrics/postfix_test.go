@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -31,7 +33,7 @@ func newTestCorrelator() *testCorrelator {
 	return &testCorrelator{origin: map[string]string{}, sender: map[string]string{}, queued: map[string]bool{}}
 }
 
-func (c *testCorrelator) observe(e *parser.Event) correlate.Note {
+func (c *testCorrelator) observe(e *event.Event) correlate.Note {
 	if e.QueueID == "" {
 		return correlate.Note{}
 	}
@@ -41,30 +43,30 @@ func (c *testCorrelator) observe(e *parser.Event) correlate.Note {
 	k := inst + " " + e.QueueID
 	var n correlate.Note
 	switch e.Kind {
-	case parser.KindClient:
+	case event.KindClient:
 		c.origin[k] = "smtpd"
 		if e.SASLUsername != "" {
 			c.origin[k] = "submission"
 		}
-	case parser.KindPickup:
+	case event.KindPickup:
 		c.origin[k] = "pickup"
-	case parser.KindBounceNotice:
+	case event.KindBounceNotice:
 		if e.NextQueueID != "" {
 			c.origin[inst+" "+e.NextQueueID] = "bounce"
 		}
-	case parser.KindQueued:
+	case event.KindQueued:
 		if !c.queued[k] {
 			c.queued[k] = true
 			n.NewMessage = true
 		}
 		c.sender[k] = e.Sender
 		e.Origin = c.origin[k]
-	case parser.KindDelivery, parser.KindExpired:
+	case event.KindDelivery, event.KindExpired:
 		if e.Sender == "" {
 			e.Sender = c.sender[k]
 		}
 		e.Origin = c.origin[k]
-	case parser.KindRemoved:
+	case event.KindRemoved:
 		delete(c.origin, k)
 		delete(c.sender, k)
 		delete(c.queued, k)
@@ -73,7 +75,7 @@ func (c *testCorrelator) observe(e *parser.Event) correlate.Note {
 }
 
 // feed parses lines as ingest does and observes them.
-func feed(m *Postfix, c *testCorrelator, p *parser.Parser, line string) parser.Event {
+func feed(m *Postfix, c *testCorrelator, p *parser.Parser, line string) event.Event {
 	e := p.Parse(line, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC))
 	n := c.observe(&e)
 	m.Observe(&e, n)
@@ -111,7 +113,7 @@ func TestLabelMappings(t *testing.T) {
 	})
 	check(t, "stage", func(s string) string {
 		program, action, stage, _ := strings.Split(s, "|")[0], strings.Split(s, "|")[1], strings.Split(s, "|")[2], 0
-		return stageNames[stageIndex(&parser.Event{Program: program, Action: action, RejectStage: stage})]
+		return stageNames[stageIndex(&event.Event{Program: program, Action: action, RejectStage: stage})]
 	}, []tc{
 		{"smtpd|reject|connect", "connect"}, {"smtpd|reject|helo", "helo"}, {"smtpd|reject|mail", "mail"},
 		{"smtpd|reject|rcpt", "rcpt"}, {"smtpd|reject|data", "data"}, {"smtpd|reject|eom", "eom"},
@@ -156,7 +158,7 @@ func TestLabelMappings(t *testing.T) {
 	})
 	check(t, "direction", func(s string) string {
 		service, program, _ := strings.Cut(s, "|")
-		return directionNames[directionIndex(&parser.Event{Service: service, Program: program})]
+		return directionNames[directionIndex(&event.Event{Service: service, Program: program})]
 	}, []tc{
 		{"postfix|smtpd", "inbound"}, {"postfix/submission|smtpd", "inbound"}, {"postfix|postscreen", "inbound"},
 		{"postfix|tlsproxy", "inbound"}, {"dovecot|imap-login", "inbound"}, {"imap-login|imap-login", "inbound"},
@@ -249,7 +251,7 @@ func TestServiceCap(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewPostfix(reg, PostfixConfig{MaxServices: 3})
 	for _, s := range []string{"postfix", "postfix/submission", "postfix", "x\xffy", "postfix-out", "postfix-4", "postfix-5", "postfix"} {
-		m.Observe(&parser.Event{Kind: parser.KindConnect, Service: s, Program: "smtpd"}, correlate.Note{})
+		m.Observe(&event.Event{Kind: event.KindConnect, Service: s, Program: "smtpd"}, correlate.Note{})
 	}
 	want := `
 # HELP postfix_smtpd_connects_total Connections smtpd accepted (postscreen's CONNECT lines are not counted).
@@ -450,13 +452,13 @@ func sumBy(t testing.TB, g prometheus.Gatherer, family, label string, filter map
 }
 
 // simulated parses and correlates n simulated lines.
-func simulated(t testing.TB, cfg simulate.Config, n int) ([]parser.Event, []correlate.Note, simulate.Truth) {
+func simulated(t testing.TB, cfg simulate.Config, n int) ([]event.Event, []correlate.Note, simulate.Truth) {
 	t.Helper()
 	s := simulate.New(cfg)
 	c := newTestCorrelator()
 	p := &parser.Parser{}
 	ref := simulate.DefaultStart
-	events := make([]parser.Event, n)
+	events := make([]event.Event, n)
 	notes := make([]correlate.Note, n)
 	for i := range n {
 		events[i] = p.Parse(string(s.Next()), ref)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
@@ -22,32 +24,32 @@ func BenchmarkObserve(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		step time.Duration // log time between events
-		ev   func(i int) parser.Event
+		ev   func(i int) event.Event
 	}{
 		// Failures for keys already tracked, each key under the threshold:
 		// the common case.
-		{"auth_failure/tracked", 5 * time.Millisecond, func(i int) parser.Event {
-			return parser.Event{Kind: parser.KindAuthFailure, ClientIP: ips[i%keys], SASLUsername: users[i%keys]}
+		{"auth_failure/tracked", 5 * time.Millisecond, func(i int) event.Event {
+			return event.Event{Kind: event.KindAuthFailure, ClientIP: ips[i%keys], SASLUsername: users[i%keys]}
 		}},
 		// A few keys far over the threshold: a brute-force burst.
-		{"auth_failure/offending", time.Millisecond, func(i int) parser.Event {
-			return parser.Event{Kind: parser.KindAuthFailure, ClientIP: ips[i%10], SASLUsername: users[i%10]}
+		{"auth_failure/offending", time.Millisecond, func(i int) event.Event {
+			return event.Event{Kind: event.KindAuthFailure, ClientIP: ips[i%10], SASLUsername: users[i%10]}
 		}},
 		// Every failure a new key, the oldest evicted: spraying from more
 		// addresses than MaxKeys.
-		{"auth_failure/new_key_evicting", time.Millisecond, func(i int) parser.Event {
-			return parser.Event{Kind: parser.KindAuthFailure, ClientIP: fmt.Sprint(i)}
+		{"auth_failure/new_key_evicting", time.Millisecond, func(i int) event.Event {
+			return event.Event{Kind: event.KindAuthFailure, ClientIP: fmt.Sprint(i)}
 		}},
-		{"delivery/tracked", 5 * time.Millisecond, func(i int) parser.Event {
-			return parser.Event{Kind: parser.KindDelivery, SASLUsername: users[i%keys], ClientIP: ips[i%keys]}
+		{"delivery/tracked", 5 * time.Millisecond, func(i int) event.Event {
+			return event.Event{Kind: event.KindDelivery, SASLUsername: users[i%keys], ClientIP: ips[i%keys]}
 		}},
-		{"other_kind", time.Millisecond, func(i int) parser.Event {
-			return parser.Event{Kind: parser.KindConnect, ClientIP: ips[i%keys]}
+		{"other_kind", time.Millisecond, func(i int) event.Event {
+			return event.Event{Kind: event.KindConnect, ClientIP: ips[i%keys]}
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			tr := New(Config{MaxKeys: keys})
-			evs := make([]parser.Event, 1<<16)
+			evs := make([]event.Event, 1<<16)
 			for i := range evs {
 				evs[i] = bc.ev(i)
 			}
@@ -79,7 +81,7 @@ func BenchmarkObserveSimulated(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := &parser.Parser{Location: time.UTC}
-	var evs []parser.Event
+	var evs []event.Event
 	for l := range bytes.Lines(buf.Bytes()) {
 		evs = append(evs, p.Parse(string(l), t0))
 	}

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Config sets the windows and thresholds.
@@ -206,7 +206,7 @@ func (s *scope) init(name Scope, window time.Duration, threshold, maxKeys, maxHi
 // each when present. Dovecot's "auth failed, N attempts" lines count N
 // (Attempts), since one login session may carry many guesses; every other
 // failure line counts 1; a repeat line ("message repeated N times") counts
-// that many times (parser.Event.FailedAttempts). A back end's verdict
+// that many times (event.Event.FailedAttempts). A back end's verdict
 // (auth_backend) counts nothing: the front end's line already did.
 //
 // A delivery counts one recipient for its SASL user (set by the correlator
@@ -217,9 +217,9 @@ func (s *scope) init(name Scope, window time.Duration, threshold, maxKeys, maxHi
 //
 // Events older than their window at the newest observed time are ignored.
 // Every other event with a time only moves the tracker's clock.
-func (t *Tracker) Observe(e *parser.Event) {
+func (t *Tracker) Observe(e *event.Event) {
 	switch e.Kind {
-	case parser.KindAuthFailure:
+	case event.KindAuthFailure:
 		if e.ClientIP == "" && e.SASLUsername == "" {
 			return
 		}
@@ -239,7 +239,7 @@ func (t *Tracker) Observe(e *parser.Event) {
 			}
 		}
 		t.mu.Unlock()
-	case parser.KindDelivery:
+	case event.KindDelivery:
 		if e.SASLUsername == "" {
 			return
 		}

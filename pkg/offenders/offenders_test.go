@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
@@ -17,15 +19,15 @@ import (
 // on round offsets from it.
 var t0 = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 
-func authFail(at time.Time, ip, user string) *parser.Event {
-	return &parser.Event{Time: at, Kind: parser.KindAuthFailure, Service: "postfix/submission", Program: "smtpd", ClientIP: ip, SASLUsername: user}
+func authFail(at time.Time, ip, user string) *event.Event {
+	return &event.Event{Time: at, Kind: event.KindAuthFailure, Service: "postfix/submission", Program: "smtpd", ClientIP: ip, SASLUsername: user}
 }
 
-func delivery(at time.Time, user, ip string) *parser.Event {
-	return &parser.Event{Time: at, Kind: parser.KindDelivery, Service: "postfix", Program: "smtp", Status: "sent", SASLUsername: user, ClientIP: ip}
+func delivery(at time.Time, user, ip string) *event.Event {
+	return &event.Event{Time: at, Kind: event.KindDelivery, Service: "postfix", Program: "smtp", Status: "sent", SASLUsername: user, ClientIP: ip}
 }
 
-func parseLine(t testing.TB, line string) *parser.Event {
+func parseLine(t testing.TB, line string) *event.Event {
 	t.Helper()
 	p := &parser.Parser{Location: time.UTC}
 	e := p.Parse(line, t0)
@@ -46,21 +48,21 @@ func TestThresholdBoundary(t *testing.T) {
 		name    string
 		n       int
 		scope   Scope
-		event   func(i int) *parser.Event
+		event   func(i int) *event.Event
 		wantOff bool
 	}{
-		{"ip at threshold", 10, ScopeIP, func(i int) *parser.Event { return authFail(t0.Add(time.Duration(i)*time.Second), "198.51.100.7", "") }, false},
-		{"ip over threshold", 11, ScopeIP, func(i int) *parser.Event { return authFail(t0.Add(time.Duration(i)*time.Second), "198.51.100.7", "") }, true},
-		{"user at threshold", 10, ScopeUser, func(i int) *parser.Event {
+		{"ip at threshold", 10, ScopeIP, func(i int) *event.Event { return authFail(t0.Add(time.Duration(i)*time.Second), "198.51.100.7", "") }, false},
+		{"ip over threshold", 11, ScopeIP, func(i int) *event.Event { return authFail(t0.Add(time.Duration(i)*time.Second), "198.51.100.7", "") }, true},
+		{"user at threshold", 10, ScopeUser, func(i int) *event.Event {
 			return authFail(t0.Add(time.Duration(i)*time.Second), "", "bob@example.com")
 		}, false},
-		{"user over threshold", 11, ScopeUser, func(i int) *parser.Event {
+		{"user over threshold", 11, ScopeUser, func(i int) *event.Event {
 			return authFail(t0.Add(time.Duration(i)*time.Second), "", "bob@example.com")
 		}, true},
-		{"send at threshold", 20, ScopeSend, func(i int) *parser.Event {
+		{"send at threshold", 20, ScopeSend, func(i int) *event.Event {
 			return delivery(t0.Add(time.Duration(i)*time.Second), "bob@example.com", "")
 		}, false},
-		{"send over threshold", 21, ScopeSend, func(i int) *parser.Event {
+		{"send over threshold", 21, ScopeSend, func(i int) *event.Event {
 			return delivery(t0.Add(time.Duration(i)*time.Second), "bob@example.com", "")
 		}, true},
 	} {
@@ -105,7 +107,7 @@ func TestDovecotAttempts(t *testing.T) {
 		{`Jun  1 00:00:05 mail dovecot: imap-login: Disconnected (auth failed, 11 attempts in 24 secs): user=<admin@example.com>, method=PLAIN, rip=203.0.113.66, lip=192.0.2.10, TLS, session=<w+SdnNy5/KRTYRQZ>`, true},
 	} {
 		e := parseLine(t, tc.line)
-		if e.Kind != parser.KindAuthFailure || e.Attempts == 0 {
+		if e.Kind != event.KindAuthFailure || e.Attempts == 0 {
 			t.Fatalf("parser gave kind %v attempts %d for %q", e.Kind, e.Attempts, tc.line)
 		}
 		tr := New(Config{})
@@ -136,7 +138,7 @@ func TestWindowSliding(t *testing.T) {
 	// Window 5m: buckets of 30s. An event counts while now is fewer than 10
 	// buckets after its own.
 	const ip = "198.51.100.7"
-	at := func(d time.Duration) *parser.Event { return authFail(t0.Add(d), ip, "") }
+	at := func(d time.Duration) *event.Event { return authFail(t0.Add(d), ip, "") }
 	for _, tc := range []struct {
 		name      string
 		events    []time.Duration // offsets of failures from ip
@@ -234,12 +236,12 @@ func TestHistoryBound(t *testing.T) {
 
 func TestIgnored(t *testing.T) {
 	tr := New(Config{Threshold: 1})
-	for _, e := range []*parser.Event{
-		{Time: t0, Kind: parser.KindLogin, ClientIP: "192.0.2.1", SASLUsername: "bob"},
-		{Time: t0, Kind: parser.KindConnect, ClientIP: "192.0.2.1"},
-		{Time: t0, Kind: parser.KindAuthFailure},                     // nothing to count for
-		{Time: t0, Kind: parser.KindDelivery, ClientIP: "192.0.2.1"}, // not from a SASL session
-		{Time: t0, Kind: parser.KindReject, ClientIP: "192.0.2.1", SASLUsername: "bob"},
+	for _, e := range []*event.Event{
+		{Time: t0, Kind: event.KindLogin, ClientIP: "192.0.2.1", SASLUsername: "bob"},
+		{Time: t0, Kind: event.KindConnect, ClientIP: "192.0.2.1"},
+		{Time: t0, Kind: event.KindAuthFailure},                     // nothing to count for
+		{Time: t0, Kind: event.KindDelivery, ClientIP: "192.0.2.1"}, // not from a SASL session
+		{Time: t0, Kind: event.KindReject, ClientIP: "192.0.2.1", SASLUsername: "bob"},
 	} {
 		tr.Observe(e)
 		tr.Observe(e)
@@ -328,7 +330,7 @@ func TestEviction(t *testing.T) {
 func TestSendAfterFailures(t *testing.T) {
 	base := parseLine(t, `Dec  9 10:18:24 mail postfix/smtp[20055]: 1310930001DB: to=<recipient1@dst1.example.com>, relay=gmail-smtp-in.l.google.com[74.125.206.26]:25, delay=0.55, delays=0.02/0.06/0.16/0.31, dsn=2.0.0, status=sent (250 2.0.0 OK  1607509104 z6si1138927wrp.107 - gsmtp)`)
 	fail := parseLine(t, `Dec  9 10:10:00 mail postfix/submission/smtpd[20040]: warning: client.example.com[89.247.252.52]: SASL LOGIN authentication failed: UGFzc3dvcmQ6`)
-	if base.Kind != parser.KindDelivery || fail.Kind != parser.KindAuthFailure {
+	if base.Kind != event.KindDelivery || fail.Kind != event.KindAuthFailure {
 		t.Fatalf("corpus lines parsed as %v and %v", base.Kind, fail.Kind)
 	}
 	for _, tc := range []struct {
@@ -387,16 +389,16 @@ func TestSimulatorBruteForce(t *testing.T) {
 	}
 	p := &parser.Parser{Location: time.UTC}
 	tr := New(Config{})
-	var e parser.Event
+	var e event.Event
 	failures, maxActive := 0, map[Scope]int{}
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
 		p.ParseInto(&e, sc.Text(), t0)
-		if e.Kind == parser.KindAuthFailure {
+		if e.Kind == event.KindAuthFailure {
 			failures++
 		}
 		tr.Observe(&e)
-		if e.Kind == parser.KindAuthFailure {
+		if e.Kind == event.KindAuthFailure {
 			for _, s := range []Scope{ScopeIP, ScopeUser} {
 				maxActive[s] = max(maxActive[s], tr.Active(s))
 			}
@@ -531,9 +533,9 @@ func TestFailureLines(t *testing.T) {
 		{`Mar  3 09:00:01 mx saslauthd[811]: do_auth         : auth failure: [user=bob] [service=smtp] [realm=example.org] [mech=pam] [reason=PAM auth error]`, "", "", 0},
 	} {
 		e := parseLine(t, tc.line)
-		if want := parser.KindAuthFailure; tc.weight == 0 {
-			if e.Kind != parser.KindAuthBackend {
-				t.Fatalf("%q parsed as %v, want %v", tc.line, e.Kind, parser.KindAuthBackend)
+		if want := event.KindAuthFailure; tc.weight == 0 {
+			if e.Kind != event.KindAuthBackend {
+				t.Fatalf("%q parsed as %v, want %v", tc.line, e.Kind, event.KindAuthBackend)
 			}
 		} else if e.Kind != want {
 			t.Fatalf("%q parsed as %v", tc.line, e.Kind)
@@ -570,8 +572,8 @@ func TestOtherEventsDrain(t *testing.T) {
 	for range 11 {
 		tr.Observe(authFail(t0, "192.0.2.1", "bob"))
 	}
-	connect := func(at time.Time) *parser.Event {
-		return &parser.Event{Time: at, Kind: parser.KindConnect, ClientIP: "198.51.100.9"}
+	connect := func(at time.Time) *event.Event {
+		return &event.Event{Time: at, Kind: event.KindConnect, ClientIP: "198.51.100.9"}
 	}
 	tr.Observe(connect(t0.Add(4 * time.Minute)))
 	if tr.Active(ScopeIP) != 1 {
@@ -581,7 +583,7 @@ func TestOtherEventsDrain(t *testing.T) {
 	if tr.Active(ScopeIP) != 0 || tr.Active(ScopeUser) != 0 {
 		t.Error("offender still active after later traffic passed its window")
 	}
-	tr.Observe(&parser.Event{Kind: parser.KindConnect}) // no time: no move
+	tr.Observe(&event.Event{Kind: event.KindConnect}) // no time: no move
 	if got := tr.Now(); !got.Equal(t0.Add(5 * time.Minute)) {
 		t.Errorf("clock = %v, want %v", got, t0.Add(5*time.Minute))
 	}

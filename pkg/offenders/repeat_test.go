@@ -3,7 +3,7 @@ package offenders
 import (
 	"testing"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // A repeat line stands for N failures in the windows: with the default
@@ -21,7 +21,7 @@ func TestRepeatWeight(t *testing.T) {
 		{`Jun  1 00:00:05 mail dovecot: message repeated 4 times: [ imap-login: Disconnected (auth failed, 3 attempts in 24 secs): user=<admin@example.com>, method=PLAIN, rip=203.0.113.66, lip=192.0.2.10, TLS, session=<w+SdnNy5/KRTYRQZ>]`, 12, true},
 	} {
 		e := parseLine(t, tc.line)
-		if e.Kind != parser.KindAuthFailure || e.Repeat == 0 {
+		if e.Kind != event.KindAuthFailure || e.Repeat == 0 {
 			t.Fatalf("parser gave kind %v repeat %d for %q", e.Kind, e.Repeat, tc.line)
 		}
 		tr := New(Config{})

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
@@ -40,7 +42,7 @@ func BenchmarkParse(b *testing.B) {
 	lines := simulatedLines(b)
 	p := &parser.Parser{Instance: "bench", Location: time.UTC}
 	ref := time.Date(2024, 6, 2, 0, 0, 0, 0, time.UTC)
-	var e parser.Event
+	var e event.Event
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -57,7 +59,7 @@ func BenchmarkParseParallel(b *testing.B) {
 	ref := time.Date(2024, 6, 2, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		var e parser.Event
+		var e event.Event
 		i := 0
 		for pb.Next() {
 			p.ParseInto(&e, string(lines[i%len(lines)]), ref)
@@ -83,7 +85,7 @@ func TestParseAllocs(t *testing.T) {
 	}
 	p := &parser.Parser{Location: time.UTC}
 	ref := time.Date(2024, 6, 2, 0, 0, 0, 0, time.UTC)
-	var e parser.Event
+	var e event.Event
 	i := 0
 	allocs := testing.AllocsPerRun(len(lines), func() {
 		p.ParseInto(&e, lines[i%len(lines)], ref)

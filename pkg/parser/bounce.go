@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseBounce handles the bounce, defer and trace daemons, which log one
 // line per notification they queue:
@@ -11,11 +15,11 @@ import "strings"
 //	QUEUEID: postmaster non-delivery notification: NDRID
 //
 // The notification's own queue id is next_queue_id, its type the action.
-func parseBounce(e *Event, msg string) {
+func parseBounce(e *event.Event, msg string) {
 	if id, rest, ok := queueIDPrefix(msg); ok {
 		e.QueueID = id
 		if head, next, ok := strings.Cut(rest, " notification: "); ok {
-			e.Kind = KindBounceNotice
+			e.Kind = event.KindBounceNotice
 			e.Action = bounceAction(head)
 			e.NextQueueID = strings.TrimSpace(next)
 			return

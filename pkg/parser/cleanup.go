@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseCleanup handles the cleanup daemon (also under other master.cf names:
 // sender-cleanup/cleanup, authclean/cleanup):
@@ -17,19 +21,19 @@ import "strings"
 // warning; replace, prepend, redirect, filter, bcc, strip, info and the
 // like are notices. The action is in action, the matched header or body
 // line in detail, and for a reject the text sent back in response/dsn.
-func parseCleanup(e *Event, msg string) {
+func parseCleanup(e *event.Event, msg string) {
 	if id, rest, ok := queueIDPrefix(msg); ok {
 		e.QueueID = id
 		switch {
 		case strings.HasPrefix(rest, "message-id="):
-			e.Kind = KindMessageID
+			e.Kind = event.KindMessageID
 			e.MessageID = clnMessageID(rest[len("message-id="):])
 			return
 		case strings.HasPrefix(rest, "resent-message-id="):
 			// A resent message keeps its original message-id line too; this
 			// one must not replace it, hence a notice that names itself in
 			// detail.
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = rest[:len("resent-message-id")]
 			e.MessageID = clnMessageID(rest[len("resent-message-id="):])
 			return
@@ -72,21 +76,21 @@ func clnMessageID(v string) string {
 // parseCleanupCheck reads a header_checks/body_checks (or
 // milter_header_checks, logged as "milter-header-ACTION") action line after
 // "QUEUEID: ACTION: ".
-func parseCleanupCheck(e *Event, action, s string) bool {
+func parseCleanupCheck(e *event.Event, action, s string) bool {
 	core := action
 	if c, ok := strings.CutPrefix(core, "milter-header-"); ok {
 		core = c
 	} else if c, ok := strings.CutPrefix(core, "milter-body-"); ok {
 		core = c
 	}
-	var kind Kind
+	var kind event.Kind
 	switch core {
 	case "reject", "discard", "hold":
-		kind = KindReject
+		kind = event.KindReject
 	case "warning":
-		kind = KindWarning
+		kind = event.KindWarning
 	case "replace", "prepend", "redirect", "filter", "bcc", "strip", "info", "ignore", "dunno":
-		kind = KindNotice
+		kind = event.KindNotice
 	default:
 		return false
 	}
@@ -102,7 +106,7 @@ func parseCleanupCheck(e *Event, action, s string) bool {
 	}
 	e.Kind = kind
 	e.Action = action
-	if kind == KindWarning {
+	if kind == event.KindWarning {
 		e.Level = "warning"
 	}
 	// The matched text is cut at 200 bytes but may hold anything, so the
@@ -124,7 +128,7 @@ func parseCleanupCheck(e *Event, action, s string) bool {
 	}
 	e.Detail = head
 	text := clnEnvelope(e, tail)
-	if kind == KindReject && text != "" {
+	if kind == event.KindReject && text != "" {
 		e.Response = text
 		e.DSN = dlvReplyDSN(text)
 	}
@@ -133,7 +137,7 @@ func parseCleanupCheck(e *Event, action, s string) bool {
 
 // clnEnvelope reads "from=<a> to=<b> proto=ESMTP helo=<h>: text" (every
 // field optional, in this order) and returns the text after the fields.
-func clnEnvelope(e *Event, s string) string {
+func clnEnvelope(e *event.Event, s string) string {
 	for {
 		s = strings.TrimLeft(s, " ")
 		var v string

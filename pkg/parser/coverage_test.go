@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"text/tabwriter"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 var showUnknown = flag.Bool("unknown", false, "TestCorpusCoverage: print every Postfix/Dovecot line that parses as unknown")
@@ -253,7 +255,7 @@ func TestCorpusCoverage(t *testing.T) {
 			}
 			c.lines[f.set]++
 			sum.lines[f.set]++
-			if e := p.Parse(line, testRef); e.Kind == KindUnknown {
+			if e := p.Parse(line, testRef); e.Kind == event.KindUnknown {
 				c.unknown[f.set]++
 				sum.unknown[f.set]++
 				if _, gap := coverageGaps[fam]; gap && f.set == 2 {

@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseDelivery handles the delivery agents: smtp, lmtp, local, virtual,
 // pipe, error, discard, retry and relay (the smtp client under another
@@ -8,7 +12,7 @@ import "strings"
 // "QUEUEID: to=<r>, relay=..., delay=..., delays=..., dsn=..., status=... (...)";
 // the smtp/lmtp client also reports its sessions with remote servers, whose
 // side of the conversation is always relay_*.
-func parseDelivery(e *Event, msg string) {
+func parseDelivery(e *event.Event, msg string) {
 	text := msg
 	id, rest, ok := queueIDPrefix(msg)
 	if ok {
@@ -42,7 +46,7 @@ func parseDelivery(e *Event, msg string) {
 // writes the same record for mail it defers or bounces itself. A record needs
 // a status=; "to=" is expected first, but a record whose recipient lost its
 // key is still a delivery (the recipient is then left empty).
-func parseDeliveryRecord(e *Event, s string) bool {
+func parseDeliveryRecord(e *event.Event, s string) bool {
 	if !strings.HasPrefix(s, "to=") && !strings.Contains(s, ", relay=") {
 		return false
 	}
@@ -64,7 +68,7 @@ func parseDeliveryRecord(e *Event, s string) bool {
 		}
 		s = s[eq+1:]
 		if key == "status" {
-			e.Kind = KindDelivery
+			e.Kind = event.KindDelivery
 			dlvStatus(e, s)
 			return true
 		}
@@ -111,7 +115,7 @@ func parseDeliveryRecord(e *Event, s string) bool {
 	// what was read so the line stays unknown.
 	e.Recipient, e.OrigRecipient, e.DSN, e.TLSLevel = "", "", "", ""
 	e.RelayHost, e.RelayIP, e.RelayPort = "", "", 0
-	e.Delay, e.Delays = 0, Delays{}
+	e.Delay, e.Delays = 0, event.Delays{}
 	return false
 }
 
@@ -149,7 +153,7 @@ func dlvFloat(s string) float64 {
 var dlvPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // dlvDelays fills d from "a/b/c/d" with dlvFloat.
-func dlvDelays(s string, d *Delays) {
+func dlvDelays(s string, d *event.Delays) {
 	a, s, ok1 := strings.Cut(s, "/")
 	b, s, ok2 := strings.Cut(s, "/")
 	c, x, ok3 := strings.Cut(s, "/")
@@ -162,7 +166,7 @@ func dlvDelays(s string, d *Delays) {
 // dlvStatus reads "sent (250 2.0.0 Ok: queued as X)". Postfix writes the
 // status last, so the response is everything inside the outer parentheses:
 // remote replies may hold unbalanced parentheses of their own.
-func dlvStatus(e *Event, s string) {
+func dlvStatus(e *event.Event, s string) {
 	status, resp, ok := strings.Cut(s, " (")
 	if i := indexAnyOf(status, ", "); i >= 0 {
 		status = status[:i]
@@ -201,7 +205,7 @@ func nextQueueID(resp string) string {
 // dlvRelay reads relay=: "host[ip]:port", "host[private/dovecot-lmtp]" (a
 // unix socket: the host stays, relay_ip stays empty), a transport name
 // (local, virtual, dovecot) or "none" (nothing was contacted: no relay).
-func dlvRelay(e *Event, val string) {
+func dlvRelay(e *event.Event, val string) {
 	if val == "none" || val == "" {
 		return
 	}
@@ -214,7 +218,7 @@ func dlvRelay(e *Event, val string) {
 
 // dlvSetRelay sets relay_*; a bracketed part that is no IP address (a socket
 // path, "unknown") is not put in relay_ip.
-func dlvSetRelay(e *Event, host, addr string, port int) {
+func dlvSetRelay(e *event.Event, host, addr string, port int) {
 	e.RelayHost = host
 	if addr != "unknown" && looksLikeIP(addr) {
 		e.RelayIP = addr
@@ -240,7 +244,7 @@ func dlvSetRelay(e *Event, host, addr string, port int) {
 // Failures to reach or keep a server are lost_connection (the text in
 // detail, the SMTP phase in after); a server's reply that is not a delivery
 // record is a notice carrying it in response and dsn.
-func parseSMTPClientLine(e *Event, s string) bool {
+func parseSMTPClientLine(e *event.Event, s string) bool {
 	first, rest, _ := strings.Cut(s, " ")
 	switch first {
 	case "connect":
@@ -248,7 +252,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		if !ok {
 			return false
 		}
-		return dlvRelayReason(e, r, KindLostConnection)
+		return dlvRelayReason(e, r, event.KindLostConnection)
 	case "lost", "conversation":
 		// "lost connection with h[ip] while X", "conversation with h[ip]
 		// timed out while X".
@@ -260,7 +264,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		if !ok {
 			return false
 		}
-		e.Kind = KindLostConnection
+		e.Kind = event.KindLostConnection
 		dlvSetRelay(e, host, addr, port)
 		e.Detail = s
 		if _, phase, ok := strings.Cut(r, " while "); ok {
@@ -274,14 +278,14 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		}
 		switch {
 		case strings.HasPrefix(r, " said: "):
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			r = r[len(" said: "):]
 		case strings.HasPrefix(r, " refused to talk to me: "):
 			// The server turned the session down at its greeting.
-			e.Kind = KindLostConnection
+			e.Kind = event.KindLostConnection
 			r = r[len(" refused to talk to me: "):]
 		case r == " offers SMTPUTF8 support, but not 8BITMIME":
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			dlvSetRelay(e, host, addr, port)
 			e.Detail = r[1:]
 			return true
@@ -306,7 +310,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		if !ok {
 			return false
 		}
-		e.Kind = KindAuthFailure
+		e.Kind = event.KindAuthFailure
 		dlvSetRelay(e, host, addr, port)
 		if d, ok := strings.CutPrefix(r, ": "); ok {
 			e.Detail = d
@@ -323,7 +327,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		// verified"). The session is lost.
 		if strings.HasPrefix(rest, "start TLS: ") || strings.HasPrefix(rest, "is required, but ") ||
 			strings.HasPrefix(rest, "certificate not ") {
-			e.Kind = KindLostConnection
+			e.Kind = event.KindLostConnection
 			e.Detail = s
 			if _, h, ok := strings.Cut(rest, " by host "); ok {
 				if host, addr, port, _, ok := hostAddr(h); ok {
@@ -342,7 +346,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		// after a wrapper-mode misconfiguration.
 		if strings.HasPrefix(rest, "server reply ") || strings.HasPrefix(rest, "SRV lookup for ") ||
 			strings.Contains(rest, "wrappermode") || strings.HasPrefix(rest, "send to ") {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = s
 			return true
 		}
@@ -351,7 +355,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		if !ok {
 			return false
 		}
-		return dlvRelayReason(e, r, KindLostConnection)
+		return dlvRelayReason(e, r, event.KindLostConnection)
 	case "certificate", "server":
 		// "certificate verification failed for h[ip]:25: reason"; newer
 		// Postfix says "server certificate ...". The session goes on
@@ -361,7 +365,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		if !ok {
 			return false
 		}
-		return dlvRelayReason(e, r, KindNotice)
+		return dlvRelayReason(e, r, event.KindNotice)
 	case "Untrusted", "Trusted", "Verified", "Anonymous":
 		return parseTLSEstablished(e, first, rest)
 	case "enabling":
@@ -370,7 +374,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		if !ok {
 			return false
 		}
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		w, r, ok := strings.Cut(w, " for ")
 		if ok {
 			if host, addr, port, _, ok := hostAddr(r); ok {
@@ -383,7 +387,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 		// "discarding EHLO keywords: X", "Host offered STARTTLS: [h]",
 		// "breaking line > 990 bytes with <CR><LF>SPACE".
 		if strings.HasPrefix(rest, "EHLO keywords: ") || strings.HasPrefix(rest, "offered STARTTLS") || strings.HasPrefix(rest, "line > ") {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = s
 			return true
 		}
@@ -391,7 +395,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 	// TLS details at smtp_tls_loglevel 2: "h[ip]:25: subject_CN=..., issuer_CN=...".
 	if i := strings.IndexByte(first, '['); i >= 0 && strings.HasSuffix(first, ":") && rest != "" {
 		if host, addr, port, r, ok := hostAddr(first); ok && port > 0 && r == ":" && looksLikeIP(addr) {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			dlvSetRelay(e, host, addr, port)
 			e.Detail = rest
 			return true
@@ -401,7 +405,7 @@ func parseSMTPClientLine(e *Event, s string) bool {
 }
 
 // dlvRelayReason reads "host[ip]:port: reason" into relay_* and detail.
-func dlvRelayReason(e *Event, s string, k Kind) bool {
+func dlvRelayReason(e *event.Event, s string, k event.Kind) bool {
 	host, addr, port, r, ok := hostAddr(s)
 	if !ok {
 		return false
@@ -415,7 +419,7 @@ func dlvRelayReason(e *Event, s string, k Kind) bool {
 // dlvReply reads a server's reply, "450 4.7.1 text (in reply to RCPT TO
 // command)": the reply goes to response and dsn, the command (in smtpd's
 // words) to after.
-func dlvReply(e *Event, r string) {
+func dlvReply(e *event.Event, r string) {
 	if i := strings.LastIndex(r, " (in reply to "); i >= 0 {
 		cmd := r[i+len(" (in reply to "):]
 		cmd = strings.TrimSuffix(cmd, ")")

@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // Dovecot writes every process's lines under the ident "dovecot" and puts the
 // process name first: "imap-login: Login: ...", "imap(user)<pid><session>:
@@ -22,7 +26,7 @@ import "strings"
 //     attempts" reason beside it is only a consequence.
 
 // parseDovecot handles lines logged under the "dovecot" ident.
-func parseDovecot(e *Event, msg string) {
+func parseDovecot(e *event.Event, msg string) {
 	if strings.HasPrefix(msg, "pam_") {
 		// A PAM module loaded by the auth worker, logging under its ident.
 		if fn, text, ok := pamModuleLine(msg); ok {
@@ -40,7 +44,7 @@ func parseDovecot(e *Event, msg string) {
 		// The master of old releases logs without a process prefix; the
 		// program stays "dovecot" because the line names no process.
 		if strings.HasPrefix(msg, "Dovecot v") {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = msg
 			return
 		}
@@ -84,7 +88,7 @@ func dovecotOldNameLen(s string) int {
 // parseDovecotProcess handles one Dovecot process's text. msg may still
 // begin with the "(user)<pid><session>: " groups; with a per-process syslog
 // ident it is just the text.
-func parseDovecotProcess(e *Event, program, msg string) {
+func parseDovecotProcess(e *event.Event, program, msg string) {
 	var user, inner string
 	if len(msg) > 0 && (msg[0] == '(' || msg[0] == '<') {
 		var ok bool
@@ -200,7 +204,7 @@ func dovecotLevel(s string) (rest string, severe bool) {
 //	Disconnected: Too many invalid commands (no auth attempts in 0 secs): ...
 //	Aborted login (no auth attempts in 0 secs): ...
 //	Login aborted: Connection closed (auth failed, 1 attempts in 2 secs) (auth_failed): ...
-func parseDovecotLogin(e *Event, proto, msg string) {
+func parseDovecotLogin(e *event.Event, proto, msg string) {
 	msg, severe := dovecotLevel(msg)
 	head, list, found := dovecotCutList(msg)
 	if !found {
@@ -213,7 +217,7 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 			return
 		}
 		if strings.HasPrefix(msg, "ID sent: ") {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Protocol = proto
 			e.Detail = msg
 		}
@@ -227,14 +231,14 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 		return
 	}
 	if head == "Login" {
-		e.Kind = KindLogin
+		e.Kind = event.KindLogin
 		return
 	}
 	if r, ok := strings.CutPrefix(head, "Login failed: "); ok {
 		// auth_verbose: the login process refused an attempt itself
 		// ("Plaintext authentication disabled", "SSL required for
 		// authentication"); the disconnect line counts the attempt.
-		e.Kind = KindAuthBackend
+		e.Kind = event.KindAuthBackend
 		e.Check = "login"
 		e.Result = authResultDenied
 		e.Detail = r
@@ -244,7 +248,7 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 		parseDovecotProxy(e, proto, head)
 		return
 	}
-	e.Kind = KindDisconnect
+	e.Kind = event.KindDisconnect
 	e.Detail = head
 	if tlsDetail != "" {
 		e.Detail = tlsDetail
@@ -256,9 +260,9 @@ func parseDovecotLogin(e *Event, proto, msg string) {
 		return
 	}
 	if dovecotAuthFailedReason(reason) {
-		e.Kind = KindAuthFailure
+		e.Kind = event.KindAuthFailure
 	} else if code, _, ok := paren(after); ok && dovecotAuthFailedCode(code) {
-		e.Kind = KindAuthFailure
+		e.Kind = event.KindAuthFailure
 	}
 	// "auth failed, 3 attempts in 12 secs"; "internal failure, 1/2
 	// successful auths in 0 secs" counts the attempts after the slash.
@@ -325,7 +329,7 @@ func dovecotCutList(s string) (head, list string, ok bool) {
 // connection-security element is free text ("TLS", "secured", "TLS: Connection
 // closed", "TLS handshaking: SSL_accept() failed: ...", "TLSv1.3 with cipher
 // X (256/256 bits)"); it returns a handshake failure's text.
-func dovecotLoginList(e *Event, s string) (tlsDetail string) {
+func dovecotLoginList(e *event.Event, s string) (tlsDetail string) {
 	for len(s) > 0 {
 		var item string
 		if eq := strings.IndexByte(s, '='); eq > 0 && eq+1 < len(s) && s[eq+1] == '<' && eq < 10 {
@@ -407,7 +411,7 @@ func dovecotItemEnd(s string) int {
 
 // parseDovecotProxy handles "proxy(user): started proxying to host:port"
 // and "proxy(user): disconnecting IP (reason)".
-func parseDovecotProxy(e *Event, proto, s string) {
+func parseDovecotProxy(e *event.Event, proto, s string) {
 	inner, rest, ok := paren(s)
 	if !ok {
 		return
@@ -421,11 +425,11 @@ func parseDovecotProxy(e *Event, proto, s string) {
 	case strings.HasPrefix(rest, "started proxying"), strings.HasPrefix(rest, "Started proxying"):
 		// 2.2 wrote it in lower case, 2.3 on in capitals: the proxied
 		// login succeeded, and no "Login:" line follows.
-		e.Kind = KindLogin
+		e.Kind = event.KindLogin
 		e.Detail = rest
 	case strings.HasPrefix(rest, "disconnecting"), strings.HasPrefix(rest, "disconnected"),
 		strings.HasPrefix(rest, "Disconnected"):
-		e.Kind = KindDisconnect
+		e.Kind = event.KindDisconnect
 		e.Detail = rest
 		if ip, _, ok := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(rest, "disconnecting "), "disconnected "), " "); ok && e.ClientIP == "" && looksLikeIP(ip) {
 			e.ClientIP = ip
@@ -433,32 +437,32 @@ func parseDovecotProxy(e *Event, proto, s string) {
 	case strings.HasPrefix(rest, "Login failed"):
 		// The next hop refused the credentials of one attempt; the
 		// client's disconnect line ("proxy dest auth failed") counts it.
-		e.Kind = KindAuthBackend
+		e.Kind = event.KindAuthBackend
 		e.Check = "proxy"
 		e.Result = authResultFailed
 		e.Detail = rest
 	default:
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Detail = rest
 	}
 }
 
 // parseDovecotMaster: the master process reports start, reload and signals.
-func parseDovecotMaster(e *Event, msg string) {
+func parseDovecotMaster(e *event.Event, msg string) {
 	msg, severe := dovecotLevel(msg)
 	if severe {
 		parseLevel(e, msg)
 		return
 	}
 	if msg != "" {
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Detail = msg
 	}
 }
 
 // parseDovecotMail handles the post-login and delivery processes (imap,
 // pop3, lmtp, lda, managesieve, submission, indexer-worker ...).
-func parseDovecotMail(e *Event, program, proto, user, msg string) {
+func parseDovecotMail(e *event.Event, program, proto, user, msg string) {
 	msg, severe := dovecotLevel(msg)
 	text := msg
 	if severe {
@@ -484,7 +488,7 @@ func parseDovecotMail(e *Event, program, proto, user, msg string) {
 		if severe {
 			parseLevel(e, msg)
 		} else {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = text
 		}
 		if user != "" {
@@ -494,13 +498,13 @@ func parseDovecotMail(e *Event, program, proto, user, msg string) {
 	}
 	switch {
 	case strings.HasPrefix(text, "Connect from "):
-		e.Kind = KindConnect
+		e.Kind = event.KindConnect
 		if ip := text[len("Connect from "):]; looksLikeIP(ip) {
 			e.ClientIP = ip
 		}
 		return
 	case strings.HasPrefix(text, "Disconnect from "):
-		e.Kind = KindDisconnect
+		e.Kind = event.KindDisconnect
 		from, reason, _ := strings.Cut(text[len("Disconnect from "):], ": ")
 		if looksLikeIP(from) {
 			e.ClientIP = from
@@ -515,11 +519,11 @@ func parseDovecotMail(e *Event, program, proto, user, msg string) {
 	case strings.HasPrefix(text, "Logged out"), strings.HasPrefix(text, "Disconnected"),
 		strings.HasPrefix(text, "Connection closed"), strings.HasPrefix(text, "Server shutting down"),
 		strings.HasPrefix(text, "Client has quit"):
-		e.Kind = KindDisconnect
+		e.Kind = event.KindDisconnect
 		e.Detail = text[:dovecotStatsStart(text)]
 	case strings.Contains(text, "box="):
 		// mail_log plugin: "expunge: box=INBOX, uid=1, msgid=<x>, size=9".
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Detail = text
 		if id, ok := kvValue(text, "msgid"); ok {
 			e.MessageID = id
@@ -573,7 +577,7 @@ func dovecotStatsStart(s string) int {
 // Dovecot's default (quota_full_tempfail=no) answers 552 5.2.2 and the MTA
 // returns the message; any other save failure is "deferred", because Dovecot
 // answers those with a 4xx temporary error and the MTA retries.
-func parseDovecotDeliver(e *Event, user, text string) {
+func parseDovecotDeliver(e *event.Event, user, text string) {
 	v := text[len("msgid="):]
 	var rest string
 	if id, r, ok := angle(v); ok {
@@ -591,7 +595,7 @@ func parseDovecotDeliver(e *Event, user, text string) {
 	dovecotDeliverStatus(e, user, rest)
 }
 
-func dovecotDeliverStatus(e *Event, user, what string) {
+func dovecotDeliverStatus(e *event.Event, user, what string) {
 	// Pigeonhole 0.5 names the Sieve action first: "fileinto action:
 	// stored mail into mailbox 'Spam'", "keep action: ...".
 	if i := strings.Index(what, " action: "); i > 0 && strings.IndexByte(what[:i], ' ') < 0 {
@@ -616,10 +620,10 @@ func dovecotDeliverStatus(e *Event, user, what string) {
 	}
 	if status == "" {
 		// Vacation replies, notifications: about the message, not its fate.
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		return
 	}
-	e.Kind = KindDelivery
+	e.Kind = event.KindDelivery
 	e.Status = status
 	e.Recipient = user
 }

@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // Dovecot's auth process and its workers check credentials for the login
 // processes (imap-login, pop3-login, submission-login, managesieve-login),
@@ -21,7 +25,7 @@ import "strings"
 //
 //	auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=bob rhost=10.0.0.1  user=bob
 //
-// Every such line is a back end's verdict (KindAuthBackend): the front end
+// Every such line is a back end's verdict (event.KindAuthBackend): the front end
 // that took the attempt writes its own line for it (smtpd's "SASL LOGIN
 // authentication failed", imap-login's "auth failed, N attempts"), and a
 // userdb lookup by lmtp or lda is no login at all. Check is the passdb or
@@ -31,7 +35,7 @@ import "strings"
 // cache notes) are notices; Warning and Error lines stay warnings, since a
 // broken back end is a fault to see.
 
-// The verdicts a back end line can carry (Event.Result of KindAuthBackend).
+// The verdicts a back end line can carry (event.Event.Result of event.KindAuthBackend).
 const (
 	authResultOK               = "ok"
 	authResultPasswordMismatch = "password_mismatch"
@@ -47,7 +51,7 @@ const (
 // parseDovecotAuth handles the auth and auth-worker processes. procInner is
 // what stood in the parentheses after the process name ("", a pid, 1.x's
 // "default", or 2.4's "user,ip,sasl:mech").
-func parseDovecotAuth(e *Event, procInner, msg string) {
+func parseDovecotAuth(e *event.Event, procInner, msg string) {
 	msg, severe := dovecotLevel(msg)
 	text := msg
 	if severe {
@@ -113,11 +117,11 @@ func parseDovecotAuth(e *Event, procInner, msg string) {
 		parseLevel(e, msg)
 	default:
 		if r := dovecotAuthResult(what); r != "" {
-			e.Kind = KindAuthBackend
+			e.Kind = event.KindAuthBackend
 			e.Check = db
 			e.Result = r
 		} else {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 		}
 		e.Detail = what
 	}
@@ -128,7 +132,7 @@ func parseDovecotAuth(e *Event, procInner, msg string) {
 // "user,ip,sasl:mech,master" (2.4) of an auth line: the session and the
 // flags go, an address-looking field is the client, the rest (which may
 // itself hold commas) the user.
-func dovecotAuthSubject(e *Event, inner string) {
+func dovecotAuthSubject(e *event.Event, inner string) {
 	if i := strings.LastIndex(inner, ",<"); i >= 0 && strings.HasSuffix(inner, ">") {
 		inner = inner[:i]
 	}
@@ -202,8 +206,8 @@ func dovecotAuthResult(s string) string {
 // one carrying a verdict is the auth server's answer to its client:
 // "client passdb out: FAIL\t1\tuser=bob" (2.2-2.4), "client out: OK\t..."
 // (2.0-2.1). Everything else is a notice.
-func dovecotAuthDebug(e *Event, text string) {
-	e.Kind = KindNotice
+func dovecotAuthDebug(e *event.Event, text string) {
+	e.Kind = event.KindNotice
 	e.Detail = text
 	for _, p := range [...]string{"client passdb out: ", "client out: "} {
 		r, ok := strings.CutPrefix(text, p)
@@ -219,7 +223,7 @@ func dovecotAuthDebug(e *Event, text string) {
 		default:
 			return
 		}
-		e.Kind = KindAuthBackend
+		e.Kind = event.KindAuthBackend
 		e.Check = "auth"
 		if u, ok := tabValue(fields, "user"); ok {
 			e.SASLUsername = u
@@ -262,7 +266,7 @@ func pamModuleLine(s string) (fn, text string, ok bool) {
 // tty=dovecot ruser=bob rhost=10.0.0.1  user=bob" and "pam_unix(smtp:auth):
 // check pass; user unknown". Check is the module, protocol the PAM service.
 // Other module chatter (session opened, ...) is a notice.
-func parsePAMModule(e *Event, fn, text string) {
+func parsePAMModule(e *event.Event, fn, text string) {
 	module := fn[:strings.IndexByte(fn, '(')]
 	svc, _, _ := paren(fn)
 	if svc, _, _ = strings.Cut(svc, ":"); svc != "" {
@@ -275,10 +279,10 @@ func parsePAMModule(e *Event, fn, text string) {
 	case strings.Contains(text, "authentication failure"):
 		e.Result = authResultFailed
 	default:
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		return
 	}
-	e.Kind = KindAuthBackend
+	e.Kind = event.KindAuthBackend
 	e.Check = module
 	user := pamField(text, " user=")
 	if user == "" {

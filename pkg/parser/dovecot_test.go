@@ -1,6 +1,10 @@
 package parser
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 func TestDovecot(t *testing.T) {
 	cases := []struct {
@@ -225,7 +229,7 @@ func TestDovecotOdd(t *testing.T) {
 }
 
 // TestDovecotAllocs holds the family to the parser's budget: parsing into a
-// reused Event allocates nothing.
+// reused event.Event allocates nothing.
 func TestDovecotAllocs(t *testing.T) {
 	lines := []string{
 		`Jan 28 07:43:53 mail dovecot: imap-login: Login: user=<h-304@h-ffeb17e38996c.com>, method=LOGIN, rip=224.165.23.115, lip=170.45.1.1, mpid=31721, TLS, session=<hxSkDPG5dIFbQgr8>`,
@@ -236,7 +240,7 @@ func TestDovecotAllocs(t *testing.T) {
 		`Mar  3 09:00:01 mx saslauthd[811]: do_auth         : auth failure: [user=bob] [service=smtp] [realm=example.org] [mech=pam] [reason=PAM auth error]`,
 	}
 	p := &Parser{}
-	var e Event
+	var e event.Event
 	for _, l := range lines {
 		if n := testing.AllocsPerRun(100, func() { p.ParseInto(&e, l, testRef) }); n > 0 {
 			t.Errorf("%.1f allocations for %s", n, l)

@@ -1,9 +1,18 @@
+// Package parser turns one mail-log line into one event.Event.
+//
+// The parser is pure: it does no I/O, reads no clock and keeps no state
+// between lines. Every string field of an event is a substring of the line it
+// came from, so parsing a line allocates nothing beyond what the caller did to
+// hold the line. One file per daemon family; the envelope (syslog header,
+// stamps, repeat lines) is read here.
 package parser
 
 import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // MaxLineBytes is the longest line the parser interprets; longer ones are
@@ -14,7 +23,7 @@ const MaxLineBytes = 64 << 10
 // state, so one Parser may be shared by any number of goroutines.
 type Parser struct {
 	// Instance names the Postfix instance the lines come from; it is copied
-	// into every Event.
+	// into every event.Event.
 	Instance string
 	// Location is the time zone of timestamps that carry none (RFC 3164).
 	// Nil means UTC.
@@ -23,18 +32,18 @@ type Parser struct {
 
 // Parse parses one line (without its trailing newline). ref is the time the
 // line was read, used only to infer the year of RFC 3164 timestamps.
-func (p *Parser) Parse(line string, ref time.Time) Event {
-	var e Event
+func (p *Parser) Parse(line string, ref time.Time) event.Event {
+	var e event.Event
 	p.ParseInto(&e, line, ref)
 	return e
 }
 
 // ParseInto is Parse writing into e, which it resets first.
-func (p *Parser) ParseInto(e *Event, line string, ref time.Time) {
+func (p *Parser) ParseInto(e *event.Event, line string, ref time.Time) {
 	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 		line = line[:len(line)-1]
 	}
-	*e = Event{Instance: p.Instance, Raw: line}
+	*e = event.Event{Instance: p.Instance, Raw: line}
 	loc := p.Location
 	if loc == nil {
 		loc = time.UTC
@@ -72,7 +81,7 @@ func (p *Parser) ParseInto(e *Event, line string, ref time.Time) {
 // parseSyslog takes apart RFC 3164 ("Mar  3 09:00:01 host prog[pid]: msg"),
 // RFC 3339 ("2024-03-03T09:00:01.123+01:00 host prog[pid]: msg") and RFC 5424
 // ("<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG") lines.
-func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
+func parseSyslog(e *event.Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
 	s := line
 	rfc5424 := false
 	if len(s) > 0 && s[0] == '<' {
@@ -171,7 +180,7 @@ func parseSyslog(e *Event, line string, ref time.Time, loc *time.Location) (iden
 }
 
 // parse5424Rest reads "APP PROCID MSGID SD MSG" after the host.
-func parse5424Rest(e *Event, s string) (ident, msg string, ok bool) {
+func parse5424Rest(e *event.Event, s string) (ident, msg string, ok bool) {
 	app, s, ok1 := strings.Cut(s, " ")
 	procid, s, ok2 := strings.Cut(s, " ")
 	_, s, ok3 := strings.Cut(s, " ") // MSGID
@@ -352,7 +361,7 @@ func parseISOTime(s string, local *time.Location) (time.Time, int, bool) {
 // splitIdent follows Postfix's syslog_name: the program is the part after the
 // last '/', the service everything before it ("postfix/submission/smtpd" →
 // "postfix/submission", "smtpd"). An identifier without '/' is both.
-func splitIdent(e *Event, ident string) {
+func splitIdent(e *event.Event, ident string) {
 	if i := strings.LastIndexByte(ident, '/'); i >= 0 {
 		e.Service, e.Program = ident[:i], ident[i+1:]
 		return
@@ -362,8 +371,8 @@ func splitIdent(e *Event, ident string) {
 
 // parseMessage dispatches on the program. It is the one place that knows
 // which family file handles which daemon.
-func parseMessage(e *Event, msg string) {
-	e.Kind = KindUnknown
+func parseMessage(e *event.Event, msg string) {
+	e.Kind = event.KindUnknown
 	if e.Service == e.Program {
 		switch e.Program {
 		case "dovecot":
@@ -418,7 +427,7 @@ func parseMessage(e *Event, msg string) {
 	case "master", "postfix-script", "postfix", "postdrop", "sendmail", "postmap", "postalias", "postqueue", "verify", "trivial-rewrite", "proxymap", "showq", "flush", "oqmgr", "spawn", "script", "postlog":
 		parsePostfixMisc(e, msg)
 	}
-	if e.Kind == KindUnknown && e.Service != e.Program {
+	if e.Kind == event.KindUnknown && e.Service != e.Program {
 		// What any Postfix daemon may write: its library's notices and
 		// its -v debug output (verbose.go).
 		parseVerbose(e, msg)

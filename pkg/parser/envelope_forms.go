@@ -3,6 +3,8 @@ package parser
 import (
 	"strings"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Envelopes beside syslog's own: Dovecot's log file (log_path), whose lines
@@ -129,7 +131,7 @@ const dovecot1Prefix = "dovecot: "
 // parseDovecot1Line reads that form. An Info line's text is handed on as
 // 2.x writes it ("imap-login: Login: ..."); a more severe one keeps its
 // level first ("Error: imap-login: ..."), so it stays a warning.
-func parseDovecot1Line(e *Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
+func parseDovecot1Line(e *event.Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
 	s := line[len(dovecot1Prefix):]
 	var t time.Time
 	var n int
@@ -198,7 +200,7 @@ func parseTAI64N(line string) (time.Time, bool) {
 // (Postfix's maillog_file=/dev/stdout), or Dovecot's log text with or
 // without its own log_timestamp. The label dates the line: it is when the
 // logger received it, and unlike a syslog stamp it carries a year and a zone.
-func parseTAI64NLine(e *Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
+func parseTAI64NLine(e *event.Event, line string, ref time.Time, loc *time.Location) (ident, msg string, ok bool) {
 	t, ok := parseTAI64N(line)
 	if !ok || len(line) < 27 || line[25] != ' ' {
 		return "", "", false
@@ -227,7 +229,7 @@ const lastRepeatedPrefix = "last message repeated "
 // repeated handles a message that is a repeat line. It sets e.Repeat and
 // returns the message to parse in its place; done means the event is
 // complete (a "last message repeated" notice, which has no text of its own).
-func repeated(e *Event, msg string) (string, bool) {
+func repeated(e *event.Event, msg string) (string, bool) {
 	if rest, ok := strings.CutPrefix(msg, "message repeated "); ok {
 		n, rest, ok := repeatCount(rest)
 		if !ok {
@@ -246,7 +248,7 @@ func repeated(e *Event, msg string) (string, bool) {
 			return msg, false
 		}
 		e.Repeat = n
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Detail = msg
 		return msg, true
 	}
@@ -274,8 +276,8 @@ func repeatCount(s string) (int, string, bool) {
 // from the same source. The parser cannot know that event (it keeps no
 // state); the ingest loop, which can, replaces the notice by a copy of it
 // weighted N.
-func LastRepeated(e *Event) bool {
-	return e.Kind == KindNotice && e.Repeat > 0 && strings.HasPrefix(e.Detail, lastRepeatedPrefix)
+func LastRepeated(e *event.Event) bool {
+	return e.Kind == event.KindNotice && e.Repeat > 0 && strings.HasPrefix(e.Detail, lastRepeatedPrefix)
 }
 
 // splitRef is the reading time SplitMessage passes to the stamp readers: the
@@ -288,7 +290,7 @@ var splitRef = time.Date(2000, 6, 1, 0, 0, 0, 0, time.UTC)
 // the lines Parse gave no kind: what they said, without the envelope.
 func SplitMessage(line string) (ident, msg string, ok bool) {
 	line = strings.TrimRight(line, "\r\n")
-	var e Event
+	var e event.Event
 	switch {
 	case len(line) > 0 && line[0] == '{':
 		ident, msg, ok = parseJournalJSON(&e, line)

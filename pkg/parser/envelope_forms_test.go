@@ -3,6 +3,8 @@ package parser
 import (
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Lines as Dovecot writes them to log_path (lib/failures.c: log_timestamp,
@@ -21,13 +23,13 @@ func TestEnvelopeForms(t *testing.T) {
 		host, service    string
 		program          string
 		pid              int
-		kind             Kind // checked when not KindUnknown
+		kind             event.Kind // checked when not event.KindUnknown
 		repeat           int
 		clientIP, detail string
 	}{
 		{name: "dovecot log file: login process",
 			line: "Jan 29 09:33:58 pop3-login: Info: " + login, time: "2025-01-29T08:33:58Z",
-			service: "dovecot", program: "pop3-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			service: "dovecot", program: "pop3-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "dovecot log file: auth process",
 			line: "Jan 29 09:33:58 auth: Info: passwd-file(bob@example.test,192.0.2.10): unknown user", time: "2025-01-29T08:33:58Z",
 			service: "dovecot", program: "auth", clientIP: "192.0.2.10"},
@@ -39,61 +41,61 @@ func TestEnvelopeForms(t *testing.T) {
 			service: "dovecot", program: "imap"},
 		{name: "dovecot log file: master",
 			line: "Jan 29 09:33:58 master: Info: Dovecot v2.3.19.1 (9b53102964) starting up for imap, lmtp", time: "2025-01-29T08:33:58Z",
-			service: "dovecot", program: "master", kind: KindNotice},
+			service: "dovecot", program: "master", kind: event.KindNotice},
 		{name: "dovecot log file: %{usecs} after the seconds",
 			line: "Jan 29 09:33:58.250000 imap-login: Info: " + login, time: "2025-01-29T08:33:58.25Z",
-			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "dovecot log_timestamp %Y-%m-%d %H:%M:%S in the reader's zone",
 			line: "2013-08-11 03:56:40 auth-worker(default): Info: sql(bob,192.0.2.10): unknown user", time: "2013-08-11T01:56:40Z",
 			service: "dovecot", program: "auth-worker", clientIP: "192.0.2.10"},
 		{name: "dovecot ISO stamp with %{usecs}",
 			line: "2013-08-11 03:56:40.123456 imap-login: Info: " + login, time: "2013-08-11T01:56:40.123456Z",
-			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "ISO local stamp then a host (corpus shape)",
 			line: "2019-10-15 08:08:52 mx1 dovecot: imap-login: " + login, time: "2019-10-15T06:08:52Z",
-			host: "mx1", service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			host: "mx1", service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "ISO local stamp with T, host and a Postfix tag",
 			line: "2019-10-15T08:08:52 mx1 postfix/smtpd[77]: connect from a.example[192.0.2.7]", time: "2019-10-15T06:08:52Z",
-			host: "mx1", service: "postfix", program: "smtpd", pid: 77, kind: KindConnect, clientIP: "192.0.2.7"},
+			host: "mx1", service: "postfix", program: "smtpd", pid: 77, kind: event.KindConnect, clientIP: "192.0.2.7"},
 		{name: "no host, a Postfix tag with a pid",
 			line: "Jan 29 09:33:58 postfix/smtpd[77]: connect from a.example[192.0.2.7]", time: "2025-01-29T08:33:58Z",
-			service: "postfix", program: "smtpd", pid: 77, kind: KindConnect, clientIP: "192.0.2.7"},
+			service: "postfix", program: "smtpd", pid: 77, kind: event.KindConnect, clientIP: "192.0.2.7"},
 		{name: "no host, dovecot ident",
 			line: "Jan 29 09:33:58 dovecot: imap-login: " + login, time: "2025-01-29T08:33:58Z",
-			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "a host named like a dovecot process",
 			line: "Jan 29 09:33:58 imap dovecot: imap-login: " + login, time: "2025-01-29T08:33:58Z",
-			host: "imap", service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			host: "imap", service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "an IPv6 host",
 			line: "Jan 29 09:33:58 2001:db8::1 postfix/smtpd[77]: connect from a.example[192.0.2.7]", time: "2025-01-29T08:33:58Z",
-			host: "2001:db8::1", service: "postfix", program: "smtpd", pid: 77, kind: KindConnect, clientIP: "192.0.2.7"},
+			host: "2001:db8::1", service: "postfix", program: "smtpd", pid: 77, kind: event.KindConnect, clientIP: "192.0.2.7"},
 		{name: "dovecot 1.x log file: master prefix, stamp, level, process",
 			line: "dovecot: Jan 29 09:33:58 Info: imap-login: " + login, time: "2025-01-29T08:33:58Z",
-			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "dovecot 1.x log file: an error keeps its level",
 			line: "dovecot: Jan 29 09:33:58 Error: auth(default): ldap: Connection appears to be hanging, reconnecting", time: "2025-01-29T08:33:58Z",
-			service: "dovecot", program: "dovecot", kind: KindWarning},
+			service: "dovecot", program: "dovecot", kind: event.KindWarning},
 		{name: "TAI64N label then dovecot's text without a stamp",
 			line: "@400000004c91b044077a9e94 imap-login: Info: " + login, time: "2010-09-16T05:50:50.1254765Z",
-			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "TAI64N label then dovecot's stamp: the label dates the line",
 			line: "@400000004c91b044077a9e94 Sep 16 07:50:50 imap-login: Info: " + login, time: "2010-09-16T05:50:50.1254765Z",
-			service: "dovecot", program: "imap-login", kind: KindLogin, clientIP: "192.0.2.10"},
+			service: "dovecot", program: "imap-login", kind: event.KindLogin, clientIP: "192.0.2.10"},
 		{name: "TAI64N label then a whole syslog line (postlogd to stdout)",
 			line: "@400000004c91b044077a9e94 Sep 16 07:50:50 mx1 postfix/smtpd[77]: connect from a.example[192.0.2.7]", time: "2010-09-16T05:50:50.1254765Z",
-			host: "mx1", service: "postfix", program: "smtpd", pid: 77, kind: KindConnect, clientIP: "192.0.2.7"},
+			host: "mx1", service: "postfix", program: "smtpd", pid: 77, kind: event.KindConnect, clientIP: "192.0.2.7"},
 		{name: "rsyslog message repeated: the inner message is the event",
 			line: "Jun  3 10:40:57 mail postfix/smtpd[9708]: message repeated 3 times: [ warning: unknown[192.0.2.9]: SASL LOGIN authentication failed: UGFzc3dvcmQ6]", time: "2024-06-03T08:40:57Z",
-			host: "mail", service: "postfix", program: "smtpd", pid: 9708, kind: KindAuthFailure, repeat: 3, clientIP: "192.0.2.9"},
+			host: "mail", service: "postfix", program: "smtpd", pid: 9708, kind: event.KindAuthFailure, repeat: 3, clientIP: "192.0.2.9"},
 		{name: "rsyslog message repeated, inner text ending in ]",
 			line: "Jun  3 10:40:57 mail postfix/smtpd[9708]: message repeated 2 times: [ lost connection after AUTH from unknown[192.0.2.9]]", time: "2024-06-03T08:40:57Z",
-			host: "mail", service: "postfix", program: "smtpd", pid: 9708, kind: KindLostConnection, repeat: 2, clientIP: "192.0.2.9"},
+			host: "mail", service: "postfix", program: "smtpd", pid: 9708, kind: event.KindLostConnection, repeat: 2, clientIP: "192.0.2.9"},
 		{name: "rsyslog last message repeated under the tag",
 			line: "Jun  3 10:40:57 mail postfix/smtpd[9708]: last message repeated 4 times", time: "2024-06-03T08:40:57Z",
-			host: "mail", service: "postfix", program: "smtpd", pid: 9708, kind: KindNotice, repeat: 4, detail: "last message repeated 4 times"},
+			host: "mail", service: "postfix", program: "smtpd", pid: 9708, kind: event.KindNotice, repeat: 4, detail: "last message repeated 4 times"},
 		{name: "sysklogd last message repeated without a tag",
 			line: "Jun  3 10:40:57 mail last message repeated 12 times", time: "2024-06-03T08:40:57Z",
-			host: "mail", kind: KindNotice, repeat: 12, detail: "last message repeated 12 times"},
+			host: "mail", kind: event.KindNotice, repeat: 12, detail: "last message repeated 12 times"},
 		{name: "not a repeat line: no count",
 			line: "Jun  3 10:40:57 mail postfix/smtpd[9708]: message repeated many times: [ connect from a[192.0.2.7]]", time: "2024-06-03T08:40:57Z",
 			host: "mail", service: "postfix", program: "smtpd", pid: 9708},
@@ -108,7 +110,7 @@ func TestEnvelopeForms(t *testing.T) {
 			if e.Host != tt.host || e.Service != tt.service || e.Program != tt.program || e.PID != tt.pid {
 				t.Errorf("got host=%q service=%q program=%q pid=%d, want %q %q %q %d", e.Host, e.Service, e.Program, e.PID, tt.host, tt.service, tt.program, tt.pid)
 			}
-			if tt.kind != KindUnknown && e.Kind != tt.kind {
+			if tt.kind != event.KindUnknown && e.Kind != tt.kind {
 				t.Errorf("kind = %v, want %v", e.Kind, tt.kind)
 			}
 			if e.Repeat != tt.repeat || e.ClientIP != tt.clientIP {
@@ -139,7 +141,7 @@ func TestEnvelopeFormsRejects(t *testing.T) {
 		"dovecot: imap-login: x",                                 // no stamp
 	} {
 		p := &Parser{}
-		if e := p.Parse(line, time.Now()); e.Kind != KindUnknown || e.Raw != line || e.Service != "" {
+		if e := p.Parse(line, time.Now()); e.Kind != event.KindUnknown || e.Raw != line || e.Service != "" {
 			t.Errorf("%q: kind %v service %q raw %q, want unknown with the line kept", line, e.Kind, e.Service, e.Raw)
 		}
 	}

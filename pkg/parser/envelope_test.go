@@ -3,6 +3,8 @@ package parser
 import (
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 func TestEnvelope(t *testing.T) {
@@ -86,7 +88,7 @@ func TestEnvelopeRejects(t *testing.T) {
 		`{"__REALTIME_TIMESTAMP":"1","MESSAGE":[1,2,3]}`,
 	} {
 		p := &Parser{}
-		if e := p.Parse(line, time.Now()); e.Kind != KindUnknown || e.Raw != line {
+		if e := p.Parse(line, time.Now()); e.Kind != event.KindUnknown || e.Raw != line {
 			t.Errorf("%q: kind %v raw %q, want unknown with the line kept", line, e.Kind, e.Raw)
 		}
 	}

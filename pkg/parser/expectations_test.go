@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // expectation is one line of ../shared/corpus/expectations-2.jsonl: what the
@@ -102,18 +104,18 @@ func TestExpectations2(t *testing.T) {
 // expectationProblems lists the stated expectations the event does not meet.
 // Dovecot's user is our SASL user name on a login line and the recipient on
 // a delivery.
-func expectationProblems(x *expectation, e *Event) []string {
+func expectationProblems(x *expectation, e *event.Event) []string {
 	var problems []string
 	var class string
 	switch {
-	case e.Kind == KindAuthFailure:
+	case e.Kind == event.KindAuthFailure:
 		class = "auth_failure"
-	case e.Kind == KindAuthBackend && e.Result != "" && e.Result != "ok":
+	case e.Kind == event.KindAuthBackend && e.Result != "" && e.Result != "ok":
 		// A back end's refusal (Dovecot's auth process, pam_unix): the
 		// line states a failed login as the source says, although the
 		// front end's line is the one that counts it.
 		class = "auth_failure"
-	case e.Kind == KindReject:
+	case e.Kind == event.KindReject:
 		class = "reject"
 	default:
 		class = "other"

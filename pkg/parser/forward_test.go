@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // TestForwardFormats reads each line in the shapes syslog forwarders send
@@ -16,13 +18,13 @@ func TestForwardFormats(t *testing.T) {
 	p := &Parser{Location: time.UTC, Instance: "mx1"}
 	lines := []struct {
 		ident, pid, msg string
-		kind            Kind
+		kind            event.Kind
 	}{
-		{"postfix/master", "39081", "daemon started -- version 3.7.11, configuration /etc/postfix", KindNotice},
-		{"postfix/submission/smtpd", "4242", "connect from unknown[127.0.0.5]", KindConnect},
-		{"postfix/submission/smtpd", "4242", "warning: unknown[127.0.0.5]: SASL LOGIN authentication failed: authentication failure", KindAuthFailure},
-		{"postfix/qmgr", "812", "4B7C31A2F3: from=<alice@example.test>, size=1234, nrcpt=1 (queue active)", KindQueued},
-		{"dovecot", "", "imap-login: Login: user=<bob@example.test>, method=PLAIN, rip=127.0.0.7, lip=127.0.0.1, mpid=911, secured, session=<abcdEFGH1234>", KindLogin},
+		{"postfix/master", "39081", "daemon started -- version 3.7.11, configuration /etc/postfix", event.KindNotice},
+		{"postfix/submission/smtpd", "4242", "connect from unknown[127.0.0.5]", event.KindConnect},
+		{"postfix/submission/smtpd", "4242", "warning: unknown[127.0.0.5]: SASL LOGIN authentication failed: authentication failure", event.KindAuthFailure},
+		{"postfix/qmgr", "812", "4B7C31A2F3: from=<alice@example.test>, size=1234, nrcpt=1 (queue active)", event.KindQueued},
+		{"dovecot", "", "imap-login: Login: user=<bob@example.test>, method=PLAIN, rip=127.0.0.7, lip=127.0.0.1, mpid=911, secured, session=<abcdEFGH1234>", event.KindLogin},
 	}
 	for _, l := range lines {
 		tag, procid := l.ident+": ", "-"
@@ -70,7 +72,7 @@ func TestForwardedMessageKeepsInnerSpaces(t *testing.T) {
 	p := &Parser{Location: time.UTC}
 	line := "<22>1 2026-12-02T04:00:00Z mx1 postfix/smtpd 1 - -  warning:  two  spaces"
 	e := p.Parse(line, time.Time{})
-	if e.Kind != KindWarning || !strings.Contains(e.Detail, "two  spaces") {
+	if e.Kind != event.KindWarning || !strings.Contains(e.Detail, "two  spaces") {
 		t.Errorf("kind %q detail %q", e.Kind, e.Detail)
 	}
 }

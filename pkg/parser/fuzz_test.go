@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -40,14 +42,14 @@ func FuzzParse(f *testing.F) {
 	p := &Parser{}
 	f.Fuzz(func(t *testing.T, line string) {
 		e := p.Parse(line, testRef)
-		if e.Kind >= numKinds {
+		if e.Kind >= event.NumKinds {
 			t.Fatalf("invalid kind %d", e.Kind)
 		}
 		if want := strings.TrimRight(line, "\r\n"); e.Raw != want {
 			t.Fatalf("raw %q, want %q", e.Raw, want)
 		}
 		if !utf8.ValidString(line) || strings.IndexByte(line, 0) >= 0 {
-			if e.Kind != KindUnknown {
+			if e.Kind != event.KindUnknown {
 				t.Fatalf("kind %v for invalid text %q", e.Kind, line)
 			}
 		}
@@ -90,14 +92,14 @@ func TestHostileInput(t *testing.T) {
 		"1 MiB line":    head + "connect from a[192.0.2.1] " + strings.Repeat("x", 1<<20),
 	} {
 		p := &Parser{}
-		if e := p.Parse(line, testRef); e.Kind != KindUnknown || e.Raw != line {
+		if e := p.Parse(line, testRef); e.Kind != event.KindUnknown || e.Raw != line {
 			t.Errorf("%s: kind %v, want unknown with the line in raw", name, e.Kind)
 		}
 	}
 	// The same line, short and valid, is understood: the rejections above are
 	// about the hostile bytes, not the line.
 	p := &Parser{}
-	if e := p.Parse(head+"connect from a[192.0.2.1]", testRef); e.Kind != KindConnect {
+	if e := p.Parse(head+"connect from a[192.0.2.1]", testRef); e.Kind != event.KindConnect {
 		t.Errorf("plain connect line: kind %v, want connect", e.Kind)
 	}
 }

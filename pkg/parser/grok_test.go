@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -39,7 +41,7 @@ var grokPrograms = map[string]string{
 	"POSTFIX_TRIVIAL_REWRITE": "postfix/trivial-rewrite", "POSTFIX_VERIFY": "postfix/verify", "POSTFIX_VIRTUAL": "postfix/virtual",
 }
 
-// grokFields maps grok result names to Event JSON fields. A grok name may
+// grokFields maps grok result names to event.Event JSON fields. A grok name may
 // match one of several fields (smtp_stage is a reject's stage or the command
 // a session ended after); values are compared after grokNormalize.
 var grokFields = map[string][]string{
@@ -145,7 +147,7 @@ var grokIgnored = map[string]string{
 }
 
 // grokKeyValues maps the keys of Postfix "k=v" lists (grok leaves them to a
-// Logstash kv filter) to Event fields.
+// Logstash kv filter) to event.Event fields.
 var grokKeyValues = map[string]string{
 	"to": "recipient", "orig_to": "orig_recipient", "from": "sender", "dsn": "dsn", "delay": "delay",
 	"size": "size", "nrcpt": "nrcpt", "proto": "protocol", "helo": "helo", "tls": "tls_level",
@@ -225,7 +227,7 @@ func TestGrokCases(t *testing.T) {
 			}
 			line := "Jun  3 10:40:57 mx " + ident + "[4242]: " + c.Data
 			e := p.Parse(line, testRef)
-			if e.Kind == KindUnknown {
+			if e.Kind == event.KindUnknown {
 				t.Fatalf("unknown: %s", line)
 			}
 			got := eventFields(t, e)
@@ -269,7 +271,7 @@ func TestGrokCases(t *testing.T) {
 }
 
 // eventFields renders an event's JSON fields as strings.
-func eventFields(t *testing.T, e Event) map[string]string {
+func eventFields(t *testing.T, e event.Event) map[string]string {
 	t.Helper()
 	var m map[string]any
 	b, err := json.Marshal(e)
@@ -293,8 +295,8 @@ func eventFields(t *testing.T, e Event) map[string]string {
 // TestGrokFragments checks the grok cases that match part of a line
 // (delays=, relay=) against the helpers that read those parts.
 func TestGrokFragments(t *testing.T) {
-	var d Delays
-	if !parseDelays("0.2/0.02/0.04/3.3", &d) || d != (Delays{0.2, 0.02, 0.04, 3.3}) {
+	var d event.Delays
+	if !parseDelays("0.2/0.02/0.04/3.3", &d) || d != (event.Delays{BeforeQmgr: 0.2, InQmgr: 0.02, ConnSetup: 0.04, Transmission: 3.3}) {
 		t.Errorf("delays_0001: got %+v", d)
 	}
 	host, addr, _, _, ok := hostAddr("1.example.com.si[private/dovecot-lmtp]")
@@ -317,7 +319,7 @@ func TestGrokFragments(t *testing.T) {
 			t.Fatal(err)
 		}
 		line := "Jun  3 10:40:57 mx postfix/smtpd[1]: disconnect from unknown[192.0.2.1] " + c.Data
-		if e := p.Parse(line, testRef); e.Kind != KindDisconnect || e.Commands != c.Data {
+		if e := p.Parse(line, testRef); e.Kind != event.KindDisconnect || e.Commands != c.Data {
 			t.Errorf("%s: kind %v commands %q, want disconnect with %q", file, e.Kind, e.Commands, c.Data)
 		}
 	}
@@ -341,7 +343,7 @@ func TestGrokFragments(t *testing.T) {
 		}
 		line := "Jun  3 10:40:57 mx postfix/smtp[1]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, delay=3.6, delays=0.08/0.02/0.85/0.14, tls=" + c.Data + ", dsn=2.1.5, status=sent (250 2.0.0 Ok)"
 		e := p.Parse(line, testRef)
-		if want := fmt.Sprint(c.Results["postfix_tls_security_level"]); e.Kind != KindDelivery || e.TLSLevel != want {
+		if want := fmt.Sprint(c.Results["postfix_tls_security_level"]); e.Kind != event.KindDelivery || e.TLSLevel != want {
 			t.Errorf("%s: kind %v tls_level %q, want delivery with %q", file, e.Kind, e.TLSLevel, want)
 		}
 	}

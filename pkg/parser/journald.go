@@ -5,12 +5,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // parseJournalJSON reads one line of `journalctl -o json`: a flat object of
 // string fields. MESSAGE may be an array of bytes when it is not valid UTF-8;
 // such entries are left unknown, as are objects without MESSAGE.
-func parseJournalJSON(e *Event, line string) (ident, msg string, ok bool) {
+func parseJournalJSON(e *event.Event, line string) (ident, msg string, ok bool) {
 	var haveMsg bool
 	var pid, syslogPID string
 	s := strings.TrimSpace(line)

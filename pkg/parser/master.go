@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parsePostfixMisc handles the Postfix programs that say little besides
 // warnings: the master daemon, the start/stop script, the command-line tools
@@ -8,7 +12,7 @@ import "strings"
 // servers (verify, trivial-rewrite, proxymap, showq, flush, spawn). Their
 // informational lines become notices with the text in detail; verify's cache
 // cleanup report is a stats line.
-func parsePostfixMisc(e *Event, msg string) {
+func parsePostfixMisc(e *event.Event, msg string) {
 	if e.Program == "oqmgr" {
 		// The old queue manager logs exactly what qmgr does.
 		parseQmgr(e, msg)
@@ -44,14 +48,14 @@ func parsePostfixMisc(e *Event, msg string) {
 	case "verify":
 		// "cache lmdb:/var/lib/postfix/verify_cache full cleanup: retained=724 dropped=6 entries"
 		if strings.HasPrefix(msg, "cache ") && strings.Contains(msg, " cleanup: retained=") {
-			e.Kind = KindStats
+			e.Kind = event.KindStats
 			e.Detail = msg
 		}
 	}
 }
 
 // setNoticeDetail marks a recognised informational line.
-func setNoticeDetail(e *Event, detail string) {
-	e.Kind = KindNotice
+func setNoticeDetail(e *event.Event, detail string) {
+	e.Kind = event.KindNotice
 	e.Detail = detail
 }

@@ -1,13 +1,17 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseMilter handles the authentication and content filters that log next
 // to Postfix: OpenDKIM, OpenDMARC, the SPF policy servers (Python
 // policyd-spf and Perl postfix-policyd-spf-perl) and amavisd-new. Their
 // verdicts become policy events (check dkim, spf, dmarc or content); their
 // other informational lines become notices.
-func parseMilter(e *Event, msg string) {
+func parseMilter(e *event.Event, msg string) {
 	switch e.Program {
 	case "opendkim":
 		parseOpenDKIM(e, msg)
@@ -38,8 +42,8 @@ func policyResult(w string) string {
 	return w
 }
 
-func setPolicy(e *Event, check, result string) {
-	e.Kind = KindPolicy
+func setPolicy(e *event.Event, check, result string) {
+	e.Kind = event.KindPolicy
 	e.Check = check
 	e.Result = result
 }
@@ -87,7 +91,7 @@ func milterTag(s, key string) string {
 //	key retrieval failed (s=sel, d=example.com): ...  → dkim temperror/permerror
 //	syntax error: ...                                 → dkim permerror
 //	host [1.2.3.4] not internal / not authenticated   → notice
-func parseOpenDKIM(e *Event, msg string) {
+func parseOpenDKIM(e *event.Event, msg string) {
 	rest := msg
 	if id, r, ok := queueIDPrefix(msg); ok {
 		e.QueueID = id
@@ -120,7 +124,7 @@ func parseOpenDKIM(e *Event, msg string) {
 		if e.Detail == "" {
 			setPolicy(e, "dkim", "fail")
 		} else {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Check = "dkim"
 		}
 		e.Domain = milterTag(rest, "d")
@@ -175,7 +179,7 @@ func parseOpenDKIM(e *Event, msg string) {
 //	QUEUEID: SPF(mailfrom): a@example.com pass   → spf verdict (SPFSelfValidate)
 //	QUEUEID ignoring Authentication-Results at 11 from host → notice
 //	QUEUEID: opendmarc_policy_query_dmarc(example.com) returned status 4 → notice
-func parseOpenDMARC(e *Event, msg string) {
+func parseOpenDMARC(e *event.Event, msg string) {
 	id, rest, ok := queueIDPrefix(msg)
 	if !ok {
 		// "ignoring Authentication-Results" follows the id without a colon.
@@ -260,7 +264,7 @@ func isLowerWord(s string) bool {
 //	Policy action=550 Please see http://www.openspf.net/Why?s=mfrom;id=a@b;ip=1.2.3.4;r=mx
 //	Policy action=DEFER_IF_PERMIT SPF-Result=...
 //	SPF pass (Mechanism 'ip4:1.2.3.0/24' matched): Envelope-from: a@b, IP Address: 1.2.3.4, Recipient: c@d
-func parsePolicySPF(e *Event, msg string) {
+func parsePolicySPF(e *event.Event, msg string) {
 	rest := msg
 	if id, r, ok := queueIDPrefix(msg); ok {
 		e.QueueID = id
@@ -390,21 +394,21 @@ func parsePolicySPF(e *Event, msg string) {
 // after it carries, so it must not count again). Perl postfix-policyd-spf-perl
 // in verbose mode: "testing: stripped sender=a, stripped rcpt=b"; its errors:
 // "HELO check failed - Mail::SPF->new(...) failed: reason".
-func spfDebug(e *Event, s string) bool {
+func spfDebug(e *event.Event, s string) bool {
 	switch {
 	case s == "Starting", s == "Normal exit", s == "Found the end of entry",
 		strings.HasPrefix(s, "Read line: "), strings.HasPrefix(s, "Config: "),
 		strings.HasPrefix(s, "Action: "), strings.HasPrefix(s, "testing: "),
 		strings.HasPrefix(s, "Per user configuration data in use for: "):
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Level = "debug"
 		e.Detail = s
 	case strings.HasPrefix(s, "ERROR: "), strings.Contains(s, " check failed - "):
-		e.Kind = KindWarning
+		e.Kind = event.KindWarning
 		e.Level = "error"
 		e.Detail = strings.TrimPrefix(s, "ERROR: ")
 	case strings.HasPrefix(s, "WARNING: "):
-		e.Kind = KindWarning
+		e.Kind = event.KindWarning
 		e.Level = "warning"
 		e.Detail = s[len("WARNING: "):]
 	default:
@@ -417,7 +421,7 @@ func spfDebug(e *Event, s string) bool {
 // envelope-from=a@b; receiver=x" list of a Received-SPF header (in any
 // order, Perl quoting envelope-from) and sets the client, helo, sender and
 // the domain the verdict is about.
-func spfDetails(e *Event, s string) {
+func spfDetails(e *event.Event, s string) {
 	identity := ""
 	for len(s) > 0 {
 		var item string
@@ -461,7 +465,7 @@ func spfDetails(e *Event, s string) {
 // Message rejected due to: SPF fail - not authorized. Please see
 // http://www.openspf.net/Why?s=mfrom;id=a@b;ip=1.2.3.4;r=mx", or Perl's
 // "550 Please see ...").
-func spfReject(e *Event, s string) {
+func spfReject(e *event.Event, s string) {
 	result := "fail"
 	if _, r, ok := strings.Cut(s, "due to: SPF "); ok {
 		w, _, _ := strings.Cut(r, " ")
@@ -510,7 +514,7 @@ func spfReject(e *Event, s string) {
 // lower-cased in result and passed/blocked in action. Its other lines
 // (Checking:, ESMTP ..., p001 Content-Type ..., FWD from, TIMING, ...) are
 // notices; "(!)" and "(!!)" mark amavis's own warnings and errors.
-func parseAmavis(e *Event, msg string) {
+func parseAmavis(e *event.Event, msg string) {
 	rest := msg
 	// The "(pid-task)" log id.
 	if len(rest) > 2 && rest[0] == '(' && isDigit(rest[1]) {
@@ -545,15 +549,15 @@ func parseAmavis(e *Event, msg string) {
 	setNoticeDetail(e, rest)
 }
 
-func amavisWarning(e *Event, level, text string) {
-	e.Kind = KindWarning
+func amavisWarning(e *event.Event, level, text string) {
+	e.Kind = event.KindWarning
 	e.Level = level
 	e.Detail = text
 }
 
 // amavisVerdict reads what follows "Passed" or "Blocked".
-func amavisVerdict(e *Event, s, action string) {
-	e.Kind = KindPolicy
+func amavisVerdict(e *event.Event, s, action string) {
+	e.Kind = event.KindPolicy
 	e.Check = "content"
 	e.Action = action
 	s = strings.TrimPrefix(s, " ")

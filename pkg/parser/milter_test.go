@@ -1,6 +1,10 @@
 package parser
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 func TestOpenDKIM(t *testing.T) {
 	cases := []struct {
@@ -266,7 +270,7 @@ func TestMilterFamiliesAllocs(t *testing.T) {
 		`Mar  3 09:00:01 mx postfix/verify[77]: cache lmdb:/var/lib/postfix/verify_cache full cleanup: retained=724 dropped=6 entries`,
 	}
 	p := &Parser{}
-	var e Event
+	var e event.Event
 	for _, line := range lines {
 		if n := testing.AllocsPerRun(100, func() { p.ParseInto(&e, line, testRef) }); n != 0 {
 			t.Errorf("%.1f allocations parsing %s", n, line)

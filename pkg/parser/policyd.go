@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parsePostgrey reads postgrey, the greylisting policy server. Its verdict
 // line (postgrey 1.x; the queue id first when Postfix passed one):
@@ -17,7 +21,7 @@ import "strings"
 // ("cleaning main database finished. before: 3800, after: 2539", "Process
 // Backgrounded", "Binding to TCP port 10023 on host 127.0.0.1"): notices,
 // and warnings when they report a failure.
-func parsePostgrey(e *Event, msg string) {
+func parsePostgrey(e *event.Event, msg string) {
 	if parseLevel(e, msg) {
 		return
 	}
@@ -52,11 +56,11 @@ func parsePostgrey(e *Event, msg string) {
 	if msg == "" {
 		return
 	}
-	e.Kind = KindNotice
+	e.Kind = event.KindNotice
 	e.Detail = msg
 	for _, w := range [...]string{"Couldn't ", "ignoring garbage", "unrecognized request", "Pid_file already exists", "aborting", "ERROR", "Error", "error:"} {
 		if strings.Contains(msg, w) {
-			e.Kind = KindWarning
+			e.Kind = event.KindWarning
 			e.Level = "warning"
 			return
 		}
@@ -65,11 +69,11 @@ func parsePostgrey(e *Event, msg string) {
 
 // pgVerdict reads "action=A, reason=R, k=v, ..." (the reason may hold
 // spaces and parentheses: "early-retry (295s missing)").
-func pgVerdict(e *Event, s string) {
+func pgVerdict(e *event.Event, s string) {
 	kvEachComma(s, func(k, v string) {
 		switch k {
 		case "action":
-			e.Kind = KindPolicy
+			e.Kind = event.KindPolicy
 			e.Check = "greylist"
 			switch v {
 			case "pass", "greylist":

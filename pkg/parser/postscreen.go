@@ -1,11 +1,15 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parsePostscreen handles postscreen's connection log. Verdicts are kept
 // exactly as Postfix writes them (PASS NEW, PREGREET, DNSBL, ...), so a
 // metrics layer can label by them without a translation table.
-func parsePostscreen(e *Event, msg string) {
+func parsePostscreen(e *event.Event, msg string) {
 	switch {
 	case strings.HasPrefix(msg, "CONNECT from "):
 		// "CONNECT from [client]:port to [server]:port"
@@ -13,7 +17,7 @@ func parsePostscreen(e *Event, msg string) {
 		if !ok {
 			break
 		}
-		e.Kind = KindConnect
+		e.Kind = event.KindConnect
 		e.ClientIP, e.ClientPort = addr, port
 		if s, ok := strings.CutPrefix(rest, " to "); ok {
 			if addr, port, _, ok := bracketAddr(s); ok {
@@ -28,7 +32,7 @@ func parsePostscreen(e *Event, msg string) {
 		if !ok {
 			break
 		}
-		e.Kind = KindReject
+		e.Kind = event.KindReject
 		e.Action = "reject"
 		e.RejectStage = "connect"
 		e.ClientIP, e.ClientPort = addr, port
@@ -36,7 +40,7 @@ func parsePostscreen(e *Event, msg string) {
 		return
 	case strings.HasPrefix(msg, "entering STRESS mode"), strings.HasPrefix(msg, "leaving STRESS mode"):
 		// "entering STRESS mode with 70 connections"
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Detail = msg
 		return
 	case strings.HasPrefix(msg, "["):
@@ -47,7 +51,7 @@ func parsePostscreen(e *Event, msg string) {
 			break
 		}
 		if r, ok := strings.CutPrefix(rest, ": "); ok && (strings.HasPrefix(r, "replacing command ") || strings.HasPrefix(r, "discarding EHLO keywords: ")) {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.ClientIP, e.ClientPort = addr, port
 			e.Detail = r
 			return
@@ -61,7 +65,7 @@ func parsePostscreen(e *Event, msg string) {
 		if !ok || !setPostscreenClient(e, s) {
 			break
 		}
-		e.Kind = KindPostscreen
+		e.Kind = event.KindPostscreen
 		e.Verdict = "DNSBL"
 		e.DNSBLRank = atoi(rank)
 		return
@@ -77,7 +81,7 @@ func parsePostscreen(e *Event, msg string) {
 		if !ok {
 			break
 		}
-		e.Kind = KindPostscreen
+		e.Kind = event.KindPostscreen
 		e.Verdict = verdict
 		e.ClientIP, e.ClientPort = addr, port
 		if t, ok := strings.CutPrefix(rest, ": "); ok {
@@ -90,12 +94,12 @@ func parsePostscreen(e *Event, msg string) {
 		// "cache btree:/var/lib/postfix/postscreen_cache full cleanup:
 		// retained=242 dropped=7 entries"
 		if _, s, ok := strings.Cut(msg, " full cleanup: "); ok {
-			e.Kind = KindStats
+			e.Kind = event.KindStats
 			e.Detail = s
 			return
 		}
 	case strings.HasPrefix(msg, "using backwards-compatible default setting "):
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Detail = msg
 		if i := strings.Index(msg, " for client ["); i >= 0 {
 			setPostscreenClient(e, msg[i+len(" for client "):])
@@ -124,7 +128,7 @@ func parsePostscreen(e *Event, msg string) {
 //	WHITELIST VETO [addr]:port      COMMAND PIPELINING from [addr]:port after EHLO: text
 //	NON-SMTP COMMAND from [addr]:port after CONNECT: GET / HTTP/1.1
 //	BARE NEWLINE from [addr]:port after .   DATA without valid RCPT from [addr]:port
-func parsePostscreenVerdict(e *Event, msg string) bool {
+func parsePostscreenVerdict(e *event.Event, msg string) bool {
 	i := strings.Index(msg, " [")
 	if i <= 0 {
 		return false
@@ -134,7 +138,7 @@ func parsePostscreenVerdict(e *Event, msg string) bool {
 	if !ok || !looksLikeIP(addr) {
 		return false
 	}
-	e.Kind = KindPostscreen
+	e.Kind = event.KindPostscreen
 	e.Verdict = verdict
 	e.ClientIP, e.ClientPort = addr, port
 	if s, ok := strings.CutPrefix(rest, " after "); ok {
@@ -153,7 +157,7 @@ func parsePostscreenVerdict(e *Event, msg string) bool {
 }
 
 // setPostscreenClient fills the client from "[addr]:port".
-func setPostscreenClient(e *Event, s string) bool {
+func setPostscreenClient(e *event.Event, s string) bool {
 	addr, port, _, ok := bracketAddr(s)
 	if ok {
 		e.ClientIP, e.ClientPort = addr, port
@@ -163,12 +167,12 @@ func setPostscreenClient(e *Event, s string) bool {
 
 // parseDnsblog handles "addr 1.2.3.4 listed by domain zen.spamhaus.org as
 // 127.0.0.2": one DNSBL answer for a client postscreen is screening.
-func parseDnsblog(e *Event, msg string) {
+func parseDnsblog(e *event.Event, msg string) {
 	if s, ok := strings.CutPrefix(msg, "addr "); ok {
 		addr, s, ok1 := strings.Cut(s, " listed by domain ")
 		domain, answer, ok2 := strings.Cut(s, " as ")
 		if ok1 && ok2 && looksLikeIP(addr) {
-			e.Kind = KindPostscreen
+			e.Kind = event.KindPostscreen
 			e.ClientIP = addr
 			e.DNSBLDomain = domain
 			e.Detail = answer

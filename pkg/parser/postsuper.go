@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parsePostsuper reads the administrator's queue operations. Per message:
 //
@@ -13,13 +17,13 @@ import "strings"
 // "Requeued: 1 message", "Placed on hold: 67 messages", "Released from
 // hold: 13 messages", 3.7+ "Force-expired: 2 messages") → notice. action carries the operation in postsuper's
 // own words, as the grok patterns extract it.
-func parsePostsuper(e *Event, msg string) {
+func parsePostsuper(e *event.Event, msg string) {
 	if id, rest, ok := queueIDPrefix(msg); ok {
 		switch rest {
 		case "removed":
-			e.Kind = KindRemoved
+			e.Kind = event.KindRemoved
 		case "requeued", "placed on hold", "released from hold", "expired":
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 		default:
 			parseLevel(e, msg)
 			return
@@ -32,7 +36,7 @@ func parsePostsuper(e *Event, msg string) {
 		(strings.HasSuffix(count, " message") || strings.HasSuffix(count, " messages")) {
 		switch what {
 		case "Deleted", "Requeued", "Placed on hold", "Released from hold", "Expired", "Force-expired":
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Action = what
 			e.Detail = msg
 			return

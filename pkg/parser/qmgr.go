@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseQmgr handles the queue manager (qmgr, nqmgr, a second instance's
 // qmgr):
@@ -10,12 +14,12 @@ import "strings"
 //	QUEUEID: from=<a>, status=expired, returned to sender    → expired
 //	QUEUEID: to=<r>, relay=none, ..., status=deferred (...)  → delivery
 //	QUEUEID: skipped, still being delivered                  → notice
-func parseQmgr(e *Event, msg string) {
+func parseQmgr(e *event.Event, msg string) {
 	if id, rest, ok := queueIDPrefix(msg); ok {
 		e.QueueID = id
 		switch {
 		case rest == "removed":
-			e.Kind = KindRemoved
+			e.Kind = event.KindRemoved
 			return
 		case strings.HasPrefix(rest, "from="):
 			parseQmgrFrom(e, rest[len("from="):])
@@ -23,7 +27,7 @@ func parseQmgr(e *Event, msg string) {
 		case parseDeliveryRecord(e, rest):
 			return
 		case strings.HasPrefix(rest, "skipped, "):
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = rest
 			return
 		}
@@ -34,7 +38,7 @@ func parseQmgr(e *Event, msg string) {
 // parseQmgrFrom reads what follows "from=": the sender, then either
 // "size=, nrcpt= (queue active)" or "status=expired, returned to sender"
 // (status=force-expired after "postsuper -e").
-func parseQmgrFrom(e *Event, s string) {
+func parseQmgrFrom(e *event.Event, s string) {
 	if sender, rest, ok := angle(s); ok {
 		e.Sender, s = sender, rest
 	} else {
@@ -48,14 +52,14 @@ func parseQmgrFrom(e *Event, s string) {
 	if status, ok := kvValue(s, "status"); ok {
 		e.Status = status
 		if strings.HasSuffix(status, "expired") {
-			e.Kind = KindExpired
+			e.Kind = event.KindExpired
 		} else {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = strings.TrimLeft(s, ">, ")
 		}
 		return
 	}
-	e.Kind = KindQueued
+	e.Kind = event.KindQueued
 	if v, ok := kvValue(s, "size"); ok {
 		e.Size = int64(atoi(v))
 	}

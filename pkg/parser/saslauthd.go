@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseSaslauthd handles Cyrus saslauthd, which prefixes its lines with the
 // logging function's name padded to a column ("do_auth         : auth
@@ -8,14 +12,14 @@ import "strings"
 // lets its backends and PAM modules log under its ident ("auth_zimbra: u auth
 // OK", "pam_unix(smtp:auth): authentication failure; ... user=u").
 //
-// Every verdict is a back end's (KindAuthBackend, never counted as an
+// Every verdict is a back end's (event.KindAuthBackend, never counted as an
 // attempt): saslauthd checks passwords for smtpd (Cyrus SASL) or an IMAP
 // server, and that front end logs the attempt itself ("SASL LOGIN
 // authentication failed", client= with sasl_username=). Check is saslauthd's
 // mechanism (mech=pam, shadow, ldap, rimap, ...) or the backend's name,
 // Result "ok" or the failure; protocol is the service the check was made for
 // (service=smtp, the PAM service) and "sasl" when the line does not say.
-func parseSaslauthd(e *Event, msg string) {
+func parseSaslauthd(e *event.Event, msg string) {
 	colon := strings.IndexByte(msg, ':')
 	if colon < 0 {
 		parseLevel(e, msg)
@@ -37,7 +41,7 @@ func parseSaslauthd(e *Event, msg string) {
 	}
 	switch {
 	case strings.HasPrefix(text, "auth failure: "):
-		e.Kind = KindAuthBackend
+		e.Kind = event.KindAuthBackend
 		e.Result = authResultFailed
 		saslauthdFields(e, text[len("auth failure: "):])
 		if strings.Contains(e.Detail, "nknown user") || strings.Contains(e.Detail, "User not known") {
@@ -45,7 +49,7 @@ func parseSaslauthd(e *Event, msg string) {
 		}
 		return
 	case strings.HasPrefix(text, "auth success: "):
-		e.Kind = KindAuthBackend
+		e.Kind = event.KindAuthBackend
 		e.Result = authResultOK
 		saslauthdFields(e, text[len("auth success: "):])
 		return
@@ -64,7 +68,7 @@ func parseSaslauthd(e *Event, msg string) {
 				e.Detail = verdict
 			}
 			if e.Result != "" {
-				e.Kind = KindAuthBackend
+				e.Kind = event.KindAuthBackend
 				e.Check = fn[len("auth_"):]
 				e.SASLUsername = user
 				e.Protocol = "sasl"
@@ -77,13 +81,13 @@ func parseSaslauthd(e *Event, msg string) {
 	}
 	// Start-up, socket and backend chatter (zmauth, zmpost, ipc_init,
 	// detach_tty, server_exit).
-	e.Kind = KindNotice
+	e.Kind = event.KindNotice
 	e.Detail = text
 }
 
 // saslauthdFields reads "[user=u] [service=smtp] [realm=r] [mech=pam]
 // [reason=PAM auth error]".
-func saslauthdFields(e *Event, s string) {
+func saslauthdFields(e *event.Event, s string) {
 	e.Protocol = "sasl"
 	for {
 		open := strings.IndexByte(s, '[')

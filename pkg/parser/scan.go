@@ -3,6 +3,8 @@ package parser
 import (
 	"strconv"
 	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // The helpers below work on substrings only; none of them allocates. They are
@@ -235,7 +237,7 @@ func atof(s string) float64 {
 }
 
 // parseDelays fills d from "a/b/c/d".
-func parseDelays(s string, d *Delays) bool {
+func parseDelays(s string, d *event.Delays) bool {
 	a, s, ok1 := strings.Cut(s, "/")
 	b, s, ok2 := strings.Cut(s, "/")
 	c, e, ok3 := strings.Cut(s, "/")

@@ -1,13 +1,17 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseSmtpd handles the SMTP server, whatever master.cf service runs it
 // (smtpd, submission/smtpd, smtps/smtpd, a second instance's smtpd).
-func parseSmtpd(e *Event, msg string) {
+func parseSmtpd(e *event.Event, msg string) {
 	if rest, ok := strings.CutPrefix(msg, "NOQUEUE: "); ok {
 		parseSmtpdAction(e, rest)
-		if e.Kind != KindUnknown {
+		if e.Kind != event.KindUnknown {
 			return
 		}
 		// Session lines seen with the prefix ("NOQUEUE: lost connection
@@ -29,7 +33,7 @@ func parseSmtpd(e *Event, msg string) {
 	case "connect":
 		if s, ok := strings.CutPrefix(rest, "from "); ok {
 			if setClient(e, s) {
-				e.Kind = KindConnect
+				e.Kind = event.KindConnect
 			}
 		}
 		return
@@ -39,7 +43,7 @@ func parseSmtpd(e *Event, msg string) {
 			if !ok {
 				return
 			}
-			e.Kind = KindDisconnect
+			e.Kind = event.KindDisconnect
 			e.ClientHost, e.ClientIP, e.ClientPort = host, addr, port
 			e.Commands = strings.TrimSpace(tail)
 		}
@@ -53,14 +57,14 @@ func parseSmtpd(e *Event, msg string) {
 			break
 		}
 		if parseAfterFrom(e, s) {
-			e.Kind = KindLostConnection
+			e.Kind = event.KindLostConnection
 			e.Detail = phrase
 		}
 		return
 	case "SSL_accept":
 		// The TLS handshake of a new session failed; the session is gone.
 		if s, ok := strings.CutPrefix(rest, "error from "); ok && setClient(e, s) {
-			e.Kind = KindLostConnection
+			e.Kind = event.KindLostConnection
 			e.Detail = "SSL_accept error"
 		}
 		return
@@ -68,7 +72,7 @@ func parseSmtpd(e *Event, msg string) {
 		// A protocol violation worth flagging: the client talked before
 		// the server answered.
 		if s, ok := strings.CutPrefix(msg, "improper command pipelining after "); ok && parseAfterFrom(e, s) {
-			e.Kind = KindWarning
+			e.Kind = event.KindWarning
 			e.Detail = msg
 		}
 		return
@@ -85,13 +89,13 @@ func parseSmtpd(e *Event, msg string) {
 	case "table":
 		// "table hash:/etc/postfix/x(0,lock|fold_fix) has changed -- restarting"
 		if strings.HasSuffix(msg, "has changed -- restarting") {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = msg
 			return
 		}
 	case "discarding":
 		if s, ok := strings.CutPrefix(msg, "discarding EHLO keywords: "); ok {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = s
 			return
 		}
@@ -112,7 +116,7 @@ func parseSmtpd(e *Event, msg string) {
 		if strings.HasPrefix(msg, "looking for plugins in ") || strings.HasPrefix(msg, "cannot load Certificat") ||
 			strings.HasPrefix(msg, "cannot set ") || strings.HasPrefix(msg, "mapping DSN status ") ||
 			strings.HasPrefix(msg, "TLS SNI ") {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = msg
 			return
 		}
@@ -122,7 +126,7 @@ func parseSmtpd(e *Event, msg string) {
 		// session that smtpd_tls_req_ccert requires a trusted certificate
 		// for.
 		if s, ok := strings.CutPrefix(rest, "TLS from "); ok && setClient(e, s) {
-			e.Kind = KindLostConnection
+			e.Kind = event.KindLostConnection
 			_, e.Detail, _ = strings.Cut(s, "]: ")
 			e.After = "STARTTLS"
 		}
@@ -133,19 +137,19 @@ func parseSmtpd(e *Event, msg string) {
 		// certificate verification failed for h[ip]: certificate has
 		// expired".
 		if _, s, ok := strings.Cut(msg, "certificate verification failed for "); ok && setClient(e, s) {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = msg
 			return
 		}
 	case "using", "initializing":
 		// "using backwards-compatible default setting ...", "initializing
 		// the server-side TLS engine".
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.Detail = msg
 		return
 	case "setting":
 		if s, ok := strings.CutPrefix(msg, "setting up TLS connection from "); ok && setClient(e, s) {
-			e.Kind = KindNotice
+			e.Kind = event.KindNotice
 			e.Detail = msg
 		}
 		return
@@ -157,14 +161,14 @@ func parseSmtpd(e *Event, msg string) {
 	// ...", "host[addr]: Issuing session ticket ...".
 	if host, addr, port, tail, ok := hostAddr(msg); ok && strings.HasPrefix(tail, ": ") &&
 		strings.IndexByte(host, ' ') < 0 && looksLikeIP(addr) {
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.ClientHost, e.ClientIP, e.ClientPort = host, addr, port
 		e.Detail = tail[2:]
 	}
 }
 
 // setClient fills the client fields from "host[addr]" or "host[addr]:port".
-func setClient(e *Event, s string) bool {
+func setClient(e *event.Event, s string) bool {
 	host, addr, port, _, ok := hostAddr(s)
 	if !ok {
 		return false
@@ -176,7 +180,7 @@ func setClient(e *Event, s string) bool {
 // parseAfterFrom reads "CMD [junk] from host[addr]..." as in "lost connection
 // after DATA (7774180 bytes) from unknown[1.2.3.4]". The command may be
 // followed by a byte count, so the client is found by the last " from ".
-func parseAfterFrom(e *Event, s string) bool {
+func parseAfterFrom(e *event.Event, s string) bool {
 	i := strings.LastIndex(s, " from ")
 	if i < 0 {
 		return false
@@ -194,7 +198,7 @@ func parseAfterFrom(e *Event, s string) bool {
 
 // parseSmtpdClient handles "client=host[addr], sasl_method=PLAIN,
 // sasl_username=u, sasl_sender=s, orig_queue_id=X, orig_client=h[a]".
-func parseSmtpdClient(e *Event, s string) {
+func parseSmtpdClient(e *event.Event, s string) {
 	ok := false
 	kvEach(s, func(key, val string) bool {
 		switch key {
@@ -208,21 +212,21 @@ func parseSmtpdClient(e *Event, s string) {
 		return true
 	})
 	if ok {
-		e.Kind = KindClient
+		e.Kind = event.KindClient
 	}
 }
 
 // parseSmtpdWarning handles warnings that mean more than a warning: SASL
 // failures, and reverse-DNS complaints whose client has no "host[addr]".
 // text is msg without "warning: ".
-func parseSmtpdWarning(e *Event, msg, text string) bool {
+func parseSmtpdWarning(e *event.Event, msg, text string) bool {
 	// "host[addr]: SASL LOGIN authentication failed: reason[, sasl_username=u]"
 	if host, addr, port, tail, ok := hostAddr(text); ok && strings.HasPrefix(tail, ": SASL ") && strings.IndexByte(host, ' ') < 0 {
 		method, reason, ok := strings.Cut(tail[len(": SASL "):], " authentication failed")
 		if !ok || strings.IndexByte(method, ' ') >= 0 {
 			return false
 		}
-		e.Kind = KindAuthFailure
+		e.Kind = event.KindAuthFailure
 		e.ClientHost, e.ClientIP, e.ClientPort = host, addr, port
 		e.SASLMethod = method
 		reason = strings.TrimPrefix(reason, ": ")
@@ -279,7 +283,7 @@ func parseSmtpdWarning(e *Event, msg, text string) bool {
 // postscreen writes the same shape with "[addr]:port" and ", " between the
 // trailing fields. Every action but proxy-accept is a reject event; the
 // action tells them apart.
-func parseSmtpdAction(e *Event, s string) {
+func parseSmtpdAction(e *event.Event, s string) {
 	action, rest, ok := strings.Cut(s, ": ")
 	if !ok {
 		action, rest = strings.TrimSuffix(s, ":"), ""
@@ -293,7 +297,7 @@ func parseSmtpdAction(e *Event, s string) {
 	default:
 		return
 	}
-	e.Kind = KindReject
+	e.Kind = event.KindReject
 	e.Action = action
 	stage, s, ok := strings.Cut(rest, " from ")
 	if !ok || strings.IndexByte(stage, ' ') >= 0 {
@@ -318,7 +322,7 @@ func parseSmtpdAction(e *Event, s string) {
 // 250 2.0.0 Ok: queued as X; from=<a> to=<b> proto=ESMTP helo=<h>". A
 // proxy-accept is the message being accepted, so it is a notice, not a
 // reject.
-func parseProxyAction(e *Event, action, s string) {
+func parseProxyAction(e *event.Event, action, s string) {
 	stage, s, ok := strings.Cut(s, ":")
 	if !ok || strings.IndexByte(stage, ' ') >= 0 {
 		return
@@ -327,10 +331,10 @@ func parseProxyAction(e *Event, action, s string) {
 	reply, tail := splitReplyTail(s)
 	e.Action = action
 	if action == "proxy-accept" {
-		e.Kind = KindNotice
+		e.Kind = event.KindNotice
 		e.NextQueueID = nextQueueID(reply)
 	} else {
-		e.Kind = KindReject
+		e.Kind = event.KindReject
 		e.RejectStage = smtpStage(stage)
 	}
 	setReply(e, reply)
@@ -353,7 +357,7 @@ func splitReplyTail(s string) (reply, tail string) {
 // setReply puts an SMTP reply ("550 5.1.1 ..." or, from milters, "5.7.1
 // ...") in response and dsn; other texts (discard, filter, hold reasons,
 // postscreen's "too many connections") are not replies and go to detail.
-func setReply(e *Event, reply string) {
+func setReply(e *event.Event, reply string) {
 	if reply == "" {
 		return
 	}
@@ -395,7 +399,7 @@ func enhancedCode(s string) string {
 
 // parseEnvelopeTail reads "from=<a> to=<b> proto=ESMTP helo=<h>" (smtpd) or
 // "from=<a>, to=<b>, proto=ESMTP, helo=<h>" (postscreen).
-func parseEnvelopeTail(e *Event, s string) {
+func parseEnvelopeTail(e *event.Event, s string) {
 	if s == "" {
 		return
 	}
@@ -460,7 +464,7 @@ func smtpStage(s string) string {
 // host[addr]: TLSv1.3 with cipher X (256/256 bits) ..." (smtpd, tlsproxy)
 // and the "... established to host[addr]:port: ..." of tlsproxy's client
 // side. trust is the first word, rest what follows it.
-func parseTLSEstablished(e *Event, trust, rest string) bool {
+func parseTLSEstablished(e *event.Event, trust, rest string) bool {
 	s, ok := strings.CutPrefix(rest, "TLS connection established ")
 	if !ok {
 		return false
@@ -478,7 +482,7 @@ func parseTLSEstablished(e *Event, trust, rest string) bool {
 	if !ok {
 		return false
 	}
-	e.Kind = KindTLS
+	e.Kind = event.KindTLS
 	e.TLSTrust = trust
 	if inbound {
 		e.ClientHost, e.ClientIP, e.ClientPort = host, addr, port

@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseAnvil reads anvil's periodic peaks:
 //
@@ -11,9 +15,9 @@ import "strings"
 // (and the message, recipient and newtls rates in the same shape). The peak
 // stays in detail; the client it belongs to goes to client_ip so that a
 // client hammering the server can be found by address.
-func parseAnvil(e *Event, msg string) {
+func parseAnvil(e *event.Event, msg string) {
 	parseStatistics(e, msg)
-	if e.Kind != KindStats {
+	if e.Kind != event.KindStats {
 		return
 	}
 	if _, after, found := strings.Cut(e.Detail, " for ("); found {
@@ -117,12 +121,12 @@ func isIPv6Literal(s string) bool {
 //	statistics: domain lookup hits=0 miss=1 success=0%
 //	statistics: address lookup hits=0 miss=1 success=0%
 //	statistics: max simultaneous domains=1 addresses=1 connection=1
-func parseStatistics(e *Event, msg string) {
+func parseStatistics(e *event.Event, msg string) {
 	text, ok := strings.CutPrefix(msg, "statistics: ")
 	if !ok {
 		parseLevel(e, msg)
 		return
 	}
-	e.Kind = KindStats
+	e.Kind = event.KindStats
 	e.Detail = text
 }

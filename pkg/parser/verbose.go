@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseVerbose reads the debug output of a Postfix daemon run with -v (or a
 // client listed in debug_peer_list): masses of msg_info() lines that trace
@@ -34,7 +38,7 @@ import "strings"
 //
 // It also reads the few informational lines every Postfix daemon may write
 // whatever its family (see parsePostfixCommon).
-func parseVerbose(e *Event, msg string) bool {
+func parseVerbose(e *event.Event, msg string) bool {
 	if parsePostfixCommon(e, msg) {
 		return true
 	}
@@ -49,7 +53,7 @@ func parseVerbose(e *Event, msg string) bool {
 	} else if !isVerbose(msg) {
 		return false
 	}
-	e.Kind = KindNotice
+	e.Kind = event.KindNotice
 	e.Level = "debug"
 	e.Detail = text
 	return true
@@ -76,7 +80,7 @@ func parseVerbose(e *Event, msg string) bool {
 //	TLS SNI mx.example.org from h[addr] not matched, using default chain   (3.4+)
 //	client certificate verification failed for h[addr]: certificate has expired
 //	certificate verification failed for h[addr]: untrusted issuer /CN=x
-func parsePostfixCommon(e *Event, msg string) bool {
+func parsePostfixCommon(e *event.Event, msg string) bool {
 	switch {
 	case strings.HasPrefix(msg, "cannot load Certificat"),
 		strings.HasPrefix(msg, "cannot set ") && strings.Contains(msg, "verification paths"),
@@ -96,7 +100,7 @@ func parsePostfixCommon(e *Event, msg string) bool {
 		setNoticeDetail(e, msg)
 		return true
 	case strings.HasPrefix(msg, "cache ") && strings.Contains(msg, " cleanup: retained="):
-		e.Kind = KindStats
+		e.Kind = event.KindStats
 		e.Detail = msg
 		return true
 	}

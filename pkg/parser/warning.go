@@ -1,6 +1,10 @@
 package parser
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
 
 // parseLevel handles the severity prefixes every Postfix daemon uses
 // ("warning: ", "error: ", "fatal: ", "panic: ") and Dovecot's "Warning: ",
@@ -8,7 +12,7 @@ import "strings"
 // level and text, and tries to find the client the text speaks of. Family
 // parsers call it last, after they have looked for warnings that mean more
 // (SASL failures, for instance).
-func parseLevel(e *Event, msg string) bool {
+func parseLevel(e *event.Event, msg string) bool {
 	level, text, ok := strings.Cut(msg, ": ")
 	if !ok {
 		return false
@@ -25,7 +29,7 @@ func parseLevel(e *Event, msg string) bool {
 	default:
 		return false
 	}
-	e.Kind = KindWarning
+	e.Kind = event.KindWarning
 	// A queue id may follow the level ("warning: 4F2B1: ..."); "warning:
 	// unknown[1.2.3.4]: ..." and "... from host[1.2.3.4]" name the client.
 	if id, rest, ok := queueIDPrefix(text); ok {

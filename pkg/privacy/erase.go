@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Erase replaces every appearance of subject (an address or user name,
@@ -15,7 +15,7 @@ import (
 // It reports whether anything changed. Erasure is rare and must not miss a
 // field added to the Event later, so it walks the struct by reflection
 // rather than a list that could fall behind.
-func Erase(e *parser.Event, subject, standIn string) bool {
+func Erase(e *event.Event, subject, standIn string) bool {
 	if subject == "" {
 		return false
 	}
@@ -68,7 +68,7 @@ func (r *Redactor) Subjects(subject string) []string {
 
 // Mentions reports whether any of the subjects appears in any string field
 // of e.
-func Mentions(e *parser.Event, subjects ...string) bool {
+func Mentions(e *event.Event, subjects ...string) bool {
 	v := reflect.ValueOf(e).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)

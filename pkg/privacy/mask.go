@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Masker hides e-mail addresses from callers who may see the traffic but
@@ -51,7 +51,7 @@ var stringType = reflect.TypeOf("")
 
 // Event masks every string field of e. It walks the struct rather than a
 // list of fields so that a field added to the Event later is covered too.
-func (m *Masker) Event(e *parser.Event) {
+func (m *Masker) Event(e *event.Event) {
 	// Bare user names appear in raw lines too (Dovecot's user=<alice>):
 	// replace them there before the field itself is rewritten.
 	if u := e.SASLUsername; isBareUser(u) {

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mailtrail/mailtrail/pkg/parser"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Policy is what happens to a field.
@@ -62,15 +62,15 @@ func (p Policy) String() string {
 
 // fields are the event fields that can name a person or a host, by their
 // JSON names, with where they live in an Event.
-var fields = map[string]func(*parser.Event) *string{
-	"sasl_username":  func(e *parser.Event) *string { return &e.SASLUsername },
-	"sender":         func(e *parser.Event) *string { return &e.Sender },
-	"recipient":      func(e *parser.Event) *string { return &e.Recipient },
-	"orig_recipient": func(e *parser.Event) *string { return &e.OrigRecipient },
-	"client_ip":      func(e *parser.Event) *string { return &e.ClientIP },
-	"client_host":    func(e *parser.Event) *string { return &e.ClientHost },
-	"helo":           func(e *parser.Event) *string { return &e.Helo },
-	"message_id":     func(e *parser.Event) *string { return &e.MessageID },
+var fields = map[string]func(*event.Event) *string{
+	"sasl_username":  func(e *event.Event) *string { return &e.SASLUsername },
+	"sender":         func(e *event.Event) *string { return &e.Sender },
+	"recipient":      func(e *event.Event) *string { return &e.Recipient },
+	"orig_recipient": func(e *event.Event) *string { return &e.OrigRecipient },
+	"client_ip":      func(e *event.Event) *string { return &e.ClientIP },
+	"client_host":    func(e *event.Event) *string { return &e.ClientHost },
+	"helo":           func(e *event.Event) *string { return &e.Helo },
+	"message_id":     func(e *event.Event) *string { return &e.MessageID },
 }
 
 // Fields lists the field names a policy may name.
@@ -92,7 +92,7 @@ type Config struct {
 type rule struct {
 	name   string
 	policy Policy
-	get    func(*parser.Event) *string
+	get    func(*event.Event) *string
 }
 
 // Redactor applies a Config. It holds no mutable state: safe for
@@ -183,7 +183,7 @@ func (r *Redactor) LocalPseudonym(value string) string {
 }
 
 // Apply rewrites e's fields and raw line in place.
-func (r *Redactor) Apply(e *parser.Event) {
+func (r *Redactor) Apply(e *event.Event) {
 	if len(r.rules) == 0 {
 		return
 	}

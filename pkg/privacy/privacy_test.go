@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -12,7 +14,7 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 
 // parse reads a real line (lightmeterio+ControlCenter 1_bounce_simple.log
 // and friends) as ingest would.
-func parse(t *testing.T, line string) parser.Event {
+func parse(t *testing.T, line string) event.Event {
 	t.Helper()
 	p := &parser.Parser{Location: time.UTC}
 	return p.Parse(line, time.Date(2024, 6, 15, 0, 0, 0, 0, time.UTC))
@@ -83,7 +85,7 @@ func TestRawFollowsStrictestPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := parser.Event{Kind: parser.KindClient, Sender: "user@sender.com", SASLUsername: "user@sender.com",
+	e := event.Event{Kind: event.KindClient, Sender: "user@sender.com", SASLUsername: "user@sender.com",
 		Raw: "from=<user@sender.com> sasl_username=user@sender.com"}
 	r.Apply(&e)
 	want := "from=<" + r.Pseudonym("user@sender.com") + "> sasl_username=" + r.Pseudonym("user@sender.com")
@@ -133,7 +135,7 @@ func TestReplyTextFollowsPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := parse(t, line)
-	if e.Kind != parser.KindReject || !strings.Contains(e.Response, "toernooicommissie@example.com") {
+	if e.Kind != event.KindReject || !strings.Contains(e.Response, "toernooicommissie@example.com") {
 		t.Fatalf("fixture: %+v", e)
 	}
 	r.Apply(&e)
@@ -172,7 +174,7 @@ func TestHMACLocal(t *testing.T) {
 	if r.LocalPseudonym("user@other.example") == r.LocalPseudonym("user@sender.com")[:len("hmac:")+32]+"@other.example" {
 		t.Error("the same local part in two domains has the same pseudonym")
 	}
-	bare := parser.Event{SASLUsername: "bob", Raw: "user=<bob>"}
+	bare := event.Event{SASLUsername: "bob", Raw: "user=<bob>"}
 	r.Apply(&bare)
 	if bare.SASLUsername != r.Pseudonym("bob") || bare.Raw != "user=<"+r.Pseudonym("bob")+">" {
 		t.Errorf("a bare user: %+v", bare)

@@ -6,9 +6,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // The access log's shapes are the API's.
@@ -29,8 +30,8 @@ const AccessSource = "api"
 
 // AccessRecord makes the journal record of an API call.
 func AccessRecord(a *AccessEntry, instance string) journal.Record {
-	e := parser.Event{
-		Time: a.Time, Instance: instance, Service: "mailtrail", Program: "api", Kind: parser.KindAccess,
+	e := event.Event{
+		Time: a.Time, Instance: instance, Service: "mailtrail", Program: "api", Kind: event.KindAccess,
 		SASLUsername: a.Token, Level: a.Role, Protocol: a.Method, Action: a.Path, Detail: a.Query,
 		Status: strconv.Itoa(a.Status), Nrcpt: a.Results, ClientIP: a.ClientIP,
 	}
@@ -39,7 +40,7 @@ func AccessRecord(a *AccessEntry, instance string) journal.Record {
 	return journal.Record{Event: e, Source: AccessSource}
 }
 
-func accessEntryOf(e *parser.Event) AccessEntry {
+func accessEntryOf(e *event.Event) AccessEntry {
 	status, _ := strconv.Atoi(e.Status)
 	return AccessEntry{
 		Time: e.Time, Token: e.SASLUsername, Role: e.Level, Method: e.Protocol, Path: e.Action,
@@ -57,7 +58,7 @@ type AccessLogRequest struct {
 // AccessLog lists API calls, newest first.
 func AccessLog(ctx context.Context, j *journal.Journal, req AccessLogRequest) (*AccessLogPage, error) {
 	page, err := Events(ctx, j, EventsRequest{
-		EventFilter: EventFilter{Since: req.Since, Until: req.Until, Kinds: []parser.Kind{parser.KindAccess}},
+		EventFilter: EventFilter{Since: req.Since, Until: req.Until, Kinds: []event.Kind{event.KindAccess}},
 		Limit:       req.Limit, Cursor: req.Cursor, Access: Access{System: true},
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrail/mailtrail/pkg/correlate"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/metrics"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
@@ -94,10 +95,10 @@ func countAuthSessions(t *testing.T, setting string) authCounts {
 	var c authCounts
 	for _, line := range lines {
 		e := p.Parse(line, ref)
-		if e.Kind == parser.KindUnknown {
+		if e.Kind == event.KindUnknown {
 			t.Fatalf("%s: unknown: %s", setting, line)
 		}
-		if e.Kind == parser.KindAuthBackend {
+		if e.Kind == event.KindAuthBackend {
 			c.backend++
 		}
 		n := corr.Observe(&e)

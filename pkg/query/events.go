@@ -7,16 +7,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // EventFilter selects events; zero fields do not filter. It is shared by
 // Events and Stats.
 type EventFilter struct {
 	Since, Until                               time.Time
-	Kinds                                      []parser.Kind
+	Kinds                                      []event.Kind
 	QueueID, MessageID, SASLUsername, ClientIP string
 	Sender, Recipient, Status, Text            string
 }

@@ -5,9 +5,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // Login outcomes.
@@ -37,13 +38,13 @@ type Login = apiv1.Login
 // a Dovecot login is a success, an authentication failure a failure. A back
 // end's verdict (auth_backend) is neither: the front end that took the
 // attempt wrote its own line.
-func loginOf(e *parser.Event) (outcome string, ok bool) {
+func loginOf(e *event.Event) (outcome string, ok bool) {
 	switch e.Kind {
-	case parser.KindClient:
+	case event.KindClient:
 		return OutcomeSuccess, e.SASLUsername != ""
-	case parser.KindLogin:
+	case event.KindLogin:
 		return OutcomeSuccess, true
-	case parser.KindAuthFailure:
+	case event.KindAuthFailure:
 		return OutcomeFailure, true
 	}
 	return "", false
@@ -51,7 +52,7 @@ func loginOf(e *parser.Event) (outcome string, ok bool) {
 
 // loginService names where a login happened: Postfix's syslog name
 // ("postfix/submission") or the daemon's ("dovecot/imap-login").
-func loginService(e *parser.Event) string {
+func loginService(e *event.Event) string {
 	if e.Program == "" || e.Program == "smtpd" {
 		return e.Service
 	}
@@ -69,7 +70,7 @@ func Logins(ctx context.Context, j *journal.Journal, req LoginRequest) ([]Login,
 	rows := map[key]*Login{}
 	f := journal.Filter{
 		Since: req.Since, Until: req.Until, SASLUsername: req.User, ClientIP: req.IP,
-		Kinds: []parser.Kind{parser.KindClient, parser.KindLogin, parser.KindAuthFailure},
+		Kinds: []event.Kind{event.KindClient, event.KindLogin, event.KindAuthFailure},
 	}
 	if req.Access.scoped() {
 		f.Match = req.Access.match

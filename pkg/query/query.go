@@ -10,9 +10,10 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 
@@ -61,16 +62,16 @@ func (a *Access) inTenants(addr string) bool {
 }
 
 // ownsEvent reports whether one of e's addresses is the caller's.
-func (a *Access) ownsEvent(e *parser.Event) bool {
+func (a *Access) ownsEvent(e *event.Event) bool {
 	return a.inTenants(e.Sender) || a.inTenants(e.Recipient) || a.inTenants(e.OrigRecipient) || a.inTenants(e.SASLUsername)
 }
 
 // systemKind reports whether k is one of the journal's own records.
-func systemKind(k parser.Kind) bool { return k == parser.KindAccess || k == parser.KindErasure }
+func systemKind(k event.Kind) bool { return k == event.KindAccess || k == event.KindErasure }
 
 // Visible reports whether the caller may see e on its own (outside a
 // trace, where the message decides; see Trace).
-func (a *Access) Visible(e *parser.Event) bool {
+func (a *Access) Visible(e *event.Event) bool {
 	if systemKind(e.Kind) && !a.System {
 		return false
 	}
@@ -82,7 +83,7 @@ func (a *Access) match(s *journal.Stored) bool { return a.Visible(&s.Event) }
 
 // Out prepares an event for the caller: redacted when the caller sees no
 // addresses. It changes e in place.
-func (a *Access) Out(e *parser.Event) {
+func (a *Access) Out(e *event.Event) {
 	if a.Redact != nil {
 		a.Redact.Event(e)
 	}

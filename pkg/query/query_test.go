@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/journal"
@@ -50,8 +52,8 @@ func TestRedactorText(t *testing.T) {
 
 func TestRedactorBareUser(t *testing.T) {
 	r := NewRedactor([]byte("0123456789abcdef"))
-	e := parser.Event{
-		Kind: parser.KindLogin, SASLUsername: "al",
+	e := event.Event{
+		Kind: event.KindLogin, SASLUsername: "al",
 		Raw: "dovecot: imap-login: Login: user=<al>, method=PLAIN, rip=1.2.3.4, session=<also>",
 	}
 	r.Event(&e)
@@ -66,21 +68,21 @@ func TestRedactorBareUser(t *testing.T) {
 func TestAccessVisible(t *testing.T) {
 	a := Access{Tenants: []string{"example.com"}}
 	for _, c := range []struct {
-		e    parser.Event
+		e    event.Event
 		want bool
 	}{
-		{parser.Event{Kind: parser.KindDelivery, Sender: "a@example.com", Recipient: "b@other.org"}, true},
-		{parser.Event{Kind: parser.KindDelivery, Sender: "a@other.org", Recipient: "b@mail.example.com"}, true},
-		{parser.Event{Kind: parser.KindDelivery, Sender: "a@other.org", Recipient: "b@notexample.com"}, false},
-		{parser.Event{Kind: parser.KindLogin, SASLUsername: "u@Example.COM"}, true},
-		{parser.Event{Kind: parser.KindConnect, ClientIP: "192.0.2.1"}, false},
-		{parser.Event{Kind: parser.KindAccess, SASLUsername: "x@example.com"}, false},
+		{event.Event{Kind: event.KindDelivery, Sender: "a@example.com", Recipient: "b@other.org"}, true},
+		{event.Event{Kind: event.KindDelivery, Sender: "a@other.org", Recipient: "b@mail.example.com"}, true},
+		{event.Event{Kind: event.KindDelivery, Sender: "a@other.org", Recipient: "b@notexample.com"}, false},
+		{event.Event{Kind: event.KindLogin, SASLUsername: "u@Example.COM"}, true},
+		{event.Event{Kind: event.KindConnect, ClientIP: "192.0.2.1"}, false},
+		{event.Event{Kind: event.KindAccess, SASLUsername: "x@example.com"}, false},
 	} {
 		if got := a.Visible(&c.e); got != c.want {
 			t.Errorf("Visible(%+v) = %v, want %v", c.e, got, c.want)
 		}
 	}
-	if all := (Access{}); all.Visible(&parser.Event{Kind: parser.KindAccess}) || !all.Visible(&parser.Event{Kind: parser.KindConnect}) {
+	if all := (Access{}); all.Visible(&event.Event{Kind: event.KindAccess}) || !all.Visible(&event.Event{Kind: event.KindConnect}) {
 		t.Error("an unscoped caller without System: wants mail events and no access records")
 	}
 }

@@ -6,9 +6,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // TraceRequest asks for messages by queue id, message id, sender or
@@ -141,7 +142,7 @@ func messagesOf(ctx context.Context, j *journal.Journal, qid string) ([]*buildin
 			out = append(out, m)
 		}
 		m.stored = append(m.stored, *s)
-		if s.Event.Kind == parser.KindRemoved {
+		if s.Event.Kind == event.KindRemoved {
 			delete(open, s.Event.Host)
 		}
 		return nil
@@ -178,17 +179,17 @@ func (m *building) summarise() {
 		first(&m.ClientIP, e.ClientIP)
 		first(&m.ClientHost, e.ClientHost)
 		first(&m.Origin, e.Origin)
-		if e.Kind == parser.KindQueued && e.Size > 0 && m.Size == 0 {
+		if e.Kind == event.KindQueued && e.Size > 0 && m.Size == 0 {
 			m.Size = e.Size
 		}
 		switch e.Kind {
-		case parser.KindRemoved, parser.KindExpired:
+		case event.KindRemoved, event.KindExpired:
 			m.Finished = e.Time
-		case parser.KindBounceNotice:
+		case event.KindBounceNotice:
 			if e.NextQueueID != "" && e.NextQueueID != m.QueueID {
 				m.addLink(Link{QueueID: e.NextQueueID, Relation: apiv1.RelNDR})
 			}
-		case parser.KindDelivery:
+		case event.KindDelivery:
 			if e.NextQueueID != "" && e.NextQueueID != m.QueueID {
 				m.addLink(Link{QueueID: e.NextQueueID, Relation: apiv1.RelNextHop, InstanceHint: e.RelayHost, RelayHost: e.RelayHost, RelayIP: e.RelayIP})
 			}
@@ -214,12 +215,12 @@ func (m *building) findParents(ctx context.Context, j *journal.Journal) error {
 	if m.Received.IsZero() {
 		return nil
 	}
-	var kinds []parser.Kind
+	var kinds []event.Kind
 	if m.Origin == "bounce" || m.Sender == "" {
-		kinds = append(kinds, parser.KindBounceNotice)
+		kinds = append(kinds, event.KindBounceNotice)
 	}
 	if ip := net.ParseIP(m.ClientIP); ip != nil && ip.IsLoopback() {
-		kinds = append(kinds, parser.KindDelivery)
+		kinds = append(kinds, event.KindDelivery)
 	}
 	if len(kinds) == 0 {
 		return nil
@@ -231,7 +232,7 @@ func (m *building) findParents(ctx context.Context, j *journal.Journal) error {
 		},
 	}
 	return j.Scan(ctx, f, func(s *journal.Stored) error {
-		if s.Event.Kind == parser.KindBounceNotice {
+		if s.Event.Kind == event.KindBounceNotice {
 			m.addLink(Link{QueueID: s.Event.QueueID, Relation: apiv1.RelNDRParent})
 		} else {
 			m.addLink(Link{QueueID: s.Event.QueueID, Relation: apiv1.RelPreviousHop})
@@ -285,7 +286,7 @@ func (m *building) finish(a *Access) Message {
 		ev := Event{Seq: s.Seq, Event: s.Event}
 		a.Out(&ev.Event)
 		out.Events = append(out.Events, ev)
-		if ev.Kind == parser.KindDelivery {
+		if ev.Kind == event.KindDelivery {
 			out.Deliveries = append(out.Deliveries, ev)
 		}
 	}

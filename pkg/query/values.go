@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // ValueFields are the fields Values lists.
@@ -23,7 +24,7 @@ type ValuesRequest struct {
 }
 
 // valueOf extracts a field's value from an event.
-func valueOf(field string, e *parser.Event, r *Redactor) string {
+func valueOf(field string, e *event.Event, r *Redactor) string {
 	switch field {
 	case "instance":
 		return e.Instance

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // Delivery is one step of a delivery timeline: a delivery attempt (sent,
@@ -37,7 +38,7 @@ type Delivery struct {
 func BuildDeliveries(ctx context.Context, j *journal.Journal, o Options) ([]Delivery, error) {
 	f := journal.Filter{
 		Since: o.Since, Until: o.Until, QueueID: o.QueueID, MessageID: o.MessageID, SASLUsername: o.User,
-		Kinds: []parser.Kind{parser.KindDelivery, parser.KindExpired},
+		Kinds: []event.Kind{event.KindDelivery, event.KindExpired},
 	}
 	if o.Domain != "" {
 		f.Match = func(s *journal.Stored) bool {
@@ -52,7 +53,7 @@ func BuildDeliveries(ctx context.Context, j *journal.Journal, o Options) ([]Deli
 			ClientIP: e.ClientIP, Recipient: e.Recipient, Via: e.Service + "/" + e.Program, Status: e.Status,
 			DSN: e.DSN, Delay: e.Delay, Response: e.Response, NextQueueID: e.NextQueueID,
 		}
-		if e.Kind == parser.KindExpired {
+		if e.Kind == event.KindExpired {
 			d.Status = "expired"
 		}
 		if e.Service == "dovecot" && d.Status == "" {

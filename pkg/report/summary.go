@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/enrich"
 	"github.com/mailtrail/mailtrail/pkg/journal"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
 // Options select what a report covers.
@@ -140,7 +141,7 @@ type sumMsg struct {
 func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary, error) {
 	s := &Summary{Since: o.Since, Until: o.Until}
 	filtered := o.User != "" || o.Domain != ""
-	matches := func(e *parser.Event) bool {
+	matches := func(e *event.Event) bool {
 		if o.User != "" && !strings.EqualFold(e.SASLUsername, o.User) {
 			return false
 		}
@@ -151,7 +152,7 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 	}
 	type qkey struct{ host, qid string }
 	msgs := map[qkey]*sumMsg{}
-	msg := func(e *parser.Event) *sumMsg {
+	msg := func(e *event.Event) *sumMsg {
 		k := qkey{e.Host, e.QueueID}
 		m := msgs[k]
 		if m == nil {
@@ -178,13 +179,13 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 			}
 			lc.Events++
 			switch e.Kind {
-			case parser.KindReject:
+			case event.KindReject:
 				lc.Rejects++
-			case parser.KindAuthFailure:
+			case event.KindAuthFailure:
 				lc.AuthFailures += e.FailedAttempts()
-			case parser.KindLogin:
+			case event.KindLogin:
 				lc.Logins += e.Weight()
-			case parser.KindClient:
+			case event.KindClient:
 				if e.SASLUsername != "" {
 					lc.Logins += e.Weight()
 				}
@@ -194,11 +195,11 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 			msg(e).matched = true
 		}
 		switch e.Kind {
-		case parser.KindMessageID:
+		case event.KindMessageID:
 			if e.QueueID != "" {
 				msg(e).received++
 			}
-		case parser.KindQueued:
+		case event.KindQueued:
 			if e.QueueID == "" {
 				break
 			}
@@ -206,7 +207,7 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 			if !m.queued {
 				m.queued, m.sender, m.size = true, e.Sender, e.Size
 			}
-		case parser.KindDelivery:
+		case event.KindDelivery:
 			if !ok {
 				break
 			}
@@ -242,11 +243,11 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 				s.Bounced++
 				dc.Bounced++
 			}
-		case parser.KindExpired:
+		case event.KindExpired:
 			if ok {
 				s.Expired++
 			}
-		case parser.KindReject:
+		case event.KindReject:
 			if !ok {
 				break
 			}
@@ -261,15 +262,15 @@ func BuildSummary(ctx context.Context, j *journal.Journal, o Options) (*Summary,
 			case "discard", "milter-discard":
 				s.Discarded++
 			}
-		case parser.KindLogin:
+		case event.KindLogin:
 			if ok {
 				s.Logins += e.Weight()
 			}
-		case parser.KindClient:
+		case event.KindClient:
 			if ok && e.SASLUsername != "" {
 				s.Logins += e.Weight()
 			}
-		case parser.KindAuthFailure:
+		case event.KindAuthFailure:
 			// Attempts, not lines ("auth failed, 3 attempts" is three);
 			// back-end verdicts (auth_backend) are not attempts.
 			if ok {
@@ -388,7 +389,7 @@ var (
 // rejectReason is a reject's reply with the code and the per-message
 // details taken out, so that "<a@x>: Relay access denied" and "<b@y>:
 // Relay access denied" count as one reason, as pflogsumm groups them.
-func rejectReason(e *parser.Event) string {
+func rejectReason(e *event.Event) string {
 	r := e.Response
 	if r == "" {
 		r = e.Detail

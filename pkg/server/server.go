@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -162,7 +164,7 @@ func (s *Server) Close() error {
 func (s *Server) rebuild(ctx context.Context) error {
 	start := time.Now()
 	n := 0
-	err := s.journal.Recent(ctx, correlate.RebuildEvents, func(e *parser.Event) error {
+	err := s.journal.Recent(ctx, correlate.RebuildEvents, func(e *event.Event) error {
 		if correlate.Stateful(e.Kind) {
 			s.corr.Observe(e)
 			n++
@@ -450,7 +452,7 @@ type pipeline struct {
 	offenders *offenders.Tracker
 }
 
-func (p pipeline) Observed(source string, e *parser.Event, n correlate.Note) {
+func (p pipeline) Observed(source string, e *event.Event, n correlate.Note) {
 	p.ingest.Parsed(source, e)
 	p.mail.Observe(e, n)
 	p.offenders.Observe(e)

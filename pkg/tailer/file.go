@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -44,7 +46,7 @@ type FileConfig struct {
 	// Path. Nil means DefaultRotatedGlobs.
 	RotatedGlobs []string
 	// Start is the saved position; zero starts at the beginning of Path.
-	Start Position
+	Start event.Position
 	// MaxLineBytes cuts longer lines (the rest up to the newline is
 	// skipped); 0 means 64 KiB.
 	MaxLineBytes int
@@ -206,7 +208,7 @@ type fileID struct {
 // newer generation whole, and last the current file. It also says how many
 // rotations that passes over. drained says pos is known to be the end of
 // its file, so not finding that file loses nothing.
-func (f *follower) plan(ctx context.Context, pos Position, drained bool) ([]segment, int, error) {
+func (f *follower) plan(ctx context.Context, pos event.Position, drained bool) ([]segment, int, error) {
 	var cur fileID
 	for {
 		id, err := identify(f.cfg.Path)
@@ -244,7 +246,7 @@ func (f *follower) plan(ctx context.Context, pos Position, drained bool) ([]segm
 	return []segment{current}, 1, nil
 }
 
-func sameFile(pos Position, id fileID) bool {
+func sameFile(pos event.Position, id fileID) bool {
 	if pos.Fingerprint != "" {
 		return pos.Fingerprint == id.fp
 	}
@@ -253,7 +255,7 @@ func sameFile(pos Position, id fileID) bool {
 
 // rotatedFrom finds pos's file among the rotated generations and returns it
 // (from pos's offset) followed by every newer generation.
-func (f *follower) rotatedFrom(pos Position) []segment {
+func (f *follower) rotatedFrom(pos event.Position) []segment {
 	gens := f.generations()
 	at := -1
 	for i := len(gens) - 1; i >= 0; i-- {
@@ -378,8 +380,8 @@ func inodeOf(st fs.FileInfo) uint64 {
 
 // readSegment reads a rotated generation from its offset to the end; its
 // last line counts even without a newline, since nothing will be appended.
-func (f *follower) readSegment(ctx context.Context, s segment) (Position, error) {
-	pos := Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}
+func (f *follower) readSegment(ctx context.Context, s segment) (event.Position, error) {
+	pos := event.Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}
 	file, err := os.Open(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return pos, errVanished
@@ -448,16 +450,16 @@ func (f *follower) readSegment(ctx context.Context, s segment) (Position, error)
 // is appended, until the file is rotated away and has been drained, or is
 // truncated under us (then it says so, and returns the position after the
 // last line it sent: what follows may have to be read from a copy).
-func (f *follower) followCurrent(ctx context.Context, s segment) (Position, bool, error) {
+func (f *follower) followCurrent(ctx context.Context, s segment) (event.Position, bool, error) {
 	file, err := os.Open(f.cfg.Path)
 	if err != nil {
 		// Rotated again between plan and open: plan once more.
-		return Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, false, nil
+		return event.Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, false, nil
 	}
 	defer file.Close()
 	st, err := file.Stat()
 	if err != nil {
-		return Position{}, false, fmt.Errorf("stat %s: %w", f.cfg.Path, err)
+		return event.Position{}, false, fmt.Errorf("stat %s: %w", f.cfg.Path, err)
 	}
 	inode := inodeOf(st)
 	fp := s.id.fp
@@ -466,7 +468,7 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (Position, bool
 			// The file plan chose was rotated away since (while older
 			// generations were read, say): plan again, which finds it
 			// among the generations.
-			return Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, false, nil
+			return event.Position{Fingerprint: s.id.fp, Inode: s.id.inode, Offset: s.offset}, false, nil
 		}
 		// Path did not exist when planned: identify what we opened.
 		fp, s.offset = "", 0
@@ -477,7 +479,7 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (Position, bool
 		offset = 0
 	}
 	if _, err := file.Seek(offset, io.SeekStart); err != nil {
-		return Position{}, false, fmt.Errorf("seek %s: %w", f.cfg.Path, err)
+		return event.Position{}, false, fmt.Errorf("seek %s: %w", f.cfg.Path, err)
 	}
 	sp := f.newSplitter(fp, inode, offset)
 	buf := make([]byte, 64<<10)
@@ -590,13 +592,13 @@ type splitter struct {
 	batch   []Line // lines cut but not yet sent
 }
 
-func (s *splitter) pos() Position {
-	return Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.off}
+func (s *splitter) pos() event.Position {
+	return event.Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.off}
 }
 
 // lineEnd is the position after the last whole line.
-func (s *splitter) lineEnd() Position {
-	return Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.start}
+func (s *splitter) lineEnd() event.Position {
+	return event.Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.start}
 }
 
 // feed cuts chunk into lines and sends them. The whole lines of a chunk
@@ -671,7 +673,7 @@ func (s *splitter) send(ctx context.Context) error {
 // names this file's content, else from its beginning; it returns the
 // position after the last line. A replay that is run twice thus reads
 // nothing the second time.
-func ReadFile(ctx context.Context, path string, start Position, maxLineBytes int, obs Observer, out chan<- []Line) (Position, error) {
+func ReadFile(ctx context.Context, path string, start event.Position, maxLineBytes int, obs Observer, out chan<- []Line) (event.Position, error) {
 	cfg := FileConfig{Path: path, MaxLineBytes: maxLineBytes, Observer: obs}
 	cfg.defaults()
 	id, err := identify(path)

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // JournaldConfig configures reading the systemd journal through journalctl,
@@ -21,7 +23,7 @@ type JournaldConfig struct {
 	Matches []string
 	// Start is the saved position (a cursor); without one, reading starts
 	// with new entries.
-	Start        Position
+	Start        event.Position
 	MaxLineBytes int
 	// RestartWait is the pause before journalctl is started again after it
 	// exits; 0 means 1s.
@@ -104,7 +106,7 @@ func runJournalctl(ctx context.Context, cfg JournaldConfig, cursor string, out c
 			if c := jsonField(text, "__CURSOR"); c != "" {
 				cursor = c
 			}
-			batch = append(batch, Line{Source: JournaldSource, Text: text, Cut: cut, Pos: Position{Cursor: cursor}})
+			batch = append(batch, Line{Source: JournaldSource, Text: text, Cut: cut, Pos: event.Position{Cursor: cursor}})
 		}
 		var err error
 		if batch, err = sendBefore(ctx, out, br, batch); err != nil {

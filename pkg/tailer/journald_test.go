@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -197,7 +199,7 @@ func TestFollowJournaldResumesAfterCursor(t *testing.T) {
 
 	// An exporter restart: the journal saved entry 6's position (7 was
 	// read but not committed).
-	cfg.Start = tailer.Position{Cursor: journalCursor(6)}
+	cfg.Start = event.Position{Cursor: journalCursor(6)}
 	n = len(j.runs())
 	followJournald(t, cfg, out)
 	if r := j.waitRuns(n + 1)[n]; !hasArgs(r, "--after-cursor="+journalCursor(6)) || hasArgs(r, "--lines=0") {
@@ -220,7 +222,7 @@ func TestFollowJournaldCommandLine(t *testing.T) {
 		j := newFakeJournal(t)
 		j.add(0, 3)
 		out := make(chan []tailer.Line, 100)
-		followJournald(t, tailer.JournaldConfig{Command: j.command, Matches: tc.matches, Start: tailer.Position{Cursor: journalCursor(0)}, RestartWait: 20 * time.Millisecond}, out)
+		followJournald(t, tailer.JournaldConfig{Command: j.command, Matches: tc.matches, Start: event.Position{Cursor: journalCursor(0)}, RestartWait: 20 * time.Millisecond}, out)
 		got := receive(t, out, 2, 0)
 		checkEntries(t, got, 1, 3)
 		r := j.waitRuns(1)[0]

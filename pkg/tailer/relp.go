@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // RELPSource is the source name of lines received over RELP.
@@ -69,7 +71,7 @@ type RELPListener struct {
 
 // ListenRELP binds addr. start is the source's saved position: the frames
 // the last run committed.
-func ListenRELP(addr string, maxLineBytes int, obs Observer, start Position) (*RELPListener, error) {
+func ListenRELP(addr string, maxLineBytes int, obs Observer, start event.Position) (*RELPListener, error) {
 	if maxLineBytes <= 0 {
 		maxLineBytes = 64 << 10
 	}
@@ -101,7 +103,7 @@ func (l *RELPListener) Close() { l.ln.Close() }
 const relpPositionPrefix = "relp1:"
 
 // decodeRELPPosition reads the frame hashes a position holds.
-func decodeRELPPosition(p Position) []uint64 {
+func decodeRELPPosition(p event.Position) []uint64 {
 	enc, ok := strings.CutPrefix(p.Cursor, relpPositionPrefix)
 	if !ok {
 		return nil
@@ -119,7 +121,7 @@ func decodeRELPPosition(p Position) []uint64 {
 
 // position is the source's position once frames up to seq are committed:
 // the hashes of the newest RELPRemember of them.
-func (l *RELPListener) position(seq uint64) Position {
+func (l *RELPListener) position(seq uint64) event.Position {
 	l.mu.Lock()
 	end := int(seq - l.base + 1)
 	if seq < l.base {
@@ -132,7 +134,7 @@ func (l *RELPListener) position(seq uint64) Position {
 		binary.LittleEndian.PutUint64(b[8*i:], h)
 	}
 	l.mu.Unlock()
-	return Position{Cursor: relpPositionPrefix + base64.RawStdEncoding.EncodeToString(b)}
+	return event.Position{Cursor: relpPositionPrefix + base64.RawStdEncoding.EncodeToString(b)}
 }
 
 // commit records that frames up to seq are committed and wakes the
@@ -166,7 +168,7 @@ type relpAck struct {
 
 func (a *relpAck) Committed() { a.l.commit(a.seq) }
 
-func (a *relpAck) Checkpoint() Position { return a.l.position(a.seq) }
+func (a *relpAck) Checkpoint() event.Position { return a.l.position(a.seq) }
 
 // Run accepts sessions until ctx ends, then closes the socket and every
 // session.

@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
 // startRELP runs a RELP listener on a loopback port until the test ends.
-func startRELP(t *testing.T, start tailer.Position) (l *tailer.RELPListener, out chan []tailer.Line, stop func()) {
+func startRELP(t *testing.T, start event.Position) (l *tailer.RELPListener, out chan []tailer.Line, stop func()) {
 	t.Helper()
 	l, err := tailer.ListenRELP("127.0.0.1:0", 64<<10, nil, start)
 	if err != nil {
@@ -135,9 +137,9 @@ func relpMsg(i int) string {
 
 // commit does what ingest does after a batch committed: it asks the last
 // line's Checkpointer for the position, then tells every line.
-func commit(t *testing.T, ls []tailer.Line) tailer.Position {
+func commit(t *testing.T, ls []tailer.Line) event.Position {
 	t.Helper()
-	var pos tailer.Position
+	var pos event.Position
 	if len(ls) > 0 {
 		c, ok := ls[len(ls)-1].Ack.(tailer.Checkpointer)
 		if !ok {
@@ -154,7 +156,7 @@ func commit(t *testing.T, ls []tailer.Line) tailer.Position {
 // A syslog frame is answered only once its line is committed; answers
 // come in the order of the frames; close is answered after them.
 func TestRELPAcknowledgesOnCommit(t *testing.T) {
-	l, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, event.Position{})
 	addr := l.Addr().String()
 	c := dialRELP(t, addr)
 	var txnrs []int
@@ -193,7 +195,7 @@ func TestRELPAcknowledgesOnCommit(t *testing.T) {
 // answered. What was committed meanwhile, or is on its way, is answered
 // without being handed on again; the rest is handed on.
 func TestRELPResentFramesAreNotRepeated(t *testing.T) {
-	l, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, event.Position{})
 	addr := l.Addr().String()
 	c1 := dialRELP(t, addr)
 	for i := range 5 {
@@ -242,7 +244,7 @@ func TestRELPResentFramesAreNotRepeated(t *testing.T) {
 // After a restart, the frames the last run committed (the saved position)
 // are recognised when the sender sends them again.
 func TestRELPResentFramesAfterRestart(t *testing.T) {
-	l1, out, stop := startRELP(t, tailer.Position{})
+	l1, out, stop := startRELP(t, event.Position{})
 	c1 := dialRELP(t, l1.Addr().String())
 	for i := range 4 {
 		c1.send("syslog", relpMsg(i))
@@ -286,7 +288,7 @@ func TestRELPResentFramesAfterRestart(t *testing.T) {
 
 // The position keeps the newest RELPRemember frames and no more.
 func TestRELPPositionIsBounded(t *testing.T) {
-	l, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, event.Position{})
 	addr := l.Addr().String()
 	c := dialRELP(t, addr)
 	n := tailer.RELPRemember + 300
@@ -306,7 +308,7 @@ func TestRELPPositionIsBounded(t *testing.T) {
 // Frames that break the grammar end the session: it cannot be
 // resynchronised.
 func TestRELPBadFrames(t *testing.T) {
-	l, out, _ := startRELP(t, tailer.Position{})
+	l, out, _ := startRELP(t, event.Position{})
 	addr := l.Addr().String()
 	for _, bad := range []string{
 		"x open 0\n",

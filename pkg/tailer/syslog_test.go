@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
+
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -20,7 +22,7 @@ var (
 	msg5424     = "<22>1 2026-06-03T10:40:57.123Z mx postfix/smtpd 9709 - - connect from host2.example[192.0.2.2]"
 	msg5424SD   = `<22>1 2026-06-03T10:40:58Z mx postfix/smtpd 9710 - [origin ip="192.0.2.250"][meta sequenceId="7"] connect from host3.example[192.0.2.3]`
 	syslogRef   = time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
-	syslogWants = map[string]parser.Event{
+	syslogWants = map[string]event.Event{
 		msg3164:   {Time: time.Date(2026, 6, 3, 10, 40, 57, 0, time.UTC), PID: 9708, ClientHost: "host1.example", ClientIP: "192.0.2.1"},
 		msg5424:   {Time: time.Date(2026, 6, 3, 10, 40, 57, 123e6, time.UTC), PID: 9709, ClientHost: "host2.example", ClientIP: "192.0.2.2"},
 		msg5424SD: {Time: time.Date(2026, 6, 3, 10, 40, 58, 0, time.UTC), PID: 9710, ClientHost: "host3.example", ClientIP: "192.0.2.3"},

@@ -9,6 +9,8 @@ package tailer
 import (
 	"bufio"
 	"context"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // Line is one line read from a source, without its newline. Lines of one
@@ -21,7 +23,7 @@ type Line struct {
 	Text   string
 	// Pos is the position just after this line: resuming from it reads the
 	// next line.
-	Pos Position
+	Pos event.Position
 	// Cut is set when the line was longer than the limit and only its
 	// beginning is in Text.
 	Cut bool
@@ -44,22 +46,8 @@ type Acker interface {
 // source, just before the batch commits.
 type Checkpointer interface {
 	Acker
-	Checkpoint() Position
+	Checkpoint() event.Position
 }
-
-// Position says where a source stands. A file position names the file by a
-// fingerprint of its content (it survives renames, and tells a truncated and
-// rewritten file from the original) and by inode; journald's is a cursor.
-// Sources that cannot resume (stdin, syslog) leave it zero.
-type Position struct {
-	Fingerprint string `json:"fingerprint,omitempty"`
-	Inode       uint64 `json:"inode,omitempty"`
-	Offset      int64  `json:"offset,omitempty"`
-	Cursor      string `json:"cursor,omitempty"`
-}
-
-// IsZero reports whether p says nothing (start from the beginning).
-func (p Position) IsZero() bool { return p == Position{} }
 
 // Observer is told about what the tailer does besides reading lines; the
 // metrics package implements it. Methods must be safe for concurrent use.

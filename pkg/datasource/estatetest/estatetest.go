@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 
@@ -307,15 +308,15 @@ func (x *Exporter) messages(qid, mid string) []apiv1.Message {
 			}
 			evs = append(evs, e)
 			switch e.Kind {
-			case parser.KindMessageID:
+			case event.KindMessageID:
 				m.MessageID = e.MessageID
-			case parser.KindQueued:
+			case event.KindQueued:
 				m.Sender, m.Size = e.Sender, e.Size
-			case parser.KindClient:
+			case event.KindClient:
 				m.ClientIP, m.ClientHost, m.SASLUsername = e.ClientIP, e.ClientHost, e.SASLUsername
-			case parser.KindRemoved, parser.KindExpired:
+			case event.KindRemoved, event.KindExpired:
 				m.Finished = e.Time
-			case parser.KindDelivery:
+			case event.KindDelivery:
 				dls = append(dls, e)
 				if e.NextQueueID != "" {
 					links = append(links, apiv1.Link{QueueID: e.NextQueueID, Relation: apiv1.RelNextHop,
@@ -336,11 +337,11 @@ func (x *Exporter) logins(inRange func(*Event) bool) []apiv1.Login {
 	for _, e := range x.events {
 		var k key
 		switch {
-		case e.Kind == parser.KindClient && e.SASLUsername != "":
+		case e.Kind == event.KindClient && e.SASLUsername != "":
 			k = key{e.SASLUsername, e.ClientIP, e.Service, "success"}
-		case e.Kind == parser.KindLogin:
+		case e.Kind == event.KindLogin:
 			k = key{e.SASLUsername, e.ClientIP, e.Program, "success"}
-		case e.Kind == parser.KindAuthFailure:
+		case e.Kind == event.KindAuthFailure:
 			k = key{e.SASLUsername, e.ClientIP, e.Service, "failure"}
 		default:
 			continue
@@ -351,7 +352,7 @@ func (x *Exporter) logins(inRange func(*Event) bool) []apiv1.Login {
 		r, ok := rows[k]
 		if !ok {
 			r = &apiv1.Login{User: k.user, ClientIP: k.ip, Service: k.svc, Outcome: k.outcome,
-				FirstSeen: e.Time, TLS: e.Kind == parser.KindLogin}
+				FirstSeen: e.Time, TLS: e.Kind == event.KindLogin}
 			rows[k] = r
 			order = append(order, k)
 		}

@@ -1,10 +1,9 @@
-// Package parser turns one mail-log line into one typed Event.
-//
-// The parser is pure: it does no I/O, reads no clock and keeps no state
-// between lines. Every string field of an Event is a substring of the line it
-// came from, so parsing a line allocates nothing beyond what the caller did to
-// hold the line.
-package parser
+// Package event holds mailtrail's domain types: the Event every log line
+// becomes, its Kind, and the Position a source was read up to. The parser
+// writes events, the tailer positions; the journal, the correlator, the
+// metrics, the query side and the plugin all read them. The JSON field
+// names are a public contract.
+package event
 
 import (
 	"fmt"
@@ -57,10 +56,11 @@ const (
 	// pam, ...), Result its verdict. It comes after the journal's own kinds
 	// because kind numbers are stored.
 	KindAuthBackend
-	numKinds
+	// NumKinds is one more than the highest kind.
+	NumKinds
 )
 
-var kindNames = [numKinds]string{
+var kindNames = [NumKinds]string{
 	KindUnknown:        "unknown",
 	KindConnect:        "connect",
 	KindDisconnect:     "disconnect",
@@ -89,7 +89,7 @@ var kindNames = [numKinds]string{
 
 // Kinds lists every kind in contract order.
 func Kinds() []Kind {
-	ks := make([]Kind, numKinds)
+	ks := make([]Kind, NumKinds)
 	for i := range ks {
 		ks[i] = Kind(i)
 	}
@@ -97,7 +97,7 @@ func Kinds() []Kind {
 }
 
 func (k Kind) String() string {
-	if k < numKinds {
+	if k < NumKinds {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
@@ -115,7 +115,7 @@ func ParseKind(s string) (Kind, error) {
 
 // MarshalText makes Kind a JSON string.
 func (k Kind) MarshalText() ([]byte, error) {
-	if k >= numKinds {
+	if k >= NumKinds {
 		return nil, fmt.Errorf("invalid event kind %d", uint8(k))
 	}
 	return []byte(kindNames[k]), nil
@@ -242,3 +242,15 @@ func (e *Event) FailedAttempts() int {
 	}
 	return n * e.Weight()
 }
+
+// Position is how far a source was read: a file's fingerprint (its first
+// line's hash), inode and byte offset, or a journald cursor.
+type Position struct {
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Inode       uint64 `json:"inode,omitempty"`
+	Offset      int64  `json:"offset,omitempty"`
+	Cursor      string `json:"cursor,omitempty"`
+}
+
+// IsZero reports whether p says nothing (start from the beginning).
+func (p Position) IsZero() bool { return p == Position{} }
