@@ -674,6 +674,12 @@ func runRealMail(t *testing.T, verbose bool) map[string]float64 {
 		problems = append(problems, rm.checkLogins(t)...)
 		problems = append(problems, rm.checkOffenders(t)...)
 		problems = append(problems, rm.checkBackend(t, verbose)...)
+		// Metrics count a line when it is parsed, the journal once its
+		// batch commits: the traces below read the journal, so wait until
+		// it holds every line parsed.
+		if read, journaled := sum(families, "mailtrail_log_lines_total", nil), sum(families, "mailtrail_journal_events_total", nil); journaled < read {
+			problems = append(problems, fmt.Sprintf("journal behind: %v of %v lines parsed are committed", journaled, read))
+		}
 		if len(problems) == 0 || time.Now().After(deadline) {
 			break
 		}
