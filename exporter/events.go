@@ -10,11 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/mailtrail/mailtrail/pkg/config"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
 

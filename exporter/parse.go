@@ -8,10 +8,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 

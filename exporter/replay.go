@@ -15,13 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/alecthomas/kingpin/v2"
 	"golang.org/x/term"
 
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/server"
 )
 

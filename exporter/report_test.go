@@ -16,9 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/enrich/enrichtest"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/report"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )

@@ -19,9 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"

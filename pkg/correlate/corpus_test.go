@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/parser"
 )
 

@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // The query types (contract B).

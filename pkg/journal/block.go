@@ -13,11 +13,10 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 )
 

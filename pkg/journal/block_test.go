@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 )
 

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )

@@ -20,10 +20,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 )
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 )
 

@@ -3,11 +3,10 @@ package metrics
 import (
 	"strings"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrail/mailtrail/pkg/correlate"
+	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
 // PostfixConfig configures the mail metrics.

@@ -5,9 +5,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
 

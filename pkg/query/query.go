@@ -10,9 +10,8 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/enrich"
+	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
 

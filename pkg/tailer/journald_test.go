@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
-
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
