@@ -320,6 +320,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/forget") {
 			// The record of an erasure must not hold what it erased.
 			q = "subject=[erased]"
+			if r.URL.Query().Get("dry_run") == "true" {
+				q += "&dry_run=true"
+			}
 		}
 		entry := query.AccessEntry{Time: start, Method: r.Method, Path: r.URL.Path, Query: q, Status: status, Results: n, ClientIP: remoteIP(r)}
 		if c != nil {

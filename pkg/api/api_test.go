@@ -164,6 +164,14 @@ func TestForget(t *testing.T) {
 	}
 	var forgotten []string
 	a.cfg.Forgotten = func(subjects []string) { forgotten = append(forgotten, subjects...) }
+	// The dry run counts what the erasure then rewrites, and changes nothing.
+	if w := post("subject=alice@example.com&dry_run=maybe", testToken); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "dry_run") {
+		t.Errorf("dry_run=maybe: %d %s", w.Code, w.Body.String())
+	}
+	var dry forgetResult
+	if w := post("subject=alice@example.com&dry_run=true", testToken); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &dry) != nil || !dry.DryRun || dry.Events < 3 || len(forgotten) != 0 {
+		t.Fatalf("dry run: %d %s (forgotten %q)", w.Code, w.Body.String(), forgotten)
+	}
 	w := post("subject=Alice@Example.com", testToken)
 	if fmt.Sprint(forgotten) != "[Alice@Example.com]" {
 		t.Errorf("the process's memory was told to forget %q", forgotten)
@@ -171,6 +179,9 @@ func TestForget(t *testing.T) {
 	var res forgetResult
 	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.Events < 3 || res.StandIn == "" {
 		t.Fatalf("forget: %d %s", w.Code, w.Body.String())
+	}
+	if res.Events != dry.Events {
+		t.Errorf("forget rewrote %d events, the dry run counted %d", res.Events, dry.Events)
 	}
 	a.access.flush()
 	all, err := a.cfg.Journal.Events(context.Background(), journal.Filter{})

@@ -214,8 +214,14 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 	if err := privacy.CheckSubject(subject); err != nil {
 		return nil, 0, badRequest("subject", "%v", err)
 	}
-	// An erasure is not cut off halfway by the query timeout: it is one
-	// transaction, and a client that gives up does not undo it.
+	dryRun := false
+	switch v := p.get("dry_run"); v {
+	case "", "false":
+	case "true":
+		dryRun = true
+	default:
+		return nil, 0, badRequest("dry_run", "%q: want true or false", v)
+	}
 	subjects := a.cfg.Privacy.Subjects(subject)
 	// Access records of earlier searches for the subject go in first, so
 	// that the erasure covers them; those queued meanwhile are scrubbed.
@@ -224,6 +230,16 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 			return nil, 0, err
 		}
 	}
+	if dryRun {
+		// The same count the CLI's --dry-run gives, archives included.
+		res, _, err := a.cfg.Journal.EraseDryRun(ctx, subjects)
+		if err != nil {
+			return nil, 0, err
+		}
+		return forgetResult{DryRun: true, Events: res.Events, Archived: res.Archived, ArchiveFiles: res.ArchiveFiles}, 0, nil
+	}
+	// An erasure is not cut off halfway by the query timeout: it is one
+	// transaction, and a client that gives up does not undo it.
 	res, err := a.cfg.Journal.Erase(context.WithoutCancel(ctx), subjects, "api:"+c.name)
 	if err != nil {
 		return nil, 0, err

@@ -184,8 +184,10 @@ type AccessLogPage struct {
 }
 
 // ForgetResult is what POST forget answers: how many events the erasure
-// rewrote and the erasure record's sequence number.
+// rewrote and the erasure record's sequence number; with dry_run=true, how
+// many it would rewrite, nothing changed.
 type ForgetResult struct {
+	DryRun       bool   `json:"dry_run,omitempty"`
 	Events       int64  `json:"events"`
 	Archived     int64  `json:"archived_events"`
 	ArchiveFiles int    `json:"archive_files"`

@@ -58,7 +58,7 @@ var Endpoints = map[string]Endpoint{
 	PathStats:     {Params: join([]string{"step"}, filterParams), Role: RoleViewer, Answer: "Stats"},
 	PathValues:    {Params: join([]string{"field", "limit"}, rangeParams), Role: RoleViewer, Answer: "Values"},
 	PathAccessLog: {Params: join([]string{"limit", "cursor"}, rangeParams), Role: RoleAdmin, Answer: "AccessLogPage"},
-	PathForget:    {Params: []string{"subject"}, Role: RoleAdmin, Post: true, Answer: "ForgetResult"},
+	PathForget:    {Params: []string{"subject", "dry_run"}, Role: RoleAdmin, Post: true, Answer: "ForgetResult"},
 }
 
 // MaxLimit is the largest limit a listing takes; MaxStatPoints the most
