@@ -38,6 +38,7 @@ var commands = []command{
 	parseCommand,
 	simulateCommand,
 	reportCommand,
+	doctorCommand,
 }
 
 // run parses the arguments and runs one subcommand. It returns the process
