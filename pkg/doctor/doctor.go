@@ -215,6 +215,11 @@ func LogFiles(c *config.Config, u User) ([]string, []Finding) {
 					"check the log path (logs.paths / --log.path) and that syslog (or Postfix's maillog_file) writes there"})
 				continue
 			}
+			if d, dfi := blockingDir(f, u); d != "" {
+				out = append(out, Finding{"logs", Fail, fmt.Sprintf("%s: directory %s (mode %04o, group %s) does not let user %s through", f, d, dfi.Mode().Perm(), groupOf(dfi), u.Name),
+					fmt.Sprintf("chmod o+x %s, or add the user to its group (usermod -aG %s %s)", d, groupOf(dfi), u.Name)})
+				continue
+			}
 			if !Permits(fi, u, Read) {
 				g := groupOf(fi)
 				out = append(out, Finding{"logs", Fail, fmt.Sprintf("%s (mode %04o, group %s) is not readable by user %s", f, fi.Mode().Perm(), g, u.Name),
@@ -226,6 +231,29 @@ func LogFiles(c *config.Config, u User) ([]string, []Finding) {
 		}
 	}
 	return files, out
+}
+
+// blockingDir is the first directory above path that u may not pass
+// through (search permission), if any.
+func blockingDir(path string, u User) (string, fs.FileInfo) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil
+	}
+	var dirs []string
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		dirs = append(dirs, d)
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		fi, err := os.Stat(dirs[i])
+		if err == nil && !Permits(fi, u, Exec) {
+			return dirs[i], fi
+		}
+	}
+	return "", nil
 }
 
 func groupOf(fi fs.FileInfo) string {
@@ -418,7 +446,8 @@ func SigningKey(c *config.Config) []Finding {
 // stale, or the zone is wrong the other way.
 func Clock(c *config.Config, files []string, u User, now time.Time, skew time.Duration) []Finding {
 	loc := time.Local
-	zone := "the machine's zone " + loc.String()
+	name, _ := now.In(loc).Zone()
+	zone := "the machine's zone (" + name + ")"
 	if c.Timezone != "" {
 		l, err := time.LoadLocation(c.Timezone)
 		if err != nil {

@@ -39,6 +39,19 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) string {
 	return path
 }
 
+// openDir is a temporary directory every user may pass through, as
+// /var/log is (t.TempDir's are private to their owner).
+func openDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	for _, p := range []string{filepath.Dir(d), d} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
 // one returns the single finding of check, failing the test otherwise.
 func one(t *testing.T, fs []Finding, check string) Finding {
 	t.Helper()
@@ -66,7 +79,7 @@ func want(t *testing.T, f Finding, s Status, found, fix string) {
 
 func TestUnreadableLogNamesTheGroup(t *testing.T) {
 	c := testConfig(t)
-	log := writeFile(t, filepath.Join(t.TempDir(), "mail.log"), "x\n", 0o640)
+	log := writeFile(t, filepath.Join(openDir(t), "mail.log"), "x\n", 0o640)
 	c.Logs.Paths = []string{log}
 	gid := os.Getgid()
 	if os.Getuid() == 0 {
@@ -96,6 +109,15 @@ func TestUnreadableLogNamesTheGroup(t *testing.T) {
 	if len(files) != 1 {
 		t.Errorf("readable file not offered: %v", files)
 	}
+}
+
+func TestLogBehindPrivateDirectory(t *testing.T) {
+	c := testConfig(t)
+	dir := t.TempDir() // mode 0700
+	log := writeFile(t, filepath.Join(dir, "mail.log"), "x\n", 0o644)
+	c.Logs.Paths = []string{log}
+	_, fs := LogFiles(c, nobody)
+	want(t, one(t, fs, "logs"), Fail, "does not let user nobody through", "chmod o+x "+filepath.Dir(dir))
 }
 
 func TestMissingLog(t *testing.T) {
