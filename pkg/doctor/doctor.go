@@ -170,7 +170,7 @@ func Run(ctx context.Context, c *config.Config, o Options) []Finding {
 	out = append(out, found...)
 	out = append(out, Rotated(c, files)...)
 	out = append(out, JournalDir(c, o.User, o.MinFree)...)
-	out = append(out, Postqueue(ctx, c)...)
+	out = append(out, Postqueue(ctx, c, o.User)...)
 	out = append(out, Journald(c)...)
 	out = append(out, Listen(c, o.Listen)...)
 	out = append(out, SigningKey(c)...)
@@ -330,8 +330,10 @@ func JournalDir(c *config.Config, u User, minFree uint64) []Finding {
 
 func mib(b uint64) string { return fmt.Sprintf("%d MiB", b>>20) }
 
-// Postqueue runs postqueue -j as serve's queue metrics do.
-func Postqueue(ctx context.Context, c *config.Config) []Finding {
+// Postqueue runs postqueue -j as serve's queue metrics do, as user u when
+// doctor runs as root for another user, so a missing postdrop membership
+// shows.
+func Postqueue(ctx context.Context, c *config.Config, u User) []Finding {
 	if c.Postfix.Postqueue == "" {
 		return []Finding{{"postqueue", OK, "queue metrics are off (postfix.postqueue is empty)", ""}}
 	}
@@ -342,6 +344,14 @@ func Postqueue(ctx context.Context, c *config.Config) []Finding {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Postfix.Postqueue, args...)
+	if os.Getuid() == 0 && u.UID != 0 && len(u.GIDs) > 0 {
+		cred := &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GIDs[0]), Groups: []uint32{}}
+		for _, g := range u.GIDs[1:] {
+			cred.Groups = append(cred.Groups, uint32(g))
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		cmd.Dir = "/"
+	}
 	var stderr bytes.Buffer
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
@@ -352,8 +362,11 @@ func Postqueue(ctx context.Context, c *config.Config) []Finding {
 			why = err.Error()
 		}
 		fix := "check Postfix runs and the user may run postqueue (on most hosts it must be in group postdrop: SupplementaryGroups=postdrop), or set postfix.postqueue to \"\" to turn the queue metrics off"
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
 			fix = "install Postfix or set postfix.postqueue (--postfix.postqueue) to its path, or to \"\" to turn the queue metrics off"
+		case strings.Contains(why, "main.cf: No such file"):
+			fix = "set postfix.config_dir (--postfix.config-dir) to this instance's configuration directory (postconf config_directory), or postfix.postqueue to \"\" to turn the queue metrics off"
 		}
 		return []Finding{{"postqueue", Fail, fmt.Sprintf("%s: %s", line, why), fix}}
 	}

@@ -229,12 +229,26 @@ func TestClockAgainstNewestLine(t *testing.T) {
 
 func TestPostqueue(t *testing.T) {
 	c := testConfig(t)
-	want(t, one(t, Postqueue(context.Background(), c), "postqueue"), OK, "off", "")
+	want(t, one(t, Postqueue(context.Background(), c, Current()), "postqueue"), OK, "off", "")
 	c.Postfix.Postqueue = filepath.Join(t.TempDir(), "postqueue")
-	want(t, one(t, Postqueue(context.Background(), c), "postqueue"), Fail, "no such file", "set postfix.postqueue")
+	want(t, one(t, Postqueue(context.Background(), c, Current()), "postqueue"), Fail, "no such file", "set postfix.postqueue")
 	// A postqueue that refuses, as Postfix's does for a user outside postdrop.
 	writeFile(t, c.Postfix.Postqueue, "#!/bin/sh\necho 'postqueue: fatal: open /etc/postfix/main.cf: Permission denied' >&2\nexit 75\n", 0o755)
-	want(t, one(t, Postqueue(context.Background(), c), "postqueue"), Fail, "Permission denied", "postdrop")
+	want(t, one(t, Postqueue(context.Background(), c, Current()), "postqueue"), Fail, "Permission denied", "postdrop")
+	writeFile(t, c.Postfix.Postqueue, "#!/bin/sh\necho 'postqueue: fatal: open /etc/postfix-out/main.cf: No such file or directory' >&2\nexit 75\n", 0o755)
+	want(t, one(t, Postqueue(context.Background(), c, Current()), "postqueue"), Fail, "main.cf", "--postfix.config-dir")
+}
+
+// TestPostqueueAsTheUser runs postqueue as the user doctor checks for: a
+// postqueue only its owner may run fails for nobody.
+func TestPostqueueAsTheUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run as another user")
+	}
+	c := testConfig(t)
+	c.Postfix.Postqueue = writeFile(t, filepath.Join(openDir(t), "postqueue"), "#!/bin/sh\nexit 0\n", 0o700)
+	want(t, one(t, Postqueue(context.Background(), c, Current()), "postqueue"), OK, "runs", "")
+	want(t, one(t, Postqueue(context.Background(), c, nobody), "postqueue"), Fail, "permission denied", "postdrop")
 }
 
 func TestJournald(t *testing.T) {
