@@ -14,7 +14,7 @@ TEST_TARGETS += package-test
 .PHONY: package package-test
 
 package:
-	@mkdir -p $(PKG_DIR)
+	@mkdir -p $(PKG_DIR) && rm -f $(PKG_DIR)/*.deb $(PKG_DIR)/*.rpm
 	printf 'mailtrail ($(PKG_VERSION)-1) unstable; urgency=medium\n\n  * Package built from %s.\n\n -- mailtrail maintainers <mailtrail@example.org>  %s\n' \
 		"$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 		"$$(date -R -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)})" \
@@ -33,4 +33,4 @@ package:
 package-test:
 	$(MAKE) package PKG_ARCHES=amd64
 	MAILTRAIL_DEB=$$(ls $(CURDIR)/$(PKG_DIR)/mailtrail_*_amd64.deb) MAILTRAIL_RPM=$$(ls $(CURDIR)/$(PKG_DIR)/mailtrail-*.x86_64.rpm) \
-		$(GO) test -count=1 -v ./packaging
+		$(GO) test -count=1 -timeout 3m -v ./packaging

@@ -4,13 +4,20 @@
 package packaging
 
 import (
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // lintianAccepted are the lintian warnings the package keeps, each for a
@@ -156,6 +163,7 @@ func TestDeb(t *testing.T) {
 		if got != "configuration ok\n" {
 			t.Errorf("installed mailtrail serve --config.check: %q", got)
 		}
+		serveMetrics(t)
 	})
 
 	// Removal keeps the journal directory and its user; purge deletes them
@@ -206,5 +214,72 @@ func TestRPMContents(t *testing.T) {
 	}
 	if scripts := run(t, "rpm", "-qp", "--scripts", rpm); !strings.Contains(scripts, "useradd --system") {
 		t.Errorf("rpm scripts do not create the user:\n%s", scripts)
+	}
+}
+
+// serveMetrics starts the installed binary as the service user with the
+// installed configuration, its log path pointed at a sample log (this
+// machine's /var/log/mail.log is not ours to write), and scrapes /metrics.
+func serveMetrics(t *testing.T) {
+	dir, err := os.MkdirTemp("", "mailtrail-pkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "mail.log")
+	sample := "Mar  1 10:00:00 mx postfix/smtpd[100]: connect from unknown[192.0.2.7]\n" +
+		"Mar  1 10:00:01 mx postfix/smtpd[100]: disconnect from unknown[192.0.2.7] ehlo=1 quit=1 commands=2\n"
+	if err := os.WriteFile(logPath, []byte(sample), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Run as the service user directly (not through runuser, which would
+	// not pass the interrupt on).
+	u, err := user.Lookup("mailtrail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	cmd := exec.CommandContext(ctx, "/usr/bin/mailtrail", "serve",
+		"--config.file=/etc/mailtrail/mailtrail.yml", "--log.path="+logPath, "--web.listen-address="+addr)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	cmd.WaitDelay = 5 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}()
+	re := regexp.MustCompile(`(?m)^mailtrail_log_lines_total(\{[^}]*\})? 2$`)
+	var body string
+	for ctx.Err() == nil {
+		time.Sleep(200 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if body = string(b); re.MatchString(body) {
+			break
+		}
+	}
+	if !re.MatchString(body) {
+		t.Fatalf("installed mailtrail did not report the sample's 2 lines on /metrics:\n%s\nstderr:\n%s", body, stderr.String())
 	}
 }
