@@ -43,7 +43,7 @@ tidy-check:
 # The shell scripts (scripts/, the CI entry point) pass shellcheck (Debian's
 # package, installed by scripts/deps.sh).
 shellcheck:
-	shellcheck -x scripts/*.sh .ci/run
+	shellcheck -x scripts/*.sh packaging/scripts/*.sh .ci/run
 
 vet:
 	$(GO) vet ./...

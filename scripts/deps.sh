@@ -33,6 +33,11 @@ command -v swaks >/dev/null || need+=(swaks)
 # its RELP output (omrelp, in rsyslog-relp).
 command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 dpkg-query -W -f='${Status}' rsyslog-relp 2>/dev/null | grep -q 'ok installed' || need+=(rsyslog-relp)
+# `make package-test` lints the .deb (lintian), verifies the unit
+# (systemd-analyze, in systemd) and lists the .rpm (rpm).
+command -v lintian >/dev/null || need+=(lintian)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v rpm >/dev/null || need+=(rpm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""
@@ -48,5 +53,9 @@ gobin=$(go env GOPATH)/bin
 if [ ! -x "$gobin/staticcheck" ]; then
   echo "deps: installing staticcheck"
   go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+if [ ! -x "$gobin/nfpm" ]; then
+  echo "deps: installing nfpm"
+  go install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 fi
 go mod download

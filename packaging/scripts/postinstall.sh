@@ -1,0 +1,31 @@
+#!/bin/sh
+# Creates the mailtrail system user (in group adm, which reads the mail log)
+# and its journal directory; enables the unit without starting it, so the
+# operator can review /etc/mailtrail/mailtrail.yml first.
+set -e
+
+if ! getent group mailtrail >/dev/null; then
+	groupadd --system mailtrail
+fi
+if ! getent passwd mailtrail >/dev/null; then
+	useradd --system --gid mailtrail --home-dir /var/lib/mailtrail \
+		--no-create-home --shell /usr/sbin/nologin \
+		--comment "mailtrail mail-log monitor" mailtrail
+fi
+if getent group adm >/dev/null; then
+	usermod --append --groups adm mailtrail
+fi
+
+mkdir -p /var/lib/mailtrail
+chown mailtrail:mailtrail /var/lib/mailtrail
+chmod 0750 /var/lib/mailtrail
+
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload >/dev/null || true
+	systemctl enable mailtrail.service >/dev/null || true
+	# An upgrade restarts a running service on the new binary.
+	if systemctl is-active --quiet mailtrail.service; then
+		systemctl restart mailtrail.service || true
+	fi
+fi
+exit 0
