@@ -60,17 +60,19 @@ func exporterBinary(t *testing.T) string {
 	return binPath
 }
 
-// findLogrotate returns the logrotate binary, which Debian puts in
-// /usr/sbin (not on every user's PATH).
-func findLogrotate(t *testing.T) string {
+// findSbin returns a daemon's or tool's binary, which Debian puts in
+// /usr/sbin (not on every user's PATH); pkgs names the Debian packages that
+// bring it, for the failure.
+func findSbin(t *testing.T, name, pkgs string) string {
 	t.Helper()
-	if p, err := exec.LookPath("logrotate"); err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	if _, err := os.Stat("/usr/sbin/logrotate"); err != nil {
-		t.Fatalf("logrotate is needed (Debian package logrotate; scripts/deps.sh installs it): %v", err)
+	p := "/usr/sbin/" + name
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is needed (Debian %s; scripts/deps.sh installs it): %v", name, pkgs, err)
 	}
-	return "/usr/sbin/logrotate"
+	return p
 }
 
 // numberedLine is line n of a test log: a real Postfix line, so the parser

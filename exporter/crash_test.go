@@ -58,7 +58,7 @@ func TestCrashKill9(t *testing.T) {
 	t.Logf("rounds=%d seed=%d (MAILTRAIL_SOAK_SEED=%d replays the kill moments and rotations)", rounds, seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x6d61696c))
 
-	logrotate := findLogrotate(t)
+	logrotate := findSbin(t, "logrotate", "package logrotate")
 	exporterBinary(t) // build before the clock of the first round starts
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "mail.log")

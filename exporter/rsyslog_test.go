@@ -48,18 +48,6 @@ ruleset(name="forward") {
 }
 `
 
-// findRsyslogd returns rsyslogd, which Debian puts in /usr/sbin.
-func findRsyslogd(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("rsyslogd"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/rsyslogd"); err != nil {
-		t.Fatalf("rsyslogd is needed (Debian packages rsyslog and rsyslog-relp; scripts/deps.sh installs them): %v", err)
-	}
-	return "/usr/sbin/rsyslogd"
-}
-
 // rsyslogLine is line n as Postfix hands it to syslog: stamp, tag, text.
 func rsyslogLine(n int, at time.Time) string {
 	return fmt.Sprintf("%s postfix/smtpd[%d]: connect from h%d[192.0.2.1]", at.Format(time.Stamp), n, n)
@@ -69,7 +57,7 @@ func rsyslogLine(n int, at time.Time) string {
 // stopped by its pid.
 func startRsyslogd(t *testing.T, dir, tcpPort, relpPort string) {
 	t.Helper()
-	bin := findRsyslogd(t)
+	bin := findSbin(t, "rsyslogd", "packages rsyslog and rsyslog-relp")
 	if err := os.MkdirAll(filepath.Join(dir, "work"), 0o755); err != nil {
 		t.Fatal(err)
 	}
