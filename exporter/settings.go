@@ -109,37 +109,21 @@ func (s *settingFlags) explain(err error) error {
 	if !errors.As(err, &probs) {
 		return err
 	}
-	out := make([]error, 0, len(probs))
+	out := make(config.Problems, 0, len(probs))
 	for _, p := range probs {
-		var e error = p
 		for _, b := range s.bound {
 			if b.key == p.Key && *b.given {
+				// The flag, with its value when the message lacks it,
+				// stands where the key stood.
+				p.Key = "--" + b.flag
 				if p.Value != "" {
-					e = fmt.Errorf("--%s=%s: %s", b.flag, b.shown(), p.Msg)
-				} else {
-					e = fmt.Errorf("--%s: %s", b.flag, p.Msg)
+					p.Key += "=" + b.shown()
+					p.Value = ""
 				}
 				break
 			}
 		}
-		out = append(out, e)
+		out = append(out, p)
 	}
-	if len(out) == 1 {
-		return out[0]
-	}
-	return joined(out)
-}
-
-// joined reports several errors on one line, as config.Problems does.
-type joined []error
-
-func (j joined) Error() string {
-	s := ""
-	for i, e := range j {
-		if i > 0 {
-			s += "; "
-		}
-		s += e.Error()
-	}
-	return s
+	return out
 }

@@ -320,17 +320,11 @@ func (c *Config) Validate() error {
 			add(fmt.Sprintf("logs.rotated_globs: bad glob %q: %v", g, err))
 		}
 	}
-	positive := func(key string, v int64, shown any) {
-		switch {
-		case v < 0:
-			probs = append(probs, Problem{Key: key, Value: fmt.Sprint(shown), Msg: "must not be negative"})
-		case v == 0:
-			probs = append(probs, Problem{Key: key, Value: fmt.Sprint(shown), Msg: "must be positive"})
-		}
-	}
+	// Counts and durations that must be positive; a value is shown as the
+	// user wrote it (5m0s, not 300000000000).
 	for _, n := range []struct {
 		key string
-		v   int
+		v   any
 	}{
 		{"logs.max_line_bytes", c.Logs.MaxLineBytes},
 		{"journal.batch_size", c.Journal.BatchSize},
@@ -338,13 +332,6 @@ func (c *Config) Validate() error {
 		{"auth.threshold", c.Auth.Threshold},
 		{"auth.send_threshold", c.Auth.SendThreshold},
 		{"correlate.max_bytes", c.Correlate.MaxBytes},
-	} {
-		positive(n.key, int64(n.v), n.v)
-	}
-	for _, d := range []struct {
-		key string
-		v   Duration
-	}{
 		{"logs.poll_interval", c.Logs.PollInterval},
 		{"logs.rotate_wait", c.Logs.RotateWait},
 		{"journal.flush_interval", c.Journal.FlushInterval},
@@ -353,7 +340,19 @@ func (c *Config) Validate() error {
 		{"auth.send_window", c.Auth.SendWindow},
 		{"enrich.poll_interval", c.Enrich.PollInterval},
 	} {
-		positive(d.key, int64(d.v), d.v)
+		var v int64
+		switch x := n.v.(type) {
+		case int:
+			v = int64(x)
+		case Duration:
+			v = int64(x)
+		}
+		switch {
+		case v < 0:
+			probs = append(probs, Problem{Key: n.key, Value: fmt.Sprint(n.v), Msg: "must not be negative"})
+		case v == 0:
+			probs = append(probs, Problem{Key: n.key, Value: fmt.Sprint(n.v), Msg: "must be positive"})
+		}
 	}
 	if c.Journal.Path == "" {
 		probs = append(probs, Problem{Key: "journal.path", Msg: "must not be empty"})
