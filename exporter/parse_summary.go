@@ -122,13 +122,7 @@ func (s *parseSummary) add(e *event.Event) {
 		return
 	}
 	ps.unparsedLines++
-	var sh string
-	if ident, msg, ok := parser.SplitMessage(e.Raw); ok {
-		sh = shape.Of(ident, msg)
-	} else {
-		sh = shape.Of("", e.Raw)
-	}
-	ps.shapes[sh]++
+	ps.shapes[shape.OfLine(e.Raw)]++
 }
 
 func plural(n int, word string) string {

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
-	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/shape"
 )
 
@@ -137,12 +136,7 @@ func (m *Ingest) logShape(family string, e *event.Event) {
 	if m.shapes.Full() {
 		return
 	}
-	var s string
-	if ident, msg, ok := parser.SplitMessage(e.Raw); ok {
-		s = shape.Of(ident, msg)
-	} else {
-		s = shape.Of("", e.Raw)
-	}
+	s := shape.OfLine(e.Raw)
 	switch isNew, filled := m.shapes.Add(s); {
 	case isNew:
 		m.logger.Warn("log line of a new unparsed shape", "service", family, "shape", s)

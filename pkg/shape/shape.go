@@ -5,11 +5,25 @@
 // shape can go into a bug report without the personal data of the line.
 package shape
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mailtrail/mailtrail/pkg/parser"
+)
 
 // MaxLen caps a shape's length (in bytes, before the cut mark), so that a
 // long line cannot make a long shape.
 const MaxLen = 240
+
+// OfLine returns the shape of a whole log line: its message under its
+// program, as the parser reads the envelope, or the line itself when it has
+// no envelope the parser knows.
+func OfLine(line string) string {
+	if ident, msg, ok := parser.SplitMessage(line); ok {
+		return Of(ident, msg)
+	}
+	return Of("", line)
+}
 
 // Of returns the shape of msg written under program (the syslog ident
 // without its [pid]; empty when the line had no envelope):
