@@ -214,3 +214,22 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("%s (HTTP %d)", e.Code, e.Status)
 }
+
+// FleetRow is one journaled event as the fleet store (VictoriaLogs) holds
+// it: the event's own fields (as the API returns them), its sequence number
+// in its instance's journal and its Merkle leaf hash (hex), so that a copy
+// in the store can be checked against the journal and deduplicated by
+// (instance, seq). _time is the event's time and _msg the raw line; the
+// stream fields are instance and service. The shipper writes it; central
+// queries read it back.
+type FleetRow struct {
+	StoreTime time.Time `json:"_time"`
+	Msg       string    `json:"_msg"`
+	Seq       int64     `json:"seq"`
+	Leaf      string    `json:"leaf"`
+	event.Event
+}
+
+// FleetStreamFields are the fields of a FleetRow that name its log stream
+// in the store (VictoriaLogs' _stream_fields).
+var FleetStreamFields = []string{"instance", "service"}
