@@ -58,4 +58,10 @@ if [ ! -x "$gobin/nfpm" ]; then
   echo "deps: installing nfpm"
   go install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 fi
+# VictoriaLogs, the fleet store the shipper and central queries are tested
+# against (pkg/vltest runs it on loopback); about two minutes cold.
+if [ ! -x "$gobin/victoria-logs" ]; then
+  echo "deps: installing victoria-logs"
+  go install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.2
+fi
 go mod download
