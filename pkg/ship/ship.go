@@ -275,8 +275,13 @@ func (r *runner) run(ctx context.Context) {
 			} else {
 				pause = min(2*pause, opts.MaxBackoff)
 			}
+			reason := "journal"
+			var se *Error
+			if errors.As(err, &se) {
+				reason = se.Reason
+			}
 			r.log.Warn("shipping failed; the journal keeps the events and the batch is sent again after a pause",
-				"err", err, "cursor", r.cursor, "failures", failures, "pause", pause)
+				"reason", reason, "err", err, "cursor", r.cursor, "failures", failures, "pause", pause)
 			sleep(ctx, pause)
 			continue
 		}
