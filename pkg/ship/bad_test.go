@@ -191,7 +191,7 @@ func TestBadStore(t *testing.T) {
 			t.Fatalf("no log line when shipping resumed:\n%s", logs.String())
 		}
 	}
-	for _, want := range []string{"503 Service Unavailable: storage is overloaded", "401 Unauthorized: missing credentials", "reason=timeout"," reason=http_5xx"} {
+	for _, want := range []string{"503 Service Unavailable: storage is overloaded", "401 Unauthorized: missing credentials", "reason=timeout", " reason=http_5xx"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q", want)
 		}
