@@ -133,13 +133,16 @@ func (s *Shipper) Pause() (resume func()) {
 	return s.mu.Unlock
 }
 
-// Resend sends the events seqs again to every sink whose store already
-// has them (seq at or below its cursor): after an erasure deleted the
-// store's copies, the rewritten events take their place. The shipper must
-// be paused (or not running).
-func (s *Shipper) Resend(ctx context.Context, seqs []int64) error {
+// resend sends the events seqs again to the sinks named in to, up to
+// their cursors (the later ones are still to come): after an erasure
+// deleted the store's copies, the rewritten events take their place. The
+// shipper must be paused (or not running).
+func (s *Shipper) resend(ctx context.Context, seqs []int64, to map[string]bool) error {
 	var errs []error
 	for _, r := range s.runners {
+		if !to[r.sink.Name()] {
+			continue
+		}
 		if err := r.load(ctx); err != nil {
 			errs = append(errs, err)
 			continue

@@ -62,17 +62,27 @@ func (e *Error) rowsRefused() bool {
 	return false
 }
 
+// CheckURL says what is wrong with a store's URL, if anything.
+func CheckURL(raw string) error {
+	_, err := parseURL("", raw)
+	return err
+}
+
 // parseURL checks a sink's URL: absolute http or https with a host.
 func parseURL(sink, raw string) (*url.URL, error) {
+	what := fmt.Sprintf("%s url %q", sink, raw)
+	if sink == "" {
+		what = fmt.Sprintf("%q", raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s url %q: %w", sink, raw, err)
+		return nil, fmt.Errorf("%s: %w", what, unwrapURL(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%s url %q: want http:// or https://", sink, raw)
+		return nil, fmt.Errorf("%s: want http:// or https://", what)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%s url %q: no host", sink, raw)
+		return nil, fmt.Errorf("%s: no host", what)
 	}
 	return u, nil
 }
@@ -101,6 +111,19 @@ func (p *poster) post(ctx context.Context, url, contentType string, body []byte)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return p.do(req)
+}
+
+// get is post's GET.
+func (p *poster) get(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, &Error{Sink: p.sink, URL: p.shown, Reason: ReasonEncode, Err: err}
+	}
+	return p.do(req)
+}
+
+func (p *poster) do(req *http.Request) ([]byte, error) {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, &Error{Sink: p.sink, URL: p.shown, Reason: netReason(err), Err: unwrapURL(err)}
