@@ -20,7 +20,7 @@ import (
 )
 
 // reportKinds are the reports, in the order --help lists them.
-var reportKinds = []string{"summary", "deliveries", "logins", "trace"}
+var reportKinds = report.Kinds
 
 func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("report", "Audit reports from the journal: summary (pflogsumm-style), deliveries (timeline), logins (history), trace (one message).")
@@ -85,35 +85,12 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		}
 		defer j.Close()
 		params := reportParams(j.Path(), o, now)
-		var doc *report.Doc
-		switch kind {
-		case "summary":
-			s, err := report.BuildSummary(ctx, j, o)
-			if err != nil {
-				return fail(1, "%v", err)
-			}
-			doc = report.SummaryDoc(s, params)
-		case "deliveries":
-			ds, err := report.BuildDeliveries(ctx, j, o)
-			if err != nil {
-				return fail(1, "%v", err)
-			}
-			doc = report.DeliveriesDoc(ds, params)
-		case "logins":
-			ls, err := report.BuildLogins(ctx, j, o)
-			if err != nil {
-				return fail(1, "%v", err)
-			}
-			doc = report.LoginsDoc(ls, params)
-		case "trace":
-			r, err := report.BuildTrace(ctx, j, o)
-			if errors.Is(err, query.ErrNotFound) {
-				return fail(1, "no message %s in %s", reportSubject(o), j.Path())
-			}
-			if err != nil {
-				return fail(1, "%v", err)
-			}
-			doc = report.TraceDoc(r, o, params)
+		doc, err := report.Build(ctx, j, kind, o, params)
+		if errors.Is(err, query.ErrNotFound) {
+			return fail(1, "no message %s in %s", reportSubject(o), j.Path())
+		}
+		if err != nil {
+			return fail(1, "%v", err)
 		}
 		doc.Generated, doc.Version = now, version
 		if err := writeReport(stdout, output, doc, format); err != nil {
