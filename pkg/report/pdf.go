@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -91,8 +92,8 @@ func pdfTable(pdf *fpdf.Fpdf, tr func(string) string, t *Table) {
 		pdf.CellFormat(0, 5, tr(t.Empty), "", 1, "L", false, 0, "")
 		return
 	}
-	// Columns get the width of their widest cell (capped), scaled down
-	// together when the table is wider than the page.
+	// Columns get the width of their widest cell (capped); when the table
+	// is wider than the page, only the widest are narrowed.
 	widths := make([]float64, len(t.Columns))
 	pdf.SetFont(pdfFont, "B", pdfCellSize)
 	for i, c := range t.Columns {
@@ -106,15 +107,7 @@ func pdfTable(pdf *fpdf.Fpdf, tr func(string) string, t *Table) {
 			}
 		}
 	}
-	total := 0.0
-	for _, w := range widths {
-		total += w
-	}
-	if total > avail {
-		for i := range widths {
-			widths[i] *= avail / total
-		}
-	}
+	fitWidths(widths, avail)
 	header := func() {
 		pdf.SetFont(pdfFont, "B", pdfCellSize)
 		pdf.SetFillColor(225, 225, 225)
@@ -164,5 +157,31 @@ func pdfTable(pdf *fpdf.Fpdf, tr func(string) string, t *Table) {
 			x += widths[i]
 		}
 		pdf.SetXY(pdfMargin, y+h)
+	}
+}
+
+// fitWidths narrows the widest columns to one common width, the largest
+// that fits the table in avail: a time or a queue id keeps its one line,
+// and a reply text wraps.
+func fitWidths(widths []float64, avail float64) {
+	total := 0.0
+	for _, w := range widths {
+		total += w
+	}
+	if total <= avail {
+		return
+	}
+	sorted := slices.Sorted(slices.Values(widths))
+	// With the k narrowest kept, the others share what is left.
+	kept := 0.0
+	for k, w := range sorted {
+		c := (avail - kept) / float64(len(sorted)-k)
+		if w >= c {
+			for i := range widths {
+				widths[i] = min(widths[i], c)
+			}
+			return
+		}
+		kept += w
 	}
 }
