@@ -28,8 +28,8 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd := app.Command("report", "Audit reports from the journal: summary (pflogsumm-style), deliveries (timeline), logins (history), trace (one message).")
 	var (
 		kind, path, since, until, user, domain, queueID, messageID, format, output, blocklist, evidenceOut string
-		geoip                                                                                 []string
-		top                                                                                   int
+		geoip                                                                                              []string
+		top                                                                                                int
 	)
 	cmd.Arg("report", "Which report: "+strings.Join(reportKinds, ", ")+".").Required().EnumVar(&kind, reportKinds...)
 	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").StringVar(&path)
