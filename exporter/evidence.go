@@ -27,7 +27,12 @@ func writeEvidence(ctx context.Context, stderr io.Writer, path, journalPath stri
 	// Before the work: a bundle that cannot be written is said at once.
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return nil, fail(2, "--evidence=%s: cannot write there: %v", path, err)
+		// The temporary file's name means nothing to the user.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fail(2, "--evidence=%s: cannot write in %s: %v", path, filepath.Dir(path), err)
 	}
 	defer os.Remove(tmp.Name())
 	w, err := evidence.Write(ctx, journalPath, req, tmp)
