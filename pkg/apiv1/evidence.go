@@ -101,3 +101,14 @@ type EvidenceProof struct {
 	Seq   int64    `json:"seq"`
 	Proof []string `json:"proof"`
 }
+
+// PathEvidence is GET /api/v1/evidence: a report's evidence bundle (a zip,
+// application/zip), for auditor and admin tokens not scoped to tenants.
+// It is not in Endpoints, whose answers are JSON.
+const PathEvidence = "evidence"
+
+// EvidenceParams are the parameters of PathEvidence: report (summary,
+// deliveries, logins, trace; required), since and until (the last 24 h by
+// default; a trace is not limited unless given), user, domain, queue_id,
+// message_id and top, as `exporter report` takes them.
+var EvidenceParams = []string{"report", "since", "until", "user", "domain", "queue_id", "message_id", "top"}
