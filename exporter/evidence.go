@@ -109,7 +109,7 @@ func verifyEvidenceCommand(app *kingpin.Application, stdin io.Reader, stdout, st
 		if err != nil {
 			return fail(exitUnreadable, "%v", err)
 		}
-		r, err := evidence.Verify(context.Background(), f, fi.Size(), verifiers)
+		r, err := evidence.Verify(context.Background(), f, fi.Size(), verifiers, version)
 		if err != nil {
 			return fail(exitUnreadable, "%s: %v", path, err)
 		}
@@ -123,6 +123,9 @@ func verifyEvidenceCommand(app *kingpin.Application, stdin io.Reader, stdout, st
 			fmt.Fprintf(stdout, "; %d erased and %d removed by retention, each named by a signed erasure record", r.Erased, r.Removed)
 		}
 		fmt.Fprintln(stdout)
+		if r.PDFUnchecked {
+			fmt.Fprintf(stderr, "exporter verify-evidence: report.pdf not compared: mailtrail %s made it, this is %s (its CSV and JSON were compared)\n", r.MadeBy, version)
+		}
 		if r.KeyFromBundle {
 			fmt.Fprintln(stderr, "exporter verify-evidence: no --pubkey: the signature was checked with the key the bundle carries; give the journal's key from elsewhere to know who signed")
 		}

@@ -143,6 +143,9 @@ func TestEvidenceRoundTrip(t *testing.T) {
 		{"edited report row", func(fs map[string][]byte) {
 			fs["report.csv"] = bytes.Replace(fs["report.csv"], []byte(",sent,"), []byte(",bounced,"), 1)
 		}, pub, `report.csv line \d+ is ".*,bounced,.*", but the events give ".*,sent,.*" \(a row was edited`},
+		{"edited pdf", func(fs map[string][]byte) {
+			fs["report.pdf"] = bytes.Replace(fs["report.pdf"], []byte("/Title"), []byte("/Titel"), 1)
+		}, pub, `report.pdf is not the report its events give \(it was edited\)`},
 		{"removed event", func(fs map[string][]byte) {
 			fs[apiv1.EvidenceEventsFile] = editLine(t, fs[apiv1.EvidenceEventsFile], victim, func(map[string]any) map[string]any { return nil })
 			fs[apiv1.EvidenceProofsFile] = editLine(t, fs[apiv1.EvidenceProofsFile], victim, func(map[string]any) map[string]any { return nil })
@@ -209,6 +212,21 @@ func TestEvidenceRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	// A bundle another version of mailtrail made: its PDF's layout may
+	// differ from this one's, so only CSV and JSON are compared, and the
+	// user is told.
+	t.Run("another version", func(t *testing.T) {
+		dst := filepath.Join(dir, "other-version.zip")
+		tamper(t, bundle, dst, func(fs map[string][]byte) {
+			fs[apiv1.EvidenceQueryFile] = bytes.Replace(fs[apiv1.EvidenceQueryFile], []byte(`"version": "`+version+`"`), []byte(`"version": "0.0.1"`), 1)
+			fs["report.pdf"] = append(fs["report.pdf"], '\n')
+		})
+		r := cliRun(t, "", "verify-evidence", dst, "--pubkey="+pub)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "verified: ") ||
+			r.stderr != "exporter verify-evidence: report.pdf not compared: mailtrail 0.0.1 made it, this is "+version+" (its CSV and JSON were compared)\n" {
+			t.Errorf("%s", r)
+		}
+	})
 	t.Run("file edited behind the manifest", func(t *testing.T) {
 		fs := readBundle(t, bundle)
 		var buf bytes.Buffer

@@ -61,12 +61,12 @@ func TestEvidenceEndpoint(t *testing.T) {
 		t.Fatalf("evidence: %d %v %.300s", w.Code, w.Header(), w.Body.String())
 	}
 	v, _ := integrity.NewVerifier(vkey)
-	res, err := evidence.Verify(ctx, bytes.NewReader(w.Body.Bytes()), int64(w.Body.Len()), integrity.NewVerifiers(v))
+	res, err := evidence.Verify(ctx, bytes.NewReader(w.Body.Bytes()), int64(w.Body.Len()), integrity.NewVerifiers(v), "test")
 	if err != nil || res.Problem != "" || res.Events != 1 || res.Report != "deliveries" {
 		t.Fatalf("the API's bundle: %v %+v", err, res)
 	}
 	w = get("report=trace&queue_id=AAA1111111", "auditor-0123456789")
-	if res, err := evidence.Verify(ctx, bytes.NewReader(w.Body.Bytes()), int64(w.Body.Len()), integrity.NewVerifiers(v)); w.Code != 200 || err != nil || res.Problem != "" || res.Events < 4 {
+	if res, err := evidence.Verify(ctx, bytes.NewReader(w.Body.Bytes()), int64(w.Body.Len()), integrity.NewVerifiers(v), "test"); w.Code != 200 || err != nil || res.Problem != "" || res.Events < 4 {
 		t.Fatalf("trace bundle: %d %v %+v", w.Code, err, res)
 	}
 	for _, c := range []struct {

@@ -99,14 +99,14 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 	t.Logf("wrote %+v", *w)
 	for _, verifiers := range []integrity.Verifiers{verifiers, nil} {
-		got, err := Verify(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), verifiers)
+		got, err := Verify(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), verifiers, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Problem != "" {
 			t.Fatalf("the bundle does not verify: %s", got.Problem)
 		}
-		if got.Events != w.Events || got.Erased != w.Erased || got.Removed != w.Removed || got.KeyFromBundle != (verifiers == nil) {
+		if got.Events != w.Events || got.Erased != w.Erased || got.Removed != w.Removed || got.KeyFromBundle != (verifiers == nil) || got.PDFUnchecked {
 			t.Errorf("verified %+v, wrote %+v", got, w)
 		}
 	}

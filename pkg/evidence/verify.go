@@ -35,28 +35,34 @@ type Verified struct {
 	// KeyFromBundle says the signature was checked with the key the bundle
 	// carries, which proves nothing unless that key is known good.
 	KeyFromBundle bool
+	// PDFUnchecked says report.pdf was not compared: another version of
+	// mailtrail made it, whose layout may differ (CSV and JSON were).
+	PDFUnchecked bool
+	// MadeBy is the version of mailtrail that wrote the bundle.
+	MadeBy string
 	// Problem is the first thing that does not hold; "" means verified.
 	Problem string
 }
 
 // Verify checks the bundle in r (size bytes). With no verifiers the
-// checkpoint's signature is checked with the bundle's own key.pub. An
+// checkpoint's signature is checked with the bundle's own key.pub. version
+// is this build's: a PDF made by another is not compared byte for byte. An
 // error means the bundle cannot be read as a zip at all; anything inside
 // it that does not hold is the Problem of a Verified.
-func Verify(ctx context.Context, r io.ReaderAt, size int64, verifiers integrity.Verifiers) (*Verified, error) {
+func Verify(ctx context.Context, r io.ReaderAt, size int64, verifiers integrity.Verifiers, version string) (*Verified, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("not a zip file: %w", err)
 	}
 	res := &Verified{}
-	if p := verify(ctx, zr, verifiers, res); p != "" {
+	if p := verify(ctx, zr, verifiers, version, res); p != "" {
 		res.Problem = p
 	}
 	return res, nil
 }
 
 // verify returns the first problem.
-func verify(ctx context.Context, zr *zip.Reader, verifiers integrity.Verifiers, res *Verified) string {
+func verify(ctx context.Context, zr *zip.Reader, verifiers integrity.Verifiers, version string, res *Verified) string {
 	files := map[string][]byte{}
 	for _, f := range zr.File {
 		if _, dup := files[f.Name]; dup {
@@ -129,7 +135,8 @@ func verify(ctx context.Context, zr *zip.Reader, verifiers integrity.Verifiers, 
 	if err := strictJSON(files[apiv1.EvidenceQueryFile], &q); err != nil {
 		return fmt.Sprintf("%s: %v", apiv1.EvidenceQueryFile, err)
 	}
-	res.Report = q.Report
+	res.Report, res.MadeBy = q.Report, q.Version
+	res.PDFUnchecked = q.Version != version
 	if want := (apiv1.EvidenceCheckpoint{Origin: cp.Origin, Size: cp.Size, Root: root}); q.Checkpoint != want {
 		return fmt.Sprintf("%s names checkpoint %s of %d events with root %s, but %s signs %s of %d events with root %s (a checkpoint was swapped)",
 			apiv1.EvidenceQueryFile, q.Checkpoint.Origin, q.Checkpoint.Size, q.Checkpoint.Root, apiv1.EvidenceNote, cp.Origin, cp.Size, root)
@@ -201,7 +208,7 @@ func verify(ctx context.Context, zr *zip.Reader, verifiers integrity.Verifiers, 
 		}
 	}
 	res.Events = len(report)
-	return rebuild(ctx, q, cp, report, files)
+	return rebuild(ctx, q, cp, report, files, res.PDFUnchecked)
 }
 
 func leafTime(e *apiv1.EvidenceEvent) int64 {
@@ -293,7 +300,7 @@ func readProofs(b []byte) (map[int64][]integrity.Hash, string) {
 // rebuild journals the report's events into a scratch journal, builds the
 // report there as the writer built it, and holds every rendering to the
 // bundle's.
-func rebuild(ctx context.Context, q apiv1.EvidenceQuery, cp integrity.Checkpoint, events []apiv1.EvidenceEvent, files map[string][]byte) string {
+func rebuild(ctx context.Context, q apiv1.EvidenceQuery, cp integrity.Checkpoint, events []apiv1.EvidenceEvent, files map[string][]byte, skipPDF bool) string {
 	dir, err := os.MkdirTemp("", "mailtrail-evidence-")
 	if err != nil {
 		return fmt.Sprintf("cannot build the report again: %v", err)
@@ -360,6 +367,9 @@ func rebuild(ctx context.Context, q apiv1.EvidenceQuery, cp integrity.Checkpoint
 	doc.Generated, doc.Version = q.Generated, q.Version
 	doc.Checkpoint = &report.Checkpoint{Origin: cp.Origin, Size: cp.Size, Root: hex.EncodeToString(cp.Root[:]), Proved: true}
 	for _, f := range apiv1.EvidenceReportFormats {
+		if f == "pdf" && skipPDF {
+			continue
+		}
 		var b bytes.Buffer
 		if err := report.Write(&b, doc, f); err != nil {
 			return fmt.Sprintf("cannot build the report again as %s: %v", f, err)
