@@ -54,6 +54,9 @@ type Options struct {
 	// ArchiveDir is where retention archives expired blocks (as
 	// Retention.ArchiveDir): Erase rewrites the archives there too.
 	ArchiveDir string
+	// Cold is where archives are kept off the host (retention uploads what
+	// it wrote to ArchiveDir there): Erase rewrites its objects too.
+	Cold ColdStore
 }
 
 // Journal is an open event journal. Commit may be called from several
