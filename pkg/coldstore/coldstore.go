@@ -214,7 +214,9 @@ func (s *Store) Put(ctx context.Context, name string, data []byte, old string) e
 		_ = s.client.RemoveObject(ctx, s.bucket, s.key(name), minio.RemoveObjectOptions{VersionID: version, GovernanceBypass: s.mode == minio.Governance})
 		return fmt.Errorf("upload %s: the stored object is not what was sent (%d bytes, sha256 %s; sent %d bytes)", s.URL(name), len(got), shortSum(got), len(data))
 	}
-	if old != "" && old != version {
+	// The version the PUT created, not the one read back: a server
+	// without versioning answers none, and then nothing is removed.
+	if old != "" && old != info.VersionID {
 		if err := s.client.RemoveObject(ctx, s.bucket, s.key(name), minio.RemoveObjectOptions{VersionID: old, GovernanceBypass: s.mode == minio.Governance}); err != nil {
 			return &OldVersionError{URL: s.URL(name), Version: old, Err: err}
 		}
