@@ -94,20 +94,43 @@ func ParseLockMode(mode string) (minio.RetentionMode, error) {
 	return "", fmt.Errorf("object lock mode %q (want governance or compliance)", mode)
 }
 
+// SettingError is a bad setting: Setting is the Config field's name in
+// the configuration file (url, endpoint, lock_mode, lock_days).
+type SettingError struct {
+	Setting string
+	Err     error
+}
+
+func (e *SettingError) Error() string { return e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
+
+// Check tells what is wrong with the settings (a *SettingError), reading
+// no file and contacting nothing: the configuration check.
+func (c Config) Check() error {
+	_, _, _, _, _, err := c.parse()
+	return err
+}
+
+func (c Config) parse() (bucket, prefix string, mode minio.RetentionMode, host string, secure bool, err error) {
+	if bucket, prefix, err = ParseURL(c.URL); err != nil {
+		return "", "", "", "", false, &SettingError{"url", err}
+	}
+	if mode, err = ParseLockMode(c.LockMode); err != nil {
+		return "", "", "", "", false, &SettingError{"lock_mode", err}
+	}
+	if c.LockDays < 0 || (mode != "" && c.LockDays == 0) {
+		err = fmt.Errorf("object lock retain days %d (want more than 0 with a lock mode)", c.LockDays)
+		return "", "", "", "", false, &SettingError{"lock_days", err}
+	}
+	if host, secure, err = endpoint(c.Endpoint); err != nil {
+		return "", "", "", "", false, &SettingError{"endpoint", err}
+	}
+	return bucket, prefix, mode, host, secure, nil
+}
+
 // New makes the client; it does not contact the server.
 func New(c Config) (*Store, error) {
-	bucket, prefix, err := ParseURL(c.URL)
-	if err != nil {
-		return nil, err
-	}
-	mode, err := ParseLockMode(c.LockMode)
-	if err != nil {
-		return nil, err
-	}
-	if mode != "" && c.LockDays <= 0 {
-		return nil, fmt.Errorf("object lock mode %s needs retain days > 0 (got %d)", c.LockMode, c.LockDays)
-	}
-	host, secure, err := endpoint(c.Endpoint)
+	bucket, prefix, mode, host, secure, err := c.parse()
 	if err != nil {
 		return nil, err
 	}

@@ -126,7 +126,7 @@ func TestBadConfig(t *testing.T) {
 		{Config{URL: "http://bucket/x"}, `archive URL "http://bucket/x": want s3://bucket/prefix`},
 		{Config{URL: "s3:///x"}, `archive URL "s3:///x": no bucket`},
 		{Config{URL: "s3://b", LockMode: "forever"}, `object lock mode "forever" (want governance or compliance)`},
-		{Config{URL: "s3://b", LockMode: "governance"}, `object lock mode governance needs retain days > 0 (got 0)`},
+		{Config{URL: "s3://b", LockMode: "governance"}, `object lock retain days 0 (want more than 0 with a lock mode)`},
 		{Config{URL: "s3://b", Endpoint: "ftp://host"}, `archive endpoint "ftp://host": want host:port`},
 		{Config{URL: "s3://b", CredentialsFile: "/nonexistent/creds"}, `archive credentials file: stat /nonexistent/creds`},
 	} {

@@ -26,6 +26,9 @@ type ColdStore interface {
 	URL(name string) string
 }
 
+// ColdStore is Options.Cold.
+func (j *Journal) ColdStore() ColdStore { return j.opts.Cold }
+
 // isArchiveName tells the names retention gives archives (archiveName).
 func isArchiveName(name string) bool {
 	return strings.HasPrefix(name, "events-") && strings.HasSuffix(name, ".mtar")
