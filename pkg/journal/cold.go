@@ -38,8 +38,10 @@ func isArchiveName(name string) bool {
 // first, and removes each file once its object is stored and checked. A
 // file is checked before it leaves (a damaged one is an error naming it);
 // whatever was not stored stays in dir for the next call. It returns the
-// names uploaded.
-func UploadArchives(ctx context.Context, dir string, cold ColdStore) ([]string, error) {
+// names uploaded. It waits for an erasure in progress.
+func (j *Journal) UploadArchives(ctx context.Context, dir string, cold ColdStore) ([]string, error) {
+	j.archiveMu.Lock()
+	defer j.archiveMu.Unlock()
 	if dir == "" {
 		return nil, errors.New("upload archives: no staging directory")
 	}
@@ -90,30 +92,50 @@ type coldRewrite struct {
 	data      []byte
 }
 
-// eraseCold is eraseArchives for the objects of Options.Cold: it returns
-// the rewritten events and the objects to store once the erasure is
-// committed. An object that cannot be read is an error: it may hold the
-// subject.
-func (j *Journal) eraseCold(ctx context.Context, subjects []string, standIn string) (seqs []int64, objects []coldRewrite, err error) {
+// coldHit is an archive object that names a subject.
+type coldHit struct {
+	name, version string
+	a             *archived
+}
+
+// coldMentioning reads every object of Options.Cold and returns those
+// naming a subject. An object that cannot be read is an error: it may
+// hold the subject.
+func (j *Journal) coldMentioning(ctx context.Context, subjects []string) ([]coldHit, error) {
 	cold := j.opts.Cold
 	if cold == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
-	err = eachColdArchive(ctx, cold, func(name, version string, a *archived) error {
-		hits, err := j.eraseInArchive(cold.URL(name), a, subjects, standIn)
-		if err != nil || len(hits) == 0 {
-			return err
+	var hits []coldHit
+	err := eachColdArchive(ctx, cold, func(name, version string, a *archived) error {
+		n, err := archiveMentions(cold.URL(name), a, subjects)
+		if n > 0 {
+			hits = append(hits, coldHit{name: name, version: version, a: a})
 		}
-		b, err := encodeArchive(a)
-		if err != nil {
-			return fmt.Errorf("rewrite archive %s: %w", cold.URL(name), err)
-		}
-		seqs = append(seqs, hits...)
-		objects = append(objects, coldRewrite{name: name, old: version, data: b})
-		return nil
+		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (it may name the subject: repair or remove it, then forget again)", err)
+		return nil, fmt.Errorf("%w (it may name the subject: repair or remove it, then forget again)", err)
+	}
+	return hits, nil
+}
+
+// eraseCold is eraseArchives for the objects coldMentioning found: it
+// returns the rewritten events and the objects to store once the erasure
+// is committed.
+func (j *Journal) eraseCold(hits []coldHit, subjects []string, standIn string) (seqs []int64, objects []coldRewrite, err error) {
+	for _, h := range hits {
+		url := j.opts.Cold.URL(h.name)
+		s, err := j.eraseInArchive(url, h.a, subjects, standIn)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := encodeArchive(h.a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rewrite archive %s: %w", url, err)
+		}
+		seqs = append(seqs, s...)
+		objects = append(objects, coldRewrite{name: h.name, old: h.version, data: b})
 	}
 	return seqs, objects, nil
 }

@@ -166,7 +166,7 @@ func TestColdForget(t *testing.T) {
 	srv := s3test.Start(t, "arch")
 	proxy := s3test.NewProxy(t, func() string { return srv.Addr })
 	store := coldStore(t, proxy.URL, "", nil)
-	up, err := UploadArchives(ctx, dir, store)
+	up, err := j.UploadArchives(ctx, dir, store)
 	if err != nil || len(up) != len(exp.Archives) {
 		t.Fatalf("upload: %q, %v", up, err)
 	}

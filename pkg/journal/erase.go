@@ -146,6 +146,14 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 	if len(subs) == 0 {
 		return res, errors.New("erase: no subject given")
 	}
+	j.archiveMu.Lock()
+	defer j.archiveMu.Unlock()
+	// Reading the bucket can take long: it is done before ingest has to
+	// wait, and no upload can add an object meanwhile (archiveMu).
+	coldHits, err := j.coldMentioning(ctx, subs)
+	if err != nil {
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	tx, err := j.db.BeginTx(ctx, nil)
@@ -179,7 +187,7 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 			os.Remove(f.tmp)
 		}
 	}
-	inCold, objects, err := j.eraseCold(ctx, subs, res.StandIn)
+	inCold, objects, err := j.eraseCold(coldHits, subs, res.StandIn)
 	if err != nil {
 		undo()
 		discard()

@@ -98,7 +98,7 @@ func (j *Journal) Expire(ctx context.Context, r Retention) (ExpireResult, error)
 	}
 	if r.Cold != nil {
 		var err error
-		if res.Uploaded, err = UploadArchives(ctx, r.ArchiveDir, r.Cold); err != nil {
+		if res.Uploaded, err = j.UploadArchives(ctx, r.ArchiveDir, r.Cold); err != nil {
 			return res, fmt.Errorf("journal %s: retention: %w", j.path, err)
 		}
 	}
