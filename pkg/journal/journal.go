@@ -66,11 +66,6 @@ type Journal struct {
 	// mu serialises commits: the Merkle tree grows in memory in step with
 	// the transaction.
 	mu   sync.Mutex
-	// archiveMu keeps an erasure and an upload of staged archives apart:
-	// an upload must not store (and then delete) a staged file an erasure
-	// is rewriting, nor add an object after the erasure listed them.
-	// Taken before mu, never while holding it.
-	archiveMu sync.Mutex
 	lock *os.File // the writer lock; nil for readers
 	// filters narrow postings lookups (a writer's only); stopFilters ends
 	// their background build.
@@ -103,6 +98,12 @@ type Journal struct {
 	lastCheckpoint     int64 // tree size at the last checkpoint
 	lastCheckpointTime int64 // Unix ns
 	leafBuf            []byte
+
+	// archiveMu keeps an erasure and an upload of staged archives apart:
+	// an upload must not store (and then delete) a staged file an erasure
+	// is rewriting, nor add an object after the erasure listed them.
+	// Taken before mu, never while holding it.
+	archiveMu sync.Mutex
 }
 
 // Open opens (creating if needed) the journal at path and brings its schema
