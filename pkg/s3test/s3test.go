@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -35,6 +37,14 @@ func Binary(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("s3rver"); err == nil {
 		return p
+	}
+	// npm's global bin directory may be off PATH (a /usr/local prefix
+	// under a service's minimal PATH).
+	if out, err := exec.Command("npm", "prefix", "-g").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "s3rver")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
 	}
 	why := "s3rver not found (scripts/deps.sh installs it: npm install -g s3rver@" + Version + ")"
 	if os.Getenv("CI") == "true" {
