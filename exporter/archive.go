@@ -7,10 +7,16 @@ import (
 )
 
 // addArchiveFlags declares the cold archive's settings (journal.archive_url
-// and journal.archive_s3); serve, doctor, forget and restore share them.
+// and journal.archive_s3); serve, doctor and forget share them.
 func addArchiveFlags(cmd *kingpin.CmdClause, s *settingFlags) {
 	bind(s, cmd, "journal.archive-url", "journal.archive_url", "Keep the archives retention writes on S3-compatible storage, s3://BUCKET/PREFIX: they are staged in --journal.archive-dir (default: the journal's path + .archive) and each is removed there once its object is stored and checked; what could not be uploaded is retried at the next retention run. See docs/archive.md.", "", flagString,
 		func(c *config.Config, v string) { c.Journal.ArchiveURL = v })
+	addArchiveS3Flags(cmd, s)
+}
+
+// addArchiveS3Flags declares how to reach the bucket (journal.archive_s3):
+// restore takes them without an archive URL, which its --archive gives.
+func addArchiveS3Flags(cmd *kingpin.CmdClause, s *settingFlags) {
 	bind(s, cmd, "journal.archive-endpoint", "journal.archive_s3.endpoint", "S3 endpoint: host[:port] (HTTPS), http://host:port or https://host:port (default: AWS).", "", flagString,
 		func(c *config.Config, v string) { c.Journal.ArchiveS3.Endpoint = v })
 	bind(s, cmd, "journal.archive-region", "journal.archive_s3.region", "The bucket's region (default: us-east-1).", "", flagString,

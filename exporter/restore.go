@@ -21,7 +21,7 @@ func restoreCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io
 	cmd.Flag("config.file", "Optional YAML configuration file (for journal.archive_s3); flags override it.").StringVar(&sf.configFile)
 	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").StringVar(&path)
 	cmd.Flag("archive", "Archive file (.mtar), archive object (s3://BUCKET/PREFIX/events-....mtar) or every archive object under a prefix (s3://BUCKET/PREFIX), repeatable; blocks removed whole come back newest first, so give all from the oldest wanted on.").Required().StringsVar(&archives)
-	addArchiveFlags(cmd, sf)
+	addArchiveS3Flags(cmd, sf)
 	return cmd.FullCommand(), func() error {
 		ctx := context.Background()
 		c, err := sf.settings()
