@@ -262,6 +262,9 @@ func (e *OldVersionError) Error() string {
 
 func (e *OldVersionError) Unwrap() error { return e.Err }
 
+// NewVersionStored tells journal.ColdStore's users that the data is safe.
+func (e *OldVersionError) NewVersionStored() bool { return true }
+
 func shortSum(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:8])

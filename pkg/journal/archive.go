@@ -95,6 +95,12 @@ func writeArchiveTemp(name string, a *archived) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return writeTemp(name, b)
+}
+
+// writeTemp writes b to the synced temporary file name + ".tmp" and
+// returns that path.
+func writeTemp(name string, b []byte) (string, error) {
 	tmp := name + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {

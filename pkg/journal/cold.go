@@ -16,7 +16,8 @@ import (
 type ColdStore interface {
 	// Put stores data as name whole or not at all and checks what was
 	// stored; a non-empty old is the version of name it replaces, removed
-	// once the new one is stored.
+	// once the new one is stored. When only that removal fails, the
+	// error has a method NewVersionStored() bool that returns true.
 	Put(ctx context.Context, name string, data []byte, old string) error
 	// Get returns the object name and its version.
 	Get(ctx context.Context, name string) (data []byte, version string, err error)
@@ -141,18 +142,61 @@ func (j *Journal) eraseCold(hits []coldHit, subjects []string, standIn string) (
 }
 
 // putCold stores the rewritten objects, each as a new version replacing
-// the one read; it tries every object and tells every failure.
+// the one read; it tries every object and tells every failure. Each is
+// first staged in Options.ArchiveDir, as retention stages a new archive:
+// the rewritten archive exists nowhere else, and a failed Put (which may
+// have removed what it could not check) must not lose it. A staged copy
+// goes once its object is stored; otherwise the next retention run
+// uploads it.
 func (j *Journal) putCold(ctx context.Context, objects []coldRewrite) error {
 	var errs []error
+	dir := j.opts.ArchiveDir
 	for _, o := range objects {
-		if err := j.opts.Cold.Put(ctx, o.name, o.data, o.old); err != nil {
+		staged := ""
+		if dir != "" {
+			var err error
+			if staged, err = stageFile(dir, o.name, o.data); err != nil {
+				errs = append(errs, fmt.Errorf("stage %s: %w", j.opts.Cold.URL(o.name), err))
+				continue
+			}
+		}
+		err := j.opts.Cold.Put(ctx, o.name, o.data, o.old)
+		var kept interface{ NewVersionStored() bool }
+		stored := err == nil || (errors.As(err, &kept) && kept.NewVersionStored())
+		if stored && staged != "" {
+			os.Remove(staged)
+		}
+		if err != nil {
+			if !stored && staged != "" {
+				err = fmt.Errorf("%w (staged as %s, uploaded at the next retention run)", err, staged)
+			}
 			errs = append(errs, err)
 		}
+	}
+	if dir != "" {
+		syncDir(dir)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("archived objects may still hold the subject (forget again to retry; see docs/archive.md for Object Lock): %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// stageFile writes b as dir/name, synced, through a temporary file.
+func stageFile(dir, name string, b []byte) (string, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	tmp, err := writeTemp(path, b)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, nil
 }
 
 // coldMentions is ArchivedMentions for the objects of cold.

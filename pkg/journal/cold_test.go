@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -170,7 +171,7 @@ func TestColdForget(t *testing.T) {
 	if err != nil || len(up) != len(exp.Archives) {
 		t.Fatalf("upload: %q, %v", up, err)
 	}
-	j.opts.Cold = store
+	j.opts.Cold, j.opts.ArchiveDir = store, dir
 	dry, _, err := j.EraseDryRun(ctx, []string{carol})
 	if err != nil || dry.Archived == 0 {
 		t.Fatalf("dry run: %+v, %v", dry, err)
@@ -224,6 +225,61 @@ func TestColdForget(t *testing.T) {
 	for _, a := range as {
 		if bytes.Contains(bytes.ToLower(decodedArchive(t, a)), []byte(dave)) {
 			t.Errorf("the new version of %s still names the subject", a.Name)
+		}
+	}
+	if left := stagedFiles(t, dir); len(left) != 0 {
+		t.Fatalf("rewrites stored, yet staged: %q", left)
+	}
+
+	// The bucket refuses the rewrites: they stay staged, already erased,
+	// and the next upload stores them.
+	proxy.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPut {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`))
+		return true
+	})
+	const user = "u1"
+	named := 0
+	for _, a := range as {
+		if bytes.Contains(decodedArchive(t, a), []byte(`"sasl_username":"u1"`)) {
+			named++
+		}
+	}
+	if named == 0 {
+		t.Fatalf("fixture: no archive names %s", user)
+	}
+	res, err = j.Erase(ctx, []string{user}, "test")
+	if err == nil || res.Seq == 0 || res.Archived == 0 || !strings.Contains(err.Error(), "uploaded at the next retention run") {
+		t.Fatalf("erase with the bucket refusing writes: %+v, %v", res, err)
+	}
+	proxy.SetHook(nil)
+	staged := stagedFiles(t, dir)
+	if len(staged) != res.ArchiveFiles {
+		t.Fatalf("staged %q, want the %d rewritten archives", staged, res.ArchiveFiles)
+	}
+	for _, f := range staged {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(decodedArchive(t, ArchiveData{Name: f, Data: b}), []byte(`"sasl_username":"u1"`)) {
+			t.Errorf("staged %s still names %s", f, user)
+		}
+	}
+	if up, err := j.UploadArchives(ctx, dir, store); err != nil || len(up) != len(staged) {
+		t.Fatalf("upload of the staged rewrites: %q, %v", up, err)
+	}
+	as, err = ReadColdArchives(ctx, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if bytes.Contains(decodedArchive(t, a), []byte(`"sasl_username":"u1"`)) {
+			t.Errorf("%s still names %s", a.Name, user)
 		}
 	}
 }
