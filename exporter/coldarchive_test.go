@@ -129,6 +129,19 @@ func TestColdArchive(t *testing.T) {
 			t.Errorf("%q: %s; want exit 2 and %q", c.args, r, c.want)
 		}
 	}
+
+	// Without credentials serve refuses to start; replay, which never
+	// touches the bucket, does not need them.
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	r = cliRun(t, "", "serve", "--config.check", "--log.path="+empty, "--journal.archive-url=s3://arch/mx1")
+	if r.code != 2 || !strings.Contains(r.stderr, "journal.archive_url s3://arch/mx1: archive credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give a credentials file") {
+		t.Errorf("config check without credentials: %s", r)
+	}
+	cfg := filepath.Join(dir, "mailtrail.yml")
+	if err := os.WriteFile(cfg, []byte("instance: mx1\njournal:\n  path: "+db+"\n  archive_url: s3://arch/mx1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cliMust(t, "", "replay", "--config.file="+cfg, "--progress=never", empty)
 }
 
 // mailEvents counts the journal's events other than its own erasure and

@@ -60,6 +60,9 @@ type Store struct {
 	mode           minio.RetentionMode
 	days           int
 	now            func() time.Time
+	// credErr is CheckCredentials' answer at New: every request fails
+	// with it.
+	credErr error
 }
 
 // ParseURL splits s3://bucket/prefix into the bucket and the prefix (no
@@ -134,17 +137,9 @@ func New(c Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var creds *credentials.Credentials
+	creds := credentials.NewEnvAWS()
 	if c.CredentialsFile != "" {
-		if _, err := os.Stat(c.CredentialsFile); err != nil {
-			return nil, fmt.Errorf("archive credentials file: %w", err)
-		}
 		creds = credentials.NewFileAWSCredentials(c.CredentialsFile, "")
-	} else {
-		if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "" {
-			return nil, errors.New("archive credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give a credentials file")
-		}
-		creds = credentials.NewEnvAWS()
 	}
 	region := c.Region
 	if region == "" {
@@ -168,7 +163,25 @@ func New(c Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{client: client, bucket: bucket, prefix: prefix, mode: mode, days: c.LockDays, now: now}, nil
+	// Missing credentials fail each request rather than New: a command
+	// that opens the journal without touching the bucket (replay) need
+	// not have them.
+	return &Store{client: client, bucket: bucket, prefix: prefix, mode: mode, days: c.LockDays, now: now, credErr: c.CheckCredentials()}, nil
+}
+
+// CheckCredentials tells whether credentials are there to sign with: the
+// credentials file exists, or the environment has a key and a secret.
+func (c Config) CheckCredentials() error {
+	if c.CredentialsFile != "" {
+		if _, err := os.Stat(c.CredentialsFile); err != nil {
+			return fmt.Errorf("archive credentials file: %w", err)
+		}
+		return nil
+	}
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "" {
+		return errors.New("archive credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give a credentials file")
+	}
+	return nil
 }
 
 // endpoint turns the endpoint setting into minio's host and TLS switch.
@@ -206,6 +219,9 @@ func (s *Store) URL(name string) string { return "s3://" + s.bucket + "/" + s.ke
 // version this one replaces (an erasure's rewrite): it is removed once the
 // new one is checked, which Object Lock may refuse.
 func (s *Store) Put(ctx context.Context, name string, data []byte, old string) error {
+	if s.credErr != nil {
+		return fmt.Errorf("upload %s: %w", s.URL(name), s.credErr)
+	}
 	sum := sha256.Sum256(data)
 	opts := minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
@@ -273,6 +289,9 @@ func shortSum(b []byte) string {
 // Get returns the object name and its version ("" on a bucket without
 // versioning).
 func (s *Store) Get(ctx context.Context, name string) ([]byte, string, error) {
+	if s.credErr != nil {
+		return nil, "", fmt.Errorf("%s: %w", s.URL(name), s.credErr)
+	}
 	b, v, err := s.get(ctx, name, "")
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", s.URL(name), err)
@@ -303,6 +322,9 @@ func (s *Store) get(ctx context.Context, name, version string) ([]byte, string, 
 // List names the objects under the prefix (one level, names without the
 // prefix), in key order.
 func (s *Store) List(ctx context.Context) ([]string, error) {
+	if s.credErr != nil {
+		return nil, fmt.Errorf("list %s: %w", s.URL(""), s.credErr)
+	}
 	p := ""
 	if s.prefix != "" {
 		p = s.prefix + "/"

@@ -128,15 +128,33 @@ func TestBadConfig(t *testing.T) {
 		{Config{URL: "s3://b", LockMode: "forever"}, `object lock mode "forever" (want governance or compliance)`},
 		{Config{URL: "s3://b", LockMode: "governance"}, `object lock retain days 0 (want more than 0 with a lock mode)`},
 		{Config{URL: "s3://b", Endpoint: "ftp://host"}, `archive endpoint "ftp://host": want host:port`},
-		{Config{URL: "s3://b", CredentialsFile: "/nonexistent/creds"}, `archive credentials file: stat /nonexistent/creds`},
 	} {
 		_, err := New(c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
 		}
 	}
+	// Missing credentials fail the check and every request, not New.
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	if _, err := New(Config{URL: "s3://b"}); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
-		t.Errorf("no credentials: %v", err)
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{URL: "s3://b/p"}, "archive credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give a credentials file"},
+		{Config{URL: "s3://b/p", CredentialsFile: "/nonexistent/creds"}, "archive credentials file: stat /nonexistent/creds"},
+	} {
+		if err := c.cfg.CheckCredentials(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: check %v, want %q", c.cfg, err, c.want)
+		}
+		s, err := New(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.List(context.Background()); err == nil || !strings.Contains(err.Error(), "list s3://b/p/: "+c.want) {
+			t.Errorf("%+v: list %v, want %q", c.cfg, err, c.want)
+		}
+		if err := s.Put(context.Background(), "x.mtar", nil, ""); err == nil || !strings.Contains(err.Error(), "upload s3://b/p/x.mtar: "+c.want) {
+			t.Errorf("%+v: put %v, want %q", c.cfg, err, c.want)
+		}
 	}
 }

@@ -134,8 +134,10 @@ func Check(c *config.Config) error {
 	if _, err := c.Redactor(); err != nil {
 		return err
 	}
-	if _, err := ColdStore(c); err != nil {
-		return err
+	if c.Journal.ArchiveURL != "" {
+		if err := c.Journal.ColdStore().CheckCredentials(); err != nil {
+			return fmt.Errorf("journal.archive_url %s: %w", c.Journal.ArchiveURL, err)
+		}
 	}
 	return nil
 }
