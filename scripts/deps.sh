@@ -51,6 +51,16 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# s3rver, the S3-compatible server the cold archive tests (pkg/s3test) run
+# on loopback; a global npm install puts it on PATH (/usr/bin with
+# Debian's npm).
+if ! command -v s3rver >/dev/null; then
+  echo "deps: installing s3rver"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo npm install -g --no-audit --no-fund s3rver@3.7.1 >/dev/null
+fi
+
 gobin=$(go env GOPATH)/bin
 if [ ! -x "$gobin/staticcheck" ]; then
   echo "deps: installing staticcheck"

@@ -62,6 +62,9 @@ type Options struct {
 	// column, before the caller does: what a report read is what its
 	// evidence bundle must carry. Reads may call it concurrently.
 	Observe func(s *Stored, timeCol int64)
+	// Cold is where archives are kept off the host (retention uploads what
+	// it wrote to ArchiveDir there): Erase rewrites its objects too.
+	Cold ColdStore
 }
 
 // Journal is an open event journal. Commit may be called from several
@@ -103,6 +106,12 @@ type Journal struct {
 	lastCheckpoint     int64 // tree size at the last checkpoint
 	lastCheckpointTime int64 // Unix ns
 	leafBuf            []byte
+
+	// archiveMu keeps an erasure and an upload of staged archives apart:
+	// an upload must not store (and then delete) a staged file an erasure
+	// is rewriting, nor add an object after the erasure listed them.
+	// Taken before mu, never while holding it.
+	archiveMu sync.Mutex
 }
 
 // Open opens (creating if needed) the journal at path and brings its schema
