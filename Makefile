@@ -2,7 +2,7 @@
 # `make demo` the main job. See README.md.
 GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION   ?= $(patsubst v%,%,$(shell git describe --tags --always --dirty 2>/dev/null || echo dev))
 # Build stamp, as Prometheus exporters carry it (promu's variables in
 # prometheus/common/version): `exporter --version` and mailtrail_build_info
 # show it. The date is the commit's (or SOURCE_DATE_EPOCH), so a rebuild
