@@ -71,8 +71,7 @@ func debFile(t *testing.T) string {
 // TestDefaultConfig: the configuration the package installs is valid as
 // serve reads it (no root, no package needed).
 func TestDefaultConfig(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "exporter")
-	run(t, "go", "build", "-o", bin, "../exporter")
+	bin := exporterBinary(t)
 	cfg, err := filepath.Abs("mailtrail.yml")
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,9 @@
 # Postfix and Dovecot hosts run Linux, and Debian packages no cgo cross
 # toolchain for macOS. Static glibc links cleanly only without NSS and
 # dlopen: osusergo and netgo keep user and DNS lookups in Go, and
-# sqlite_omit_load_extension drops SQLite's extension loading.
+# sqlite_omit_load_extension drops SQLite's extension loading; timetzdata
+# embeds the zone database, so --log.timezone=Europe/Berlin works in an
+# image without /usr/share/zoneinfo.
 #
 #   scripts/build-exporter.sh linux/arm64 dist/mailtrail
 #
@@ -38,6 +40,6 @@ if [ -z "$cc" ] || ! command -v "$cc" >/dev/null; then
 fi
 
 CC=$cc CGO_ENABLED=1 GOOS=linux GOARCH=$arch "$GO" build -trimpath \
-	-tags osusergo,netgo,sqlite_omit_load_extension \
+	-tags osusergo,netgo,sqlite_omit_load_extension,timetzdata \
 	-ldflags "-s -w -linkmode external -extldflags -static ${LDFLAGS:-}" \
 	-o "$out" ./exporter
