@@ -1,6 +1,6 @@
 #!/bin/sh
-# Creates the mailtrail system user (in group adm, which reads the mail log)
-# and its journal directory; enables the unit without starting it, so the
+# Creates the mailtrail system user (in groups adm and postdrop, where they
+# exist) and its journal directory; enables the unit without starting it, so the
 # operator can review /etc/mailtrail/mailtrail.yml first.
 set -e
 
@@ -12,9 +12,15 @@ if ! getent passwd mailtrail >/dev/null; then
 		--no-create-home --shell /usr/sbin/nologin \
 		--comment "mailtrail mail-log monitor" mailtrail
 fi
-if getent group adm >/dev/null; then
-	usermod --append --groups adm mailtrail
-fi
+# adm reads the mail log (Debian: /var/log/mail.log root:adm 0640); postdrop
+# lets `postqueue -j` reach Postfix's queue (postqueue's setgid is ignored
+# under the unit's NoNewPrivileges). Only groups this host has: Postfix
+# installed later needs `usermod -aG postdrop mailtrail` (docs/install.md).
+for group in adm postdrop; do
+	if getent group "$group" >/dev/null; then
+		usermod --append --groups "$group" mailtrail
+	fi
+done
 
 mkdir -p /var/lib/mailtrail
 chown mailtrail:mailtrail /var/lib/mailtrail
