@@ -38,6 +38,9 @@ dpkg-query -W -f='${Status}' rsyslog-relp 2>/dev/null | grep -q 'ok installed' |
 command -v lintian >/dev/null || need+=(lintian)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v rpm >/dev/null || need+=(rpm)
+# `make package` and `make release` build arm64 too: the cgo SQLite driver
+# needs Debian's aarch64 cross compiler and C library.
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""
