@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -145,7 +146,7 @@ func TestDeb(t *testing.T) {
 		}
 		// postqueue -j needs postdrop where Postfix is installed (it is
 		// here: scripts/deps.sh installs it for the real-mail test).
-		if _, err := user.LookupGroup("postdrop"); err == nil && !strings.Contains(" "+groups+" ", " postdrop ") {
+		if _, err := user.LookupGroup("postdrop"); err == nil && !slices.Contains(strings.Fields(groups), "postdrop") {
 			t.Errorf("mailtrail is not in group postdrop, which this host has: %s", groups)
 		}
 		if own := run(t, "stat", "-c", "%F %U:%G %a", "/var/lib/mailtrail"); own != "directory mailtrail:mailtrail 750\n" {
@@ -168,6 +169,24 @@ func TestDeb(t *testing.T) {
 			t.Errorf("installed mailtrail serve --config.check: %q", got)
 		}
 		serveMetrics(t)
+	})
+
+	// A Postfix installed after mailtrail: dpkg fires the file trigger on
+	// /usr/sbin/postqueue when postfix unpacks it, and the postinst, run as
+	// "triggered", adds the user to the postdrop group postfix brought.
+	t.Run("postfix installed later", func(t *testing.T) {
+		if _, err := user.LookupGroup("postdrop"); err != nil {
+			t.Skip("skipped: no postdrop group (Postfix is not installed here)")
+		}
+		if got := run(t, "dpkg-deb", "-I", deb, "triggers"); !strings.Contains(got, "interest-noawait /usr/sbin/postqueue\n") {
+			t.Fatalf("the .deb has no trigger on /usr/sbin/postqueue:\n%s", got)
+		}
+		run(t, "gpasswd", "--delete", "mailtrail", "postdrop")
+		run(t, "dpkg-trigger", "--no-await", "/usr/sbin/postqueue")
+		run(t, "dpkg", "--triggers-only", "mailtrail")
+		if groups := run(t, "id", "-nG", "mailtrail"); !slices.Contains(strings.Fields(groups), "postdrop") {
+			t.Errorf("after the postqueue trigger mailtrail is not in postdrop: %s", groups)
+		}
 	})
 
 	// Removal keeps the journal directory and its user; purge deletes them
@@ -314,7 +333,7 @@ func TestUnitNamesNoHostGroups(t *testing.T) {
 		}
 	}
 	for _, g := range []string{"adm", "postdrop"} {
-		if !regexp.MustCompile(`(?m)^for group in .*\b` + g + `\b`).Match(post) {
+		if !regexp.MustCompile(`(?m)^\s*for group in .*\b` + g + `\b`).Match(post) {
 			t.Errorf("postinstall.sh does not add mailtrail to %s where the group exists", g)
 		}
 	}
