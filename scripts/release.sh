@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Release build (`make release`): the exporter for every Linux platform as
 # a tarball laid out like Prometheus exporters' (mailtrail-<version>.linux-
-# <arch>/ with the binary, LICENSE, README.md, the example configuration
-# and the systemd unit), the Grafana plugin's archive (frontend and backend
+# <arch>/ with the binary, LICENSE, README.md, install.md, the example
+# configuration and the systemd unit), the Grafana plugin's archive (frontend and backend
 # for every platform Grafana runs on), and SHA256SUMS over them.
 #
 # The Makefile passes VERSION and LDFLAGS (the version stamp). The
@@ -48,16 +48,21 @@ for p in $EXPORTER_PLATFORMS; do
 		echo "release: $dir/mailtrail is dynamically linked" >&2
 		exit 1
 	fi
-	if [ "$arch" = "$("$GO" env GOHOSTARCH)" ]; then
-		if ! "$dir/mailtrail" --version | grep -qF "version $VERSION "; then
-			echo "release: $dir/mailtrail --version does not show $VERSION:" >&2
-			"$dir/mailtrail" --version >&2
-			exit 1
-		fi
+	# Another architecture's static binary runs under qemu-user where it
+	# is installed (Debian package qemu-user).
+	runner=()
+	if [ "$arch" != "$("$GO" env GOHOSTARCH)" ]; then
+		case $arch in arm64) runner=(qemu-aarch64) ;; amd64) runner=(qemu-x86_64) ;; esac
+		command -v "${runner[0]:-none}" >/dev/null || runner=(skip)
 	fi
-	cp LICENSE README.md packaging/mailtrail.yml packaging/mailtrail.service "$dir/"
+	if [ "${runner[*]}" != skip ] && ! "${runner[@]}" "$dir/mailtrail" --version | grep -qF "version $VERSION "; then
+		echo "release: $dir/mailtrail --version does not show $VERSION:" >&2
+		"${runner[@]}" "$dir/mailtrail" --version >&2 || true
+		exit 1
+	fi
+	cp LICENSE README.md docs/install.md packaging/mailtrail.yml packaging/mailtrail.service "$dir/"
 	chmod 0755 "$dir/mailtrail"
-	chmod 0644 "$dir"/LICENSE "$dir"/README.md "$dir"/mailtrail.yml "$dir"/mailtrail.service
+	chmod 0644 "$dir"/LICENSE "$dir"/README.md "$dir"/install.md "$dir"/mailtrail.yml "$dir"/mailtrail.service
 done
 
 echo "release: Grafana plugin (frontend, backend for every platform)"
