@@ -808,7 +808,7 @@ func TestCLIUsage(t *testing.T) {
 		}
 	})
 	t.Run("version", func(t *testing.T) {
-		if out := cliMust(t, "", "--version"); out != version+"\n" {
+		if out := cliMust(t, "", "--version"); out != versionText("exporter")+"\n" {
 			t.Errorf("--version: %q", out)
 		}
 	})

@@ -40,6 +40,9 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v rpm >/dev/null || need+=(rpm)
 # The PDF report tests render every page with poppler (pdftotext, pdftoppm).
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
+# `make package` and `make release` build arm64 too: the cgo SQLite driver
+# needs Debian's aarch64 cross compiler and C library.
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""
