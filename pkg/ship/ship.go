@@ -163,14 +163,14 @@ func (s *Shipper) resend(ctx context.Context, seqs []int64, to map[string]bool) 
 			}
 			// A run of consecutive seqs is one read.
 			k := i + 1
-			for k < len(seqs) && seqs[k] == seqs[k-1]+1 && seqs[k] <= r.cursor && k-i < s.opts.BatchSize {
+			for k < len(seqs) && seqs[k] == seqs[k-1]+1 && seqs[k] <= r.cursor && k-i < r.batchSize() {
 				k++
 			}
 			_, err := s.j.ReadAfter(ctx, lo-1, k-i, func(it *journal.Shipped) error {
 				batch = append(batch, *it)
 				return nil
 			})
-			if err == nil && len(batch) >= s.opts.BatchSize {
+			if err == nil && len(batch) >= r.batchSize() {
 				err = flush()
 			}
 			if err != nil {
@@ -252,6 +252,14 @@ type sample struct {
 // dropped, the oldest kept.
 const maxSamples = 4096
 
+// batchSize is the sink's own batch size, if it has one.
+func (r *runner) batchSize() int {
+	if b, ok := r.sink.(interface{ BatchSize() int }); ok && b.BatchSize() > 0 {
+		return b.BatchSize()
+	}
+	return r.s.opts.BatchSize
+}
+
 func (r *runner) load(ctx context.Context) error {
 	c, err := r.s.j.ShipCursor(ctx, r.sink.Name())
 	if err != nil {
@@ -332,7 +340,7 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 		tooOld = now.Add(-s.opts.MaxAge)
 	}
 	r.batch = r.batch[:0]
-	last, err := s.j.ReadAfter(ctx, r.cursor, s.opts.BatchSize, func(it *journal.Shipped) error {
+	last, err := s.j.ReadAfter(ctx, r.cursor, r.batchSize(), func(it *journal.Shipped) error {
 		res.read++
 		if !tooOld.IsZero() && it.Time.Before(tooOld) {
 			res.rejected++
