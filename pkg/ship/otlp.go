@@ -28,8 +28,8 @@ type OTLP struct {
 	// Batch is how many events one request carries at most (0:
 	// Options.BatchSize).
 	Batch int
-	p   *poster
-	buf []byte
+	p     *poster
+	buf   []byte
 	// One scratch buffer per nesting level of the message.
 	rec, kv, av []byte
 	res, rl     []byte
