@@ -93,8 +93,7 @@ type Config struct {
 	// a fleet store, it also deletes the store's copies and says what each
 	// store did.
 	Erase func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error)
-
-	Logger    *slog.Logger
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
