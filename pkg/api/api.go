@@ -92,7 +92,7 @@ type Config struct {
 	// Erase, when set, makes the erasures instead of Journal.Erase: with
 	// a fleet store, it also deletes the store's copies and says what each
 	// store did.
-	Erase func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error)
+	Erase  func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error)
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
