@@ -18,20 +18,21 @@ import (
 // Serve runs it; forget uses it to delete the store's copies.
 func NewShipper(c *config.Config, j *journal.Journal, reg prometheus.Registerer, logger *slog.Logger) (*ship.Shipper, error) {
 	var sinks []ship.Sink
-	var maxAge time.Duration
+	var recheck time.Duration
 	if s := c.Ship.VictoriaLogs; s.URL != "" {
 		vl, err := ship.NewVictoriaLogs(s.URL, time.Duration(s.Timeout))
 		if err != nil {
 			return nil, fmt.Errorf("ship.victorialogs.url: %w", err)
 		}
-		if s.DeleteURL != "" {
-			if err := vl.SetDeleteURL(s.DeleteURL); err != nil {
-				return nil, fmt.Errorf("ship.victorialogs.delete_url: %w", err)
+		if s.SelectURL != "" {
+			if err := vl.SetSelectURL(s.SelectURL); err != nil {
+				return nil, fmt.Errorf("ship.victorialogs.select_url: %w", err)
 			}
 		}
-		if maxAge, err = s.MaxAgeDuration(); err != nil {
+		if vl.MaxAge, err = s.MaxAgeDuration(); err != nil {
 			return nil, fmt.Errorf("ship.victorialogs.max_age: %w", err)
 		}
+		recheck = time.Duration(s.RecheckAfter)
 		vl.Batch = s.BatchSize
 		sinks = append(sinks, vl)
 	}
@@ -46,7 +47,7 @@ func NewShipper(c *config.Config, j *journal.Journal, reg prometheus.Registerer,
 	if len(sinks) == 0 {
 		return nil, nil
 	}
-	opts := ship.Options{Instance: c.Instance, MaxAge: maxAge, Metrics: ship.NewMetrics(reg), Logger: logger.With("component", "ship")}
+	opts := ship.Options{Instance: c.Instance, RecheckAfter: recheck, Metrics: ship.NewMetrics(reg), Logger: logger.With("component", "ship")}
 	return ship.New(j, opts, sinks...), nil
 }
 

@@ -35,9 +35,10 @@ type Deleter interface {
 	DeleteSubjects(ctx context.Context, instance string, subjects []string, wait time.Duration) StoreAnswer
 }
 
-// SetDeleteURL points the deletions elsewhere than the inserts: in a
-// VictoriaLogs cluster, /delete is served by a select node.
-func (v *VictoriaLogs) SetDeleteURL(raw string) error {
+// SetSelectURL points the deletions and rechecks elsewhere than the
+// inserts: in a VictoriaLogs cluster, /delete and /select are served by a
+// select node.
+func (v *VictoriaLogs) SetSelectURL(raw string) error {
 	u, err := parseURL(SinkVictoriaLogs, raw)
 	if err != nil {
 		return err

@@ -42,6 +42,10 @@ type Options struct {
 	// than this: VictoriaLogs drops rows older than its -retentionPeriod
 	// without saying so, so set it to the store's retention.
 	MaxAge time.Duration
+	// RecheckAfter, when set, asks a store that can be asked (a Checker)
+	// this long after it accepted a batch whether it still holds it, and
+	// sends what it lost again.
+	RecheckAfter time.Duration
 	// Metrics receives the counts; nil: kept unexported.
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -91,7 +95,11 @@ func New(j *journal.Journal, opts Options, sinks ...Sink) *Shipper {
 	opts.defaults()
 	s := &Shipper{j: j, opts: opts}
 	for _, k := range sinks {
-		s.runners = append(s.runners, &runner{s: s, sink: k, m: opts.Metrics.sink(k.Name()), log: opts.Logger.With("sink", k.Name())})
+		r := &runner{s: s, sink: k, m: opts.Metrics.sink(k.Name()), log: opts.Logger.With("sink", k.Name())}
+		if c, ok := k.(Checker); ok && opts.RecheckAfter > 0 {
+			r.checker = c
+		}
+		s.runners = append(s.runners, r)
 	}
 	return s
 }
@@ -241,6 +249,10 @@ type runner struct {
 	// the lag in seconds is the age of the first sample past the cursor.
 	seen  []sample
 	batch []journal.Shipped
+	// checker, when set, is asked about the batches in acks.
+	checker     Checker
+	acks        []ack
+	lastRecheck time.Time
 }
 
 type sample struct {
@@ -251,6 +263,19 @@ type sample struct {
 // maxSamples bounds seen while a store stays down: every other sample is
 // dropped, the oldest kept.
 const maxSamples = 4096
+
+// tooOld is the time before which events are not sent: now less the
+// sink's own max age, or Options.MaxAge; zero for none.
+func (r *runner) tooOld(now time.Time) time.Time {
+	age := r.s.opts.MaxAge
+	if m, ok := r.sink.(interface{ MaxAgeLimit() time.Duration }); ok && m.MaxAgeLimit() > 0 {
+		age = m.MaxAgeLimit()
+	}
+	if age <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-age)
+}
 
 // batchSize is the sink's own batch size, if it has one.
 func (r *runner) batchSize() int {
@@ -275,7 +300,11 @@ func (r *runner) run(ctx context.Context) {
 	var pause time.Duration
 	failures := 0
 	for ctx.Err() == nil {
-		n, err := r.step(ctx)
+		err := r.recheck(ctx)
+		var n stepResult
+		if err == nil {
+			n, err = r.step(ctx)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -335,10 +364,7 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 	if r.cursor >= head {
 		return res, nil
 	}
-	var tooOld time.Time
-	if s.opts.MaxAge > 0 {
-		tooOld = now.Add(-s.opts.MaxAge)
-	}
+	tooOld := r.tooOld(now)
 	r.batch = r.batch[:0]
 	last, err := s.j.ReadAfter(ctx, r.cursor, r.batchSize(), func(it *journal.Shipped) error {
 		res.read++
@@ -363,6 +389,9 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 			return res, err
 		}
 		r.cursor = last
+	}
+	if accepted > 0 && r.checker != nil {
+		r.acks = append(r.acks, ack{lo: r.batch[0].Seq, hi: r.batch[len(r.batch)-1].Seq, n: accepted, at: now})
 	}
 	if accepted > 0 {
 		r.m.batches.Inc()

@@ -25,7 +25,10 @@ const DefaultTimeout = 10 * time.Second
 type VictoriaLogs struct {
 	// Batch is how many events one request carries at most (0:
 	// Options.BatchSize).
-	Batch  int
+	Batch int
+	// MaxAge, when set, is Options.MaxAge for this sink: the store's
+	// -retentionPeriod.
+	MaxAge time.Duration
 	p      *poster
 	insert string
 	base   *url.URL
@@ -59,6 +62,9 @@ func (v *VictoriaLogs) Name() string { return SinkVictoriaLogs }
 
 // BatchSize is Batch.
 func (v *VictoriaLogs) BatchSize() int { return v.Batch }
+
+// MaxAgeLimit is MaxAge.
+func (v *VictoriaLogs) MaxAgeLimit() time.Duration { return v.MaxAge }
 
 // URL is the store's base URL without its password.
 func (v *VictoriaLogs) URL() string { return v.p.shown }
