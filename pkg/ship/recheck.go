@@ -36,11 +36,15 @@ type Checker interface {
 // ack is a batch the store accepted, to be rechecked.
 type ack struct {
 	lo, hi int64 // the batch's first and last seq
-	n      int64 // the events accepted
-	at     time.Time
-	// again marks a range already found short once: what is still
-	// missing the second time, the store will not keep.
-	again bool
+	// n is how many events were accepted; -1: as many as the journal
+	// holds in the range (the range shipped before a restart).
+	n  int64
+	at time.Time
+	// tries is how often the range was found short: once, it is asked
+	// about again later (a cluster's insert node may still be holding
+	// rows for a storage node that was away); twice, the missing events
+	// are sent again; three times, the store will not keep them.
+	tries int
 }
 
 func (v *VictoriaLogs) logsQL(ctx context.Context, query string) ([]map[string]string, error) {
@@ -109,14 +113,13 @@ func (r *runner) recheck(ctx context.Context) error {
 	due := now.Add(-opts.RecheckAfter)
 	i := 0
 	var lo, hi, n int64
-	again := false
-	// Consecutive batches, first sent or already found short alike, are
-	// one question.
+	tries := 0
+	// Consecutive batches found short as often are one question.
 	for i < len(r.acks) && !r.acks[i].at.After(due) && n < maxRecheck {
 		a := r.acks[i]
 		if i == 0 {
-			lo, again = a.lo, a.again
-		} else if a.again != again || a.lo <= hi {
+			lo, tries = a.lo, a.tries
+		} else if a.tries != tries || a.lo <= hi || a.n < 0 || n < 0 {
 			break
 		}
 		hi, n = a.hi, n+a.n
@@ -128,20 +131,36 @@ func (r *runner) recheck(ctx context.Context) error {
 	r.lastRecheck = now
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
+	tooOld := r.tooOld(now)
+	if n < 0 {
+		n = 0
+		if _, err := r.s.j.ReadAfter(ctx, lo-1, int(hi-lo+1), func(it *journal.Shipped) error {
+			if tooOld.IsZero() || !it.Time.Before(tooOld) {
+				n++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		r.acks[0].n = n
+	}
 	got, err := r.checker.CountSeqs(ctx, opts.Instance, lo, hi)
 	if err != nil {
 		return err
 	}
 	if got >= n {
 		r.acks = r.acks[i:]
-		return nil
+		return r.saveChecked(ctx)
+	}
+	if tries == 0 {
+		r.acks = append(r.acks[i:], ack{lo: lo, hi: hi, n: n, at: now, tries: 1})
+		return r.saveChecked(ctx)
 	}
 	held, err := r.checker.HeldSeqs(ctx, opts.Instance, lo, hi)
 	if err != nil {
 		return err
 	}
 	var missing []journal.Shipped
-	tooOld := r.tooOld(now)
 	if _, err := r.s.j.ReadAfter(ctx, lo-1, int(hi-lo+1), func(it *journal.Shipped) error {
 		if !held[it.Seq] && (tooOld.IsZero() || !it.Time.Before(tooOld)) {
 			missing = append(missing, *it)
@@ -150,14 +169,14 @@ func (r *runner) recheck(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if again && len(missing) > 0 {
+	if tries >= 2 && len(missing) > 0 {
 		// Sent twice and still not kept: older than the store's
 		// retention, most likely. Counted, not sent forever.
 		r.log.Warn("the store did not keep events sent to it twice (older than its -retentionPeriod? set max_age); counted as rejected",
 			"events", len(missing), "from_seq", lo, "to_seq", hi)
 		r.m.rejected.Add(float64(len(missing)))
 		r.acks = r.acks[i:]
-		return nil
+		return r.saveChecked(ctx)
 	}
 	if len(missing) > 0 {
 		accepted, _, err := r.send(ctx, missing)
@@ -168,10 +187,49 @@ func (r *runner) recheck(ctx context.Context) error {
 			"events", accepted, "from_seq", lo, "to_seq", hi)
 		r.m.resent.Add(float64(accepted))
 	}
-	if again {
+	if tries >= 2 {
 		r.acks = r.acks[i:]
+		return r.saveChecked(ctx)
+	}
+	r.acks = append(r.acks[i:], ack{lo: lo, hi: hi, n: n, at: now, tries: 2})
+	return r.saveChecked(ctx)
+}
+
+// checkedName is the journal's cursor of the events the store was found
+// to hold: a restarted exporter rechecks from there.
+func (r *runner) checkedName() string { return r.sink.Name() + ".checked" }
+
+// saveChecked records how far the store is known to hold everything.
+func (r *runner) saveChecked(ctx context.Context) error {
+	checked := r.cursor
+	for _, a := range r.acks {
+		checked = min(checked, a.lo-1)
+	}
+	if checked == r.checked {
 		return nil
 	}
-	r.acks = append(r.acks[i:], ack{lo: lo, hi: hi, n: n, at: now, again: true})
+	if err := r.s.j.SetShipCursor(ctx, r.checkedName(), checked); err != nil {
+		return err
+	}
+	r.checked = checked
+	return nil
+}
+
+// loadChecked makes what was shipped but not yet rechecked before a
+// restart the first thing to recheck.
+func (r *runner) loadChecked(ctx context.Context) error {
+	if r.checker == nil {
+		return nil
+	}
+	c, err := r.s.j.ShipCursor(ctx, r.checkedName())
+	if err != nil {
+		return err
+	}
+	r.checked = c
+	if c < r.cursor {
+		// Rechecked RecheckAfter from now: what was sent just before
+		// the restart may not be searchable yet.
+		r.acks = append(r.acks[:0], ack{lo: max(c+1, r.cursor-maxRecheck+1), hi: r.cursor, n: -1, at: r.s.opts.Now()})
+	}
 	return nil
 }

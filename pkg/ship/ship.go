@@ -252,6 +252,8 @@ type runner struct {
 	// checker, when set, is asked about the batches in acks.
 	checker     Checker
 	acks        []ack
+	checked     int64 // as saved in the journal
+	loaded      bool
 	lastRecheck time.Time
 }
 
@@ -285,13 +287,22 @@ func (r *runner) batchSize() int {
 	return r.s.opts.BatchSize
 }
 
+// load reads the sink's cursors from the journal, once: afterwards the
+// runner's own are the truth.
 func (r *runner) load(ctx context.Context) error {
+	if r.loaded {
+		return nil
+	}
 	c, err := r.s.j.ShipCursor(ctx, r.sink.Name())
 	if err != nil {
 		return err
 	}
 	r.cursor = c
 	r.m.cursor.Set(float64(c))
+	if err := r.loadChecked(ctx); err != nil {
+		return err
+	}
+	r.loaded = true
 	return nil
 }
 
