@@ -214,3 +214,122 @@ func TestShipCluster(t *testing.T) {
 	a.p.term()
 	b.p.term()
 }
+
+// storeNaming counts the store's rows of instance that name subject in any
+// field.
+func storeNaming(t *testing.T, base, instance, subject string) int {
+	t.Helper()
+	http.Get(base + "/internal/force_flush")
+	q := url.Values{"query": {"instance:=" + strconv.Quote(instance) + " *:i(" + strconv.Quote(subject) + ") | stats count() n"}}
+	resp, err := http.Get(base + "/select/logsql/query?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var row struct{ N string }
+	if err := json.NewDecoder(resp.Body).Decode(&row); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(row.N)
+	return n
+}
+
+// Erasure reaches the store: the API's forget (serve shipping) and the
+// CLI's delete the subject's rows in VictoriaLogs and say so; with the
+// store down, the CLI's says the copies remain and fails, and a second
+// forget once the store is back deletes them.
+func TestShipForget(t *testing.T) {
+	vl := vltest.Start(t, "-retentionPeriod=100y", "-delete.enable")
+	r := startAPIRig(t, 3000, true, "", "--ship.victorialogs.url="+vl.URL, "--ship.victorialogs.max-age=0")
+	subject := mostPresentUser(t, filepath.Join(r.dir, "sim.log"))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		last, _, cursor, err := shipState(r.db)
+		if err == nil && cursor == last && storeNaming(t, vl.URL, "mx1", subject) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not shipped within a minute: cursor %d of %d (%v)\n%s", cursor, last, err, r.p.output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	req, err := http.NewRequest(http.MethodPost, r.base+"/api/v1/forget?subject="+url.QueryEscape(subject), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+apiTokensForTest["admin"])
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Events int64
+		Stores []struct {
+			Sink, URL, Detail string
+			Deleted           bool
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || res.Events == 0 || len(res.Stores) != 1 || !res.Stores[0].Deleted || res.Stores[0].URL != vl.URL {
+		t.Fatalf("API forget: %d %+v %v", resp.StatusCode, res, err)
+	}
+	if n := storeNaming(t, vl.URL, "mx1", subject); n != 0 {
+		t.Fatalf("after the API's forget, %d rows in the store name %s", n, subject)
+	}
+	r.p.term()
+
+	// The CLI, the store down: the journal is erased, the command fails
+	// and says the store still holds copies.
+	other := "user" // a local part every simulated address has
+	rows := storeRows(t, vl.URL, `instance:=mx1 recipient:~"@" | fields recipient`)
+	for _, row := range rows {
+		if rc := row["recipient"]; !strings.Contains(rc, "erased") && rc != "" {
+			other = rc
+			break
+		}
+	}
+	if other == "user" {
+		t.Fatal("fixture: no recipient in the store")
+	}
+	vl.Stop() // a clean stop: the rows shipped last are saved
+	cli := cliRun(t, "", "forget", "--journal.path="+r.db, "--instance=mx1", "--ship.victorialogs.url="+vl.URL, "--subject="+other)
+	if cli.code != 1 || !strings.Contains(cli.stdout, "erased "+other) || !strings.Contains(cli.stderr, "still holds copies naming "+other) {
+		t.Fatalf("forget with the store down: %s", cli)
+	}
+	vl.Restart()
+	if n := storeNaming(t, vl.URL, "mx1", other); n == 0 {
+		t.Fatalf("fixture: no row names %s before the second forget", other)
+	}
+	cli = cliRun(t, "", "forget", "--journal.path="+r.db, "--instance=mx1", "--ship.victorialogs.url="+vl.URL, "--subject="+other)
+	if cli.code != 0 || !strings.Contains(cli.stdout, "fleet store victorialogs "+vl.URL+": rows deleted (instance mx1, task") || !strings.Contains(cli.stdout, "nothing changed in the journal") {
+		t.Fatalf("second forget: %s", cli)
+	}
+	if n := storeNaming(t, vl.URL, "mx1", other); n != 0 {
+		t.Fatalf("after the second forget, %d rows name %s: %v\n%s", n, other, storeRows(t, vl.URL, `instance:=mx1 *:i("`+other+`")`), cli)
+	}
+}
+
+// storeRows returns the store's rows for query, as strings.
+func storeRows(t *testing.T, base, query string) []map[string]string {
+	t.Helper()
+	resp, err := http.Get(base + "/select/logsql/query?" + url.Values{"query": {query}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("query %q: %s", query, resp.Status)
+	}
+	var out []map[string]string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]string
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -88,8 +88,17 @@ func (v *VictoriaLogs) DeleteSubjects(ctx context.Context, instance string, subj
 			ans.Detail = fmt.Sprintf("deletion task %s started; its end could not be checked: %s", task.ID, deleteError(err))
 			return ans
 		case !running:
-			ans.Deleted = true
-			ans.Detail = fmt.Sprintf("rows deleted (task %s done)", task.ID)
+			// The store's word is checked: a row still found is said.
+			rows, err := v.logsQL(ctx, filter+" | stats count() n")
+			switch {
+			case err != nil:
+				ans.Detail = fmt.Sprintf("deletion task %s done; whether rows remain could not be checked: %s", task.ID, deleteError(err))
+			case len(rows) == 1 && rows[0]["n"] == "0":
+				ans.Deleted = true
+				ans.Detail = fmt.Sprintf("rows deleted (instance %s, task %s done)", instance, task.ID)
+			default:
+				ans.Detail = fmt.Sprintf("deletion task %s done, but rows still name the subject: %v", task.ID, rows)
+			}
 			return ans
 		case time.Now().After(deadline):
 			ans.Detail = fmt.Sprintf("deletion task %s still running after %v (see /delete/active_tasks)", task.ID, wait)

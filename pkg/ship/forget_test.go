@@ -66,7 +66,7 @@ func TestForgetReachesTheStore(t *testing.T) {
 		t.Fatalf("the other instance's row was touched: %d", n)
 	}
 	rec := erasureRecord(t, j, res.Seq)
-	if !strings.Contains(rec, "stores: victorialogs "+vl.URL+": rows deleted (task ") {
+	if !strings.Contains(rec, "stores: victorialogs "+vl.URL+": rows deleted (instance mx1, task ") {
 		t.Fatalf("erasure record does not say what the store did: %s", rec)
 	}
 
