@@ -82,7 +82,9 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		var kept []string
 		for _, a := range answers {
 			fmt.Fprintf(stdout, "fleet store %s\n", a)
-			if !a.Deleted {
+			if a.NoDelete {
+				fmt.Fprintf(stderr, "exporter forget: warning: %s %s keeps its copies: erase %s in the backend behind it\n", a.Sink, a.URL, subject)
+			} else if !a.Deleted {
 				kept = append(kept, a.Sink+" "+a.URL)
 			}
 		}

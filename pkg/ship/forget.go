@@ -23,6 +23,9 @@ type StoreAnswer struct {
 	// Deleted says the store deleted its rows naming the subject (and
 	// that the deletion finished).
 	Deleted bool
+	// NoDelete says the sink has no way to delete (OTLP): its backend's
+	// copies are for its operator to erase, which Detail says.
+	NoDelete bool
 	// Detail says what happened, in words, for the erasure record and
 	// the operator.
 	Detail string
@@ -167,7 +170,7 @@ func (s *Shipper) Forget(ctx context.Context, subjects []string, actor string, w
 	for _, r := range s.runners {
 		d, ok := r.sink.(Deleter)
 		if !ok {
-			answers = append(answers, StoreAnswer{Sink: r.sink.Name(), URL: sinkURL(r.sink),
+			answers = append(answers, StoreAnswer{Sink: r.sink.Name(), URL: sinkURL(r.sink), NoDelete: true,
 				Detail: "not deleted: an OTLP receiver has no delete; erase the subject in the backend behind it"})
 			continue
 		}
