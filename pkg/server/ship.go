@@ -47,6 +47,11 @@ func NewShipper(c *config.Config, j *journal.Journal, reg prometheus.Registerer,
 	if len(sinks) == 0 {
 		return nil, nil
 	}
+	for _, k := range sinks {
+		if u, ok := k.(interface{ URL() string }); ok {
+			logger.Info("shipping the journal", "sink", k.Name(), "url", u.URL())
+		}
+	}
 	opts := ship.Options{Instance: c.Instance, RecheckAfter: recheck, Metrics: ship.NewMetrics(reg), Logger: logger.With("component", "ship")}
 	return ship.New(j, opts, sinks...), nil
 }
