@@ -427,6 +427,7 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	// shipDone stays nil (never ready) without a shipper.
 	var shipDone chan error
 	if shipper != nil {
+		logShipping(shipper, logger)
 		shipDone = make(chan error, 1)
 		go func() { shipDone <- shipper.Run(ctx) }()
 	}

@@ -47,13 +47,18 @@ func NewShipper(c *config.Config, j *journal.Journal, reg prometheus.Registerer,
 	if len(sinks) == 0 {
 		return nil, nil
 	}
-	for _, k := range sinks {
+	opts := ship.Options{Instance: c.Instance, RecheckAfter: recheck, Metrics: ship.NewMetrics(reg), Logger: logger.With("component", "ship")}
+	return ship.New(j, opts, sinks...), nil
+}
+
+// logShipping says where serve ships the journal (URLs without
+// passwords).
+func logShipping(s *ship.Shipper, logger *slog.Logger) {
+	for _, k := range s.Sinks() {
 		if u, ok := k.(interface{ URL() string }); ok {
 			logger.Info("shipping the journal", "sink", k.Name(), "url", u.URL())
 		}
 	}
-	opts := ship.Options{Instance: c.Instance, RecheckAfter: recheck, Metrics: ship.NewMetrics(reg), Logger: logger.With("component", "ship")}
-	return ship.New(j, opts, sinks...), nil
 }
 
 // StoreAnswers are the answers in the API's terms.
