@@ -129,8 +129,8 @@ func (r *runner) recheck(ctx context.Context) error {
 		return nil
 	}
 	r.lastRecheck = now
-	r.s.mu.Lock()
-	defer r.s.mu.Unlock()
+	r.s.mu.RLock()
+	defer r.s.mu.RUnlock()
 	tooOld := r.tooOld(now)
 	if n < 0 {
 		n = 0

@@ -84,9 +84,10 @@ func (o *Options) defaults() {
 type Shipper struct {
 	j    *journal.Journal
 	opts Options
-	// mu is held while a batch is read and sent: Pause takes it so that an
-	// erasure does not race a batch read before it and sent after.
-	mu      sync.Mutex
+	// mu is read-held while a batch is read and sent (the sinks go on
+	// side by side): Pause takes it so that an erasure does not race a
+	// batch read before it and sent after.
+	mu      sync.RWMutex
 	runners []*runner
 }
 
@@ -363,8 +364,8 @@ type stepResult struct{ read, accepted, rejected int64 }
 func (r *runner) step(ctx context.Context) (stepResult, error) {
 	var res stepResult
 	s := r.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	head, err := s.j.LastSeq(ctx)
 	if err != nil {
 		return res, err
@@ -376,6 +377,7 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 		return res, nil
 	}
 	tooOld := r.tooOld(now)
+	before := r.cursor
 	r.batch = r.batch[:0]
 	last, err := s.j.ReadAfter(ctx, r.cursor, r.batchSize(), func(it *journal.Shipped) error {
 		res.read++
@@ -411,7 +413,7 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 	if res.rejected > 0 {
 		r.m.rejected.Add(float64(res.rejected))
 	}
-	if res.read == 0 && last > 0 {
+	if res.read == 0 && r.cursor > before {
 		res.read = 1 // only tombstones: progress all the same
 	}
 	return res, nil
