@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -332,4 +333,40 @@ func storeRows(t *testing.T, base, query string) []map[string]string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// A store that cannot be reached is a log line and a metric; serve goes on
+// journaling, and a URL that is not one is refused at start, naming the
+// flag.
+func TestShipBadURL(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	e := startShipping(t, dir, "a", dead)
+	metrics := e.p.metricsURL()
+	waitJournaled(t, e.p, e.db, 500, time.Minute)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		v, err := e.p.metric(metrics, `mailtrail_ship_errors_total{reason="connect",sink="victorialogs"}`)
+		lag, _ := e.p.metric(metrics, `mailtrail_ship_lag_events{sink="victorialogs"}`)
+		if err == nil && v >= 2 && lag >= 500 && strings.Contains(e.p.stderr.String(), "shipping failed") && strings.Contains(e.p.stderr.String(), dead) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no connect errors or lag counted within a minute (%v, lag %v, %v)\n%s", v, lag, err, e.p.output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	n := e.w.stop(t)
+	waitJournaled(t, e.p, e.db, n, time.Minute)
+	e.p.term()
+
+	r := cliRun(t, "", "serve", "--journal.path="+filepath.Join(dir, "b.db"), "--ship.victorialogs.url=vl:9428", "--config.check")
+	if r.code != 2 || !strings.Contains(r.stderr, `--ship.victorialogs.url: "vl:9428": want http:// or https://`) {
+		t.Fatalf("a URL that is not one: %s", r)
+	}
 }
