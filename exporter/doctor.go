@@ -20,6 +20,7 @@ func doctorCommand(app *kingpin.Application, _ io.Reader, stdout, _ io.Writer) (
 	sf := addSourceFlags(cmd)
 	addServeSettings(cmd, sf)
 	addRetentionFlags(cmd, sf)
+	addArchiveFlags(cmd, sf)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	var as string
 	cmd.Flag("doctor.user", "Check file access as this user (the service's, e.g. mailtrail) rather than the one running doctor.").StringVar(&as)

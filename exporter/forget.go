@@ -10,6 +10,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/server"
@@ -22,6 +23,7 @@ import (
 func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("forget", "Erase every appearance of an address or user name from the journal (right to erasure): events keep their place in the Merkle tree, the erasure is journaled and signed; with --ship.victorialogs.url the store's copies are deleted too. Stop the exporter first (or use the API's forget).")
 	f := addSourceFlags(cmd)
+	addArchiveFlags(cmd, f)
 	var subject, actor, archiveDir string
 	var dryRun bool
 	cmd.Flag("subject", "The address or user name to erase (matched whole, in any letter case).").Required().StringVar(&subject)
@@ -52,7 +54,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		}
 		subjects := r.Subjects(subject)
 		if dryRun {
-			return forgetDryRun(ctx, c.Journal.Path, c.Journal.ArchiveDir, subjects, stdout)
+			return forgetDryRun(ctx, c, subjects, stdout)
 		}
 		if actor == "" {
 			actor = "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
@@ -110,8 +112,13 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-func forgetDryRun(ctx context.Context, path, archiveDir string, subjects []string, stdout io.Writer) error {
-	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true, ArchiveDir: archiveDir})
+func forgetDryRun(ctx context.Context, c *config.Config, subjects []string, stdout io.Writer) error {
+	path, archiveDir := c.Journal.Path, c.Journal.ArchiveDirectory()
+	cold, err := server.ColdStore(c)
+	if err != nil {
+		return fail(2, "%v", err)
+	}
+	j, err := journal.Open(ctx, path, journal.Options{ReadOnly: true, ArchiveDir: archiveDir, Cold: cold})
 	if err != nil {
 		return fail(1, "%v", err)
 	}
@@ -121,8 +128,12 @@ func forgetDryRun(ctx context.Context, path, archiveDir string, subjects []strin
 		return fail(1, "%v", err)
 	}
 	fmt.Fprintf(stdout, "%d of %d events name %s; nothing changed (dry run)\n", res.Events-res.Archived, total, subjects[0])
-	if archiveDir != "" {
-		fmt.Fprintf(stdout, "%d archived events in %d files of %s name it\n", res.Archived, res.ArchiveFiles, archiveDir)
+	if archiveDir != "" || cold != nil {
+		where := archiveDir
+		if cold != nil {
+			where += " and " + cold.URL("")
+		}
+		fmt.Fprintf(stdout, "%d archived events in %d files of %s name it\n", res.Archived, res.ArchiveFiles, strings.TrimPrefix(where, " and "))
 	}
 	return nil
 }

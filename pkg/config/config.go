@@ -279,6 +279,10 @@ type Journal struct {
 	Retention      string            `yaml:"retention"`
 	RetentionKinds map[string]string `yaml:"retention_kinds"`
 	ArchiveDir     string            `yaml:"archive_dir"`
+	// ArchiveURL (s3://bucket/prefix) keeps the archives on S3-compatible
+	// storage, staged in ArchiveDir until uploaded (see archive.go).
+	ArchiveURL string    `yaml:"archive_url"`
+	ArchiveS3  ArchiveS3 `yaml:"archive_s3"`
 	// Compression is the codec of new blocks: s2 (default, faster) or
 	// zstd (smaller).
 	Compression string `yaml:"compression"`
@@ -456,6 +460,9 @@ func (c *Config) Validate() error {
 			probs = append(probs, Problem{Key: sk.key + ".recheck_after", Value: sk.s.RecheckAfter.String(), Msg: "must not be negative"})
 		}
 	}
+	if c.Journal.ArchiveURL != "" {
+		probs = append(probs, c.Journal.archiveProblems()...)
+	}
 	tokenNames := map[string]bool{}
 	for i, t := range c.API.Tokens {
 		switch {
@@ -517,7 +524,7 @@ func (c *Config) ValidateSources() error {
 
 // RetentionPolicy turns the retention settings into a journal.Retention.
 func (c Journal) RetentionPolicy() (journal.Retention, error) {
-	r := journal.Retention{ArchiveDir: c.ArchiveDir, Kinds: map[event.Kind]time.Duration{}}
+	r := journal.Retention{ArchiveDir: c.ArchiveDirectory(), Kinds: map[event.Kind]time.Duration{}}
 	var err error
 	if r.Default, err = parseDays(c.Retention); err != nil {
 		return r, fmt.Errorf("journal retention: %w", err)

@@ -181,7 +181,8 @@ func (sc *scanner) emit(e *entry) error {
 		!f.Since.IsZero() && e.t < f.Since.UnixNano(),
 		!f.Until.IsZero() && e.t >= f.Until.UnixNano(),
 		sc.kinds != 0 && sc.kinds&kindBit(e.kind) == 0,
-		f.QueueID != "" && string(e.qid) != f.QueueID:
+		f.QueueID != "" && string(e.qid) != f.QueueID,
+		sc.j.opts.UpTo > 0 && e.seq > sc.j.opts.UpTo:
 		return nil
 	}
 	s := &sc.s
@@ -197,6 +198,9 @@ func (sc *scanner) emit(e *entry) error {
 	s.Event.QueueID = string(e.qid)
 	if !f.matches(s, sc.text) {
 		return nil
+	}
+	if sc.j.opts.Observe != nil {
+		sc.j.opts.Observe(s, e.t)
 	}
 	if err := sc.fn(s); err != nil {
 		if errors.Is(err, ErrStop) {
@@ -352,25 +356,13 @@ func (j *Journal) planBlocks(ctx context.Context, db queryer, f *Filter) ([]int6
 			if len(gens) == 0 {
 				return nil, nil
 			}
-			q := "SELECT block FROM postings WHERE gen IN (" + strings.Join(gens, ",") + ") AND term = ?"
-			rows, err := db.QueryContext(ctx, q, t)
-			if err != nil {
-				return nil, fmt.Errorf("read postings: %w", err)
-			}
 			next := map[int64]bool{}
-			for rows.Next() {
-				var b int64
-				if err := rows.Scan(&b); err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("read postings: %w", err)
-				}
+			if err := j.postingBlocks(ctx, db, gens, t, func(b int64) {
 				if cand == nil || cand[b] {
 					next[b] = true
 				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, fmt.Errorf("read postings: %w", err)
+			}); err != nil {
+				return nil, err
 			}
 			cand = next
 			if len(cand) == 0 {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/api"
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/coldstore"
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/enrich"
@@ -74,12 +75,29 @@ func OpenJournal(ctx context.Context, c *config.Config, logger *slog.Logger) (*j
 	if created {
 		logger.Info("generated a checkpoint signing key; keep a copy of its public half off this host", "key", c.Journal.SigningKey, "public", c.Journal.SigningKey+".pub")
 	}
+	cold, err := ColdStore(c)
+	if err != nil {
+		return nil, "", err
+	}
 	j, err := journal.Open(ctx, c.Journal.Path, journal.Options{
 		Signer: signer, VerifierKey: vkey, Origin: c.Instance,
 		CheckpointEvery: c.Journal.CheckpointEvery, CheckpointInterval: time.Duration(c.Journal.CheckpointInterval),
-		Compression: c.Journal.Compression, ArchiveDir: c.Journal.ArchiveDir,
+		Compression: c.Journal.Compression, ArchiveDir: c.Journal.ArchiveDirectory(), Cold: cold,
 	})
 	return j, vkey, err
+}
+
+// ColdStore is the client of the archive bucket (journal.archive_url); nil
+// without one.
+func ColdStore(c *config.Config) (journal.ColdStore, error) {
+	if c.Journal.ArchiveURL == "" {
+		return nil, nil
+	}
+	store, err := coldstore.New(c.Journal.ColdStore())
+	if err != nil {
+		return nil, fmt.Errorf("journal.archive_url %s: %w", c.Journal.ArchiveURL, err)
+	}
+	return store, nil
 }
 
 // APITokens reads the query API's tokens from the configuration.
@@ -116,6 +134,11 @@ func Check(c *config.Config) error {
 	}
 	if _, err := c.Redactor(); err != nil {
 		return err
+	}
+	if c.Journal.ArchiveURL != "" {
+		if err := c.Journal.ColdStore().CheckCredentials(); err != nil {
+			return fmt.Errorf("journal.archive_url %s: %w", c.Journal.ArchiveURL, err)
+		}
 	}
 	return nil
 }
@@ -290,6 +313,7 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	retention.Cold = j.ColdStore()
 	var retentionJob *journal.RetentionJob
 	if retention.Default > 0 || len(retention.Kinds) > 0 {
 		retentionJob = journal.NewRetentionJob(reg, j, retention, logger)
