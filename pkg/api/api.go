@@ -89,7 +89,11 @@ type Config struct {
 	// API, once the journal is done, so that what the process keeps in
 	// memory (correlation state, offender windows) drops them too.
 	Forgotten func(subjects []string)
-	Logger    *slog.Logger
+	// Erase, when set, makes the erasures instead of Journal.Erase: with
+	// a fleet store, it also deletes the store's copies and says what each
+	// store did.
+	Erase  func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error)
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

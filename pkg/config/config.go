@@ -62,7 +62,7 @@ func DefaultConfig() *Config {
 		Postfix:   Postfix{Postqueue: "postqueue"},
 		Enrich:    Enrich{PollInterval: Duration(enrich.DefaultPollInterval)},
 		Ship: Ship{
-			VictoriaLogs: ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout), MaxAge: "7d"},
+			VictoriaLogs: ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout), MaxAge: "7d", RecheckAfter: Duration(ship.DefaultRecheckAfter)},
 			OTLP:         ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout)},
 		},
 	}
@@ -139,15 +139,20 @@ type ShipSink struct {
 	// URL is VictoriaLogs' base URL (an insert node in a cluster), or the
 	// whole OTLP/HTTP logs endpoint.
 	URL string `yaml:"url"`
-	// DeleteURL is where erasures are sent (VictoriaLogs' /delete API,
-	// served by a select node in a cluster); default: URL.
-	DeleteURL string   `yaml:"delete_url"`
+	// SelectURL is where erasures and rechecks are sent (VictoriaLogs'
+	// /delete and /select APIs, served by a select node in a cluster);
+	// default: URL.
+	SelectURL string   `yaml:"select_url"`
 	BatchSize int      `yaml:"batch_size"`
 	Timeout   Duration `yaml:"timeout"`
 	// MaxAge passes over (and counts as rejected) events older than this
 	// ("7d", "36h"; "0": none): set it to the store's -retentionPeriod,
 	// beyond which VictoriaLogs drops rows without saying so.
 	MaxAge string `yaml:"max_age"`
+	// RecheckAfter is how long after VictoriaLogs accepted a batch the
+	// shipper asks whether it still holds it (a crash loses what it had
+	// not yet saved) and sends what is missing again; 0: never.
+	RecheckAfter Duration `yaml:"recheck_after"`
 }
 
 // MaxAgeDuration is MaxAge parsed.
@@ -443,13 +448,16 @@ func (c *Config) Validate() error {
 				probs = append(probs, Problem{Key: sk.key + ".url", Msg: err.Error()})
 			}
 		}
-		if sk.s.DeleteURL != "" {
-			if err := ship.CheckURL(sk.s.DeleteURL); err != nil {
-				probs = append(probs, Problem{Key: sk.key + ".delete_url", Msg: err.Error()})
+		if sk.s.SelectURL != "" {
+			if err := ship.CheckURL(sk.s.SelectURL); err != nil {
+				probs = append(probs, Problem{Key: sk.key + ".select_url", Msg: err.Error()})
 			}
 		}
 		if _, err := sk.s.MaxAgeDuration(); err != nil {
 			probs = append(probs, Problem{Key: sk.key + ".max_age", Msg: err.Error()})
+		}
+		if sk.s.RecheckAfter < 0 {
+			probs = append(probs, Problem{Key: sk.key + ".recheck_after", Value: sk.s.RecheckAfter.String(), Msg: "must not be negative"})
 		}
 	}
 	if c.Journal.ArchiveURL != "" {

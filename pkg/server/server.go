@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/mailtrail/mailtrail/pkg/api"
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/coldstore"
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
@@ -317,6 +318,10 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	if retention.Default > 0 || len(retention.Kinds) > 0 {
 		retentionJob = journal.NewRetentionJob(reg, j, retention, logger)
 	}
+	shipper, err := NewShipper(c, j, reg, logger)
+	if err != nil {
+		return err
+	}
 	// Enrichment is read-side only: the API and reports ask it; ingest
 	// never waits for it.
 	enricher, err := enrich.New(enrich.Options{
@@ -392,14 +397,21 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	queryAPI, err := api.New(api.Config{
+	apiCfg := api.Config{
 		Journal: j, Instance: c.Instance, Version: o.Version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,
 		Offenders: off, Enricher: enricher, Privacy: s.redactor, Logger: logger,
 		Forgotten: func(subjects []string) {
 			s.corr.Reset()
 			off.Forget(subjects)
 		},
-	})
+	}
+	if shipper != nil {
+		apiCfg.Erase = func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error) {
+			res, answers, err := shipper.Forget(ctx, subjects, actor, 0)
+			return res, StoreAnswers(answers), err
+		}
+	}
+	queryAPI, err := api.New(apiCfg)
 	if err != nil {
 		return err
 	}
@@ -436,6 +448,13 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		go retentionJob.Run(ctx, time.Hour)
 	}
 	go enricher.Run(ctx)
+	// shipDone stays nil (never ready) without a shipper.
+	var shipDone chan error
+	if shipper != nil {
+		logShipping(shipper, logger)
+		shipDone = make(chan error, 1)
+		go func() { shipDone <- shipper.Run(ctx) }()
+	}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- web.ServeMultiple(listeners, server, o.Web, logger) }()
 	ready.Store(true)
@@ -446,6 +465,13 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	case <-ctx.Done():
 	case err := <-httpDone:
 		runErr = fmt.Errorf("web server: %w", err)
+	case err := <-shipDone:
+		// Only a cursor that cannot be read ends shipping early; the
+		// store's failures are retried inside.
+		if err != nil {
+			runErr = fmt.Errorf("ship: %w", err)
+		}
+		shipDone = nil
 	case runErr = <-sourcesDone:
 		// Every source ended (stdin at EOF): ingest drains the lines
 		// still queued, then the exporter stops.
@@ -454,6 +480,10 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	cancel()
 	if !ingestFinished {
 		ingestErr = <-ingestDone
+	}
+	// The shipper stops before the journal is closed under it.
+	if shipDone != nil {
+		<-shipDone
 	}
 	if runErr == nil && !errors.Is(ingestErr, context.Canceled) {
 		runErr = ingestErr
