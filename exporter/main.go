@@ -39,6 +39,9 @@ var commands = []command{
 	simulateCommand,
 	reportCommand,
 	doctorCommand,
+	suspendCommand,
+	unsuspendCommand,
+	suspensionsCommand,
 }
 
 // run parses the arguments and runs one subcommand. It returns the process

@@ -119,6 +119,7 @@ type Config struct {
 	Privacy   Privacy   `yaml:"privacy"`
 	Enrich    Enrich    `yaml:"enrich"`
 	API       API       `yaml:"api"`
+	Policy    Policy    `yaml:"policy"`
 }
 
 // API configures the HTTP query API. Without tokens (and without
@@ -415,6 +416,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	probs = append(probs, c.Policy.problems()...)
 	if len(probs) > 0 {
 		return probs
 	}

@@ -368,6 +368,16 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// The policy services answer Postfix and Dovecot from the offender
+	// windows and the suspensions (pkg/suspend, docs/responding.md).
+	pol, err := s.startPolicy(ctx, reg, off)
+	if err != nil {
+		return err
+	}
+	defer pol.close()
+	if pf, dc := pol.addrs(); pf != "" || dc != "" {
+		fmt.Fprintf(o.Stdout, "  policy: postfix %s dovecot %s\n", orOff(pf), orOff(dc))
+	}
 	queryAPI, err := api.New(api.Config{
 		Journal: j, Instance: c.Instance, Version: o.Version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,
 		Offenders: off, Enricher: enricher, Privacy: s.redactor, Logger: logger,
@@ -375,6 +385,7 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 			s.corr.Reset()
 			off.Forget(subjects)
 		},
+		Suspensions: pol.store,
 	})
 	if err != nil {
 		return err
