@@ -31,7 +31,7 @@ func NewSuspensions(ctx context.Context, c *config.Config, j *journal.Journal, r
 		return nil, err
 	}
 	st, err := suspend.New(suspend.Config{
-		DryRun: c.Policy.DryRun, AllowNetworks: nets, AllowUsers: append([]string(nil), c.Policy.AllowUsers...),
+		DryRun: c.Policy.DryRun, PostfixEnforces: c.Policy.Listen != "", AllowNetworks: nets, AllowUsers: append([]string(nil), c.Policy.AllowUsers...),
 		Rules: c.Policy.SuspendRules(), DefaultFor: time.Duration(c.Policy.DefaultFor),
 		Offenders: off,
 		Windows:   offenders.Config{Window: time.Duration(c.Auth.Window), Threshold: c.Auth.Threshold},

@@ -14,13 +14,14 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/policy"
 )
 
-// The texts refused clients are told (Postfix puts them after its reply
-// code, Dovecot logs them and answers the client its own failure).
+// The texts refused clients are told: Postfix puts them after its reply
+// and status codes ("554 5.7.1 <...>: Client host rejected: TEXT"),
+// Dovecot logs them and answers the client its own failure.
 const (
-	TextSuspended  = "5.7.1 account or address suspended by the mail administrator"
-	TextBruteForce = "4.7.1 too many failed logins from your address; try later"
-	TextUser       = "5.7.1 too many failed logins for this account"
-	TextSendVolume = "5.7.1 account suspended: unusual sending volume"
+	TextSuspended  = "account or address suspended by the mail administrator"
+	TextBruteForce = "too many failed logins from your address; try later"
+	TextUser       = "too many failed logins for this account"
+	TextSendVolume = "account suspended: unusual sending volume"
 )
 
 // Decide answers one policy request. The order: allow-lists first (never
@@ -34,10 +35,18 @@ func (s *Store) Decide(q policy.Query) policy.Decision {
 	}
 	now := s.cfg.Now()
 	var d policy.Decision
-	if v := s.inForce(apiv1.SuspendUser, q.User, now); v != nil {
-		d = policy.Decision{Refuse: true, Response: v.Response, Reason: policy.ReasonSuspended, Text: TextSuspended}
+	// Dovecot's SASL service for Postfix (protocol smtp) lets a suspended
+	// user authenticate when the Postfix policy service enforces the
+	// suspension at RCPT: its response (hold, defer_if_permit) is then
+	// the one configured, and the refusal is on the record as Postfix's.
+	userScope := q.User
+	if q.Protocol == policy.ProtocolDovecot && s.cfg.PostfixEnforces && (q.Service == "smtp" || q.Service == "submission") {
+		userScope = ""
+	}
+	if v := s.inForce(apiv1.SuspendUser, userScope, now); v != nil {
+		d = refusalFor(v)
 	} else if v := s.inForce(apiv1.SuspendIP, q.ClientIP, now); v != nil {
-		d = policy.Decision{Refuse: true, Response: v.Response, Reason: policy.ReasonSuspended, Text: TextSuspended}
+		d = refusalFor(v)
 	} else {
 		d = s.rules(q, now)
 	}
@@ -48,6 +57,24 @@ func (s *Store) Decide(q policy.Query) policy.Decision {
 	if err := s.record(refusalRecord(q, d, now, s.cfg.Instance)); err != nil {
 		s.cfg.Logger.Error("policy: a refusal cannot be journaled; letting the client through", "err", err)
 		return policy.Decision{Reason: policy.ReasonUnrecorded}
+	}
+	return d
+}
+
+// refusalFor is the refusal a suspension in force gives: a rule's keeps
+// the rule's reason and text, so that the client and the metrics see the
+// same cause at every request, not only the first.
+func refusalFor(v *apiv1.Suspension) policy.Decision {
+	d := policy.Decision{Refuse: true, Response: v.Response, Reason: policy.ReasonSuspended, Text: TextSuspended}
+	switch v.By {
+	case "rule:" + BruteForceIP:
+		d.Reason, d.Text = policy.ReasonBruteForce, TextBruteForce
+	case "rule:" + BruteForceUser:
+		d.Reason, d.Text = policy.ReasonBruteForce, TextUser
+	case "rule:" + SendVolume:
+		d.Reason, d.Text = policy.ReasonSendVolume, TextSendVolume
+	case "rule:" + Compromised:
+		d.Reason, d.Text = policy.ReasonCompromised, TextSendVolume
 	}
 	return d
 }

@@ -84,6 +84,9 @@ type Config struct {
 	// DryRun refuses nobody: refusals are journaled and counted as
 	// would_refuse, and the answer lets the client through.
 	DryRun bool
+	// PostfixEnforces says Postfix asks the policy service at RCPT: Dovecot
+	// then lets a suspended user's SMTP AUTH through (see Decide).
+	PostfixEnforces bool
 	// AllowNetworks and AllowUsers are never refused nor suspended.
 	AllowNetworks []netip.Prefix
 	AllowUsers    []string
@@ -247,9 +250,16 @@ func (s *Store) Suspend(scope, subject string, dur time.Duration, permanent bool
 	}
 	k := key{scope, sus.Subject}
 	s.mu.Lock()
-	_, replaces := s.sus[k]
+	old, replaces := s.sus[k]
 	full := !replaces && len(s.sus) >= s.cfg.MaxSuspensions
 	s.mu.Unlock()
+	if replaces && !old.Until.IsZero() && !now.Before(old.Until) {
+		// The one it replaces ran out before the expiry job saw it: its
+		// expiry goes on the record first.
+		if err := s.expire(old, now); err != nil {
+			return apiv1.Suspension{}, fmt.Errorf("journal the expiry of the suspension it replaces: %w", err)
+		}
+	}
 	if full {
 		return apiv1.Suspension{}, fmt.Errorf("%w (%d)", ErrFull, s.cfg.MaxSuspensions)
 	}
@@ -328,20 +338,27 @@ func (s *Store) Expire() int {
 	s.mu.Unlock()
 	n := 0
 	for _, v := range due {
-		if err := s.record(unsuspendRecord(v, "expire", "expired", "expiry", now, s.cfg.Instance)); err != nil {
-			s.cfg.Logger.Error("journal a suspension's expiry; trying again", "err", err)
-			continue
+		if s.expire(v, now) == nil {
+			n++
 		}
-		s.mu.Lock()
-		k := key{v.Scope, v.Subject}
-		if s.sus[k] == v {
-			delete(s.sus, k)
-		}
-		s.mu.Unlock()
-		s.m.changes.WithLabelValues("expire", "expiry").Inc()
-		n++
 	}
 	return n
+}
+
+// expire journals v's expiry and drops it.
+func (s *Store) expire(v *apiv1.Suspension, now time.Time) error {
+	if err := s.record(unsuspendRecord(v, "expire", "expired", "expiry", now, s.cfg.Instance)); err != nil {
+		s.cfg.Logger.Error("journal a suspension's expiry; trying again", "err", err)
+		return err
+	}
+	s.mu.Lock()
+	k := key{v.Scope, v.Subject}
+	if s.sus[k] == v {
+		delete(s.sus, k)
+	}
+	s.mu.Unlock()
+	s.m.changes.WithLabelValues("expire", "expiry").Inc()
+	return nil
 }
 
 // Run expires suspensions and applies the rules to the offenders the
