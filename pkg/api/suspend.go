@@ -199,7 +199,7 @@ func (a *API) alertmanager(_ context.Context, c *caller, p *params) (any, int, e
 		give := func(scope, subject string) {
 			sus, err := st.Suspend(scope, subject, dur, false, al.Labels[labelResponse], reason, by)
 			if err != nil {
-				skip("%s %s: %v", scope, subject, err)
+				skip("%v", err)
 				return
 			}
 			res.Suspended = append(res.Suspended, sus)
