@@ -151,6 +151,9 @@ func (a *API) suspensions(_ context.Context, _ *caller, _ *params) (any, int, er
 // the exporter finds the subjects in its own windows); suspend_user and
 // suspend_ip suspend the subject in the user or ip label (alerts from
 // other sources). mailtrail_for and mailtrail_response are optional.
+// The mixin's MailtrailAuthBruteForce and MailtrailCompromisedAccount act
+// without them (suspend_offenders of the alert's scope label, and of
+// scope send).
 const (
 	labelAction   = "mailtrail_action"
 	labelScope    = "mailtrail_scope"
@@ -173,7 +176,18 @@ func (a *API) alertmanager(_ context.Context, c *caller, p *params) (any, int, e
 		skip := func(format string, args ...any) {
 			res.Skipped = append(res.Skipped, fmt.Sprintf("alert %d (%s): ", i, name)+fmt.Sprintf(format, args...))
 		}
-		action := al.Labels[labelAction]
+		action, scope := al.Labels[labelAction], al.Labels[labelScope]
+		if action == "" {
+			// The mixin's own alerts act without labels of their own: its
+			// brute-force alert carries the offenders' scope, and a
+			// compromised account is an active send offender.
+			switch name {
+			case "MailtrailAuthBruteForce":
+				action, scope = "suspend_offenders", al.Labels["scope"]
+			case "MailtrailCompromisedAccount":
+				action, scope = "suspend_offenders", string(offenders.ScopeSend)
+			}
+		}
 		if action == "" {
 			skip("no %s label", labelAction)
 			continue
@@ -210,7 +224,7 @@ func (a *API) alertmanager(_ context.Context, c *caller, p *params) (any, int, e
 		case "suspend_ip":
 			give(apiv1.SuspendIP, firstLabel(al.Labels, "ip", "client_ip"))
 		case "suspend_offenders":
-			scope := offenders.Scope(al.Labels[labelScope])
+			scope := offenders.Scope(scope)
 			if scope != offenders.ScopeIP && scope != offenders.ScopeUser && scope != offenders.ScopeSend {
 				skip("%s=%q: want ip, user or send", labelScope, scope)
 				continue

@@ -164,6 +164,15 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	if l := st.List(); len(l) != 3 || !strings.Contains(l[0].Reason+l[1].Reason+l[2].Reason, "alert MailBruteForce: brute force") {
 		t.Errorf("in force: %+v", l)
 	}
+	// The mixin's alerts act without labels of their own.
+	st.Lift(apiv1.SuspendIP, "192.0.2.7", "", "test")
+	w = do(a, http.MethodPost, apiv1.PathAlertmanager, "", testToken, `{"alerts":[
+	 {"status":"firing","labels":{"alertname":"MailtrailAuthBruteForce","scope":"ip","instance":"mx1"}},
+	 {"status":"firing","labels":{"alertname":"MailtrailCompromisedAccount","instance":"mx1"}}]}`)
+	res = apiv1.AlertmanagerResult{}
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil || len(res.Suspended) != 2 || !strings.Contains(strings.Join(res.Skipped, ""), "no active send offender") {
+		t.Errorf("the mixin's alerts: %d %s", w.Code, w.Body.String())
+	}
 	for _, bad := range []string{"", "{", `{"alerts":"x"}`} {
 		if w := do(a, http.MethodPost, apiv1.PathAlertmanager, "", testToken, bad); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "body:") {
 			t.Errorf("webhook body %q: %d %s", bad, w.Code, w.Body.String())
