@@ -36,22 +36,18 @@ func addPolicyFlags(cmd *kingpin.CmdClause, sf *settingFlags) {
 		func(c *config.Config, v []string) { c.Policy.AllowUsers = v })
 	bind(sf, cmd, "policy.default-for", "policy.default_for", "How long a suspension without a duration lasts.", "24h", flagDuration,
 		func(c *config.Config, v time.Duration) { c.Policy.DefaultFor = config.Duration(v) })
-	var rules []string
-	cmd.Flag("policy.rule", "Automatic response DETECTION[:FOR[:RESPONSE]], repeatable, first match wins: brute_force_ip, brute_force_user, send_volume or compromised; reject (default), defer_if_permit or hold. Replaces policy.rules of the configuration file.").StringsVar(&rules)
-	sf.merge = append(sf.merge, func(c *config.Config) {
-		if len(rules) == 0 {
-			return
-		}
-		c.Policy.Rules = nil
-		for _, r := range rules {
-			pr, err := config.ParsePolicyRule(r)
-			if err != nil {
-				// Validate names it: an unknown detection is a problem.
-				pr = config.PolicyRule{Detection: "--policy.rule=" + r}
+	bind(sf, cmd, "policy.rule", "policy.rules", "Automatic response DETECTION[:FOR[:RESPONSE]], repeatable, first match wins: brute_force_ip, brute_force_user, send_volume or compromised; reject (default), defer_if_permit or hold. Replaces policy.rules of the configuration file.", "", flagStrings,
+		func(c *config.Config, v []string) {
+			c.Policy.Rules = nil
+			for _, r := range v {
+				pr, err := config.ParsePolicyRule(r)
+				if err != nil {
+					// Validation names it, whole, as an unknown detection.
+					pr = config.PolicyRule{Detection: r}
+				}
+				c.Policy.Rules = append(c.Policy.Rules, pr)
 			}
-			c.Policy.Rules = append(c.Policy.Rules, pr)
-		}
-	})
+		})
 }
 
 // fleetFlags say how the suspend commands reach running exporters: their

@@ -110,15 +110,15 @@ func (p *Policy) problems() Problems {
 		}
 	}
 	if _, err := p.AllowPrefixes(); err != nil {
-		k, m, _ := strings.Cut(err.Error(), ": ")
-		probs = append(probs, Problem{Key: k, Msg: m})
+		_, m, _ := strings.Cut(err.Error(), ": ")
+		probs = append(probs, Problem{Key: "policy.allow_networks", Msg: m})
 	}
 	if p.DefaultFor < 0 {
 		probs = append(probs, Problem{Key: "policy.default_for", Value: p.DefaultFor.String(), Msg: "must not be negative"})
 	}
 	for i, r := range p.SuspendRules() {
 		if err := suspend.CheckRule(r); err != nil {
-			probs = append(probs, Problem{Key: fmt.Sprintf("policy.rules[%d]", i), Msg: err.Error()})
+			probs = append(probs, Problem{Key: "policy.rules", Msg: fmt.Sprintf("rule %d: %v", i+1, err)})
 		}
 	}
 	return probs

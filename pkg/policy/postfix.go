@@ -32,15 +32,14 @@ const (
 // PostfixRequest is the part of an smtpd_access_policy request the
 // decision needs.
 type PostfixRequest struct {
-	Request        string // "smtpd_access_policy"
-	ProtocolState  string
-	ClientAddress  string
-	SASLUsername   string
-	PolicyContext  string
-	Instance       string
-	Attributes     int // name=value lines read
-	problem        string
-	oversizedTotal bool
+	Request       string // "smtpd_access_policy"
+	ProtocolState string
+	ClientAddress string
+	SASLUsername  string
+	PolicyContext string
+	Instance      string
+	Attributes    int // name=value lines read
+	problem       string
 }
 
 // Problem is why the request cannot be decided on ("" when it can).
