@@ -70,7 +70,8 @@ func TestRespond(t *testing.T) {
 		"--journal.path=" + db, "--journal.flush-interval=50ms", "--web.listen-address=127.0.0.1:0", "--instance=respond",
 		"--auth.threshold=4", "--postfix.postqueue=",
 		"--policy.listen=" + policyAddr, "--policy.dovecot-listen=" + dovecotPolicy,
-		"--policy.rule=brute_force_ip:10m:reject"}
+		"--policy.rule=brute_force_ip:10m:reject",
+		"--policy.dovecot-api-key-file=" + cliWriteFile(t, filepath.Join(dir, "dovecot.key"), "mailtrail-respond-test-key\n")}
 	exp := startExporter(t, nil, serveArgs...)
 	base := strings.TrimSuffix(exp.metricsURL(), "/metrics")
 	fleet := []string{"--exporter=" + base, "--api.token-file=" + tokenFile}

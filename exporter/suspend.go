@@ -28,6 +28,8 @@ func addPolicyFlags(cmd *kingpin.CmdClause, sf *settingFlags) {
 		func(c *config.Config, v string) { c.Policy.Listen = v })
 	bind(sf, cmd, "policy.dovecot-listen", "policy.dovecot_listen", "Serve Dovecot's auth policy (auth_policy_server_url) over HTTP on host:port; off when empty.", "", flagString,
 		func(c *config.Config, v string) { c.Policy.DovecotListen = v })
+	bind(sf, cmd, "policy.dovecot-api-key-file", "policy.dovecot_api_key_file", "File holding the key Dovecot must send in X-API-Key (auth_policy_server_api_header); without it anyone reaching --policy.dovecot-listen may report.", "", flagString,
+		func(c *config.Config, v string) { c.Policy.DovecotAPIKeyFile = v })
 	bind(sf, cmd, "policy.dry-run", "policy.dry_run", "Refuse nobody: journal and count what would be refused.", "", flagBool,
 		func(c *config.Config, v bool) { c.Policy.DryRun = v })
 	bind(sf, cmd, "policy.allow-network", "policy.allow_networks", "Network (CIDR) or address never refused nor suspended, repeatable.", "", flagStrings,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +21,9 @@ type Policy struct {
 	// DovecotListen is the HTTP address Dovecot's auth_policy_server_url
 	// points at (host:port).
 	DovecotListen string `yaml:"dovecot_listen"`
+	// DovecotAPIKeyFile holds the key Dovecot must send in X-API-Key
+	// (auth_policy_server_api_header); empty: none asked.
+	DovecotAPIKeyFile string `yaml:"dovecot_api_key_file"`
 	// DryRun refuses nobody but journals and counts what it would refuse.
 	DryRun bool `yaml:"dry_run"`
 	// AllowNetworks (CIDR or address) and AllowUsers are never refused.
@@ -61,6 +65,22 @@ func ParsePolicyRule(s string) (PolicyRule, error) {
 		r.Response = parts[2]
 	}
 	return r, nil
+}
+
+// DovecotAPIKey reads dovecot_api_key_file ("" when not set).
+func (p *Policy) DovecotAPIKey() (string, error) {
+	if p.DovecotAPIKeyFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(p.DovecotAPIKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("policy.dovecot_api_key_file: %w", err)
+	}
+	k := strings.TrimSpace(string(b))
+	if len(k) < 16 {
+		return "", fmt.Errorf("policy.dovecot_api_key_file: the key is %d bytes, want at least 16", len(k))
+	}
+	return k, nil
 }
 
 // SuspendRules are the rules as pkg/suspend takes them.

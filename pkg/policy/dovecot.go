@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -47,6 +48,12 @@ type DovecotHandler struct {
 	Decider Decider
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// APIKey, when set, must come in the X-API-Key header (Dovecot's
+	// auth_policy_server_api_header): a request without it is answered
+	// 403, which Dovecot treats as the service failing (and allows, with
+	// auth_policy_reject_on_fail=no), so nobody else can feed reports that
+	// would suspend an address.
+	APIKey string
 }
 
 // DovecotStatus is the status answer for a decision: -1 (deny) when it
@@ -71,6 +78,11 @@ func (h *DovecotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.Metrics.count(ProtocolDovecot, Decision{Reason: ReasonMalformed}, time.Since(start))
 		}
 		writeDovecot(w, DovecotAnswer{})
+	}
+	if h.APIKey != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(r.Header.Get("X-API-Key"))), []byte(h.APIKey)) != 1 {
+		logger.Warn("dovecot auth policy: a request without the right X-API-Key; refused", "remote", r.RemoteAddr)
+		http.Error(w, "X-API-Key required", http.StatusForbidden)
+		return
 	}
 	if r.Method != http.MethodPost {
 		allow("not a POST", "method", r.Method)

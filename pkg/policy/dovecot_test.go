@@ -126,3 +126,23 @@ func TestDovecotBadInput(t *testing.T) {
 		t.Errorf("a GET: HTTP %d", resp.StatusCode)
 	}
 }
+
+func TestDovecotAPIKey(t *testing.T) {
+	st, _ := suspend.New(suspend.Config{})
+	srv := httptest.NewServer(&policy.DovecotHandler{Decider: st, APIKey: "k3y"})
+	defer srv.Close()
+	for key, want := range map[string]int{"": 403, "wrong": 403, "k3y": 200} {
+		r, _ := http.NewRequest(http.MethodPost, srv.URL+"/?command=report", strings.NewReader(dovecotBody("a", "192.0.2.1", "false")))
+		if key != "" {
+			r.Header.Set("X-API-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("X-API-Key %q: HTTP %d, want %d", key, resp.StatusCode, want)
+		}
+	}
+}

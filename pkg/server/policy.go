@@ -88,6 +88,11 @@ func (s *Server) startPolicy(ctx context.Context, reg prometheus.Registerer, off
 		logger.Info("postfix policy service listening", "addr", l.Addr().String(), "dry_run", c.Policy.DryRun)
 	}
 	if c.Policy.DovecotListen != "" {
+		key, err := c.Policy.DovecotAPIKey()
+		if err != nil {
+			ps.close()
+			return nil, err
+		}
 		l, err := net.Listen("tcp", c.Policy.DovecotListen)
 		if err != nil {
 			ps.close()
@@ -95,7 +100,7 @@ func (s *Server) startPolicy(ctx context.Context, reg prometheus.Registerer, off
 		}
 		ps.dcL = l
 		ps.dovecot = &http.Server{
-			Handler:           &policy.DovecotHandler{Decider: st, Metrics: m, Logger: logger.With("service", "dovecot-policy")},
+			Handler:           &policy.DovecotHandler{Decider: st, Metrics: m, Logger: logger.With("service", "dovecot-policy"), APIKey: key},
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 			IdleTimeout: 5 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}

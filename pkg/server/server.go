@@ -116,6 +116,9 @@ func Check(c *config.Config) error {
 	if _, err := c.Redactor(); err != nil {
 		return err
 	}
+	if _, err := c.Policy.DovecotAPIKey(); err != nil {
+		return err
+	}
 	return nil
 }
 
