@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -93,5 +94,23 @@ func TestCLISuspendFleet(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "POST /api/v1/suspend Bearer s3cret-token-0123456789 bob" {
 		t.Errorf("the exporter was asked %q", got)
+	}
+}
+
+// TestCLIServePolicyPortInUse: a policy address in use stops serve before
+// anything is read, naming the setting.
+func TestCLIServePolicyPortInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	for flag, key := range map[string]string{"--policy.listen=": "policy.listen ", "--policy.dovecot-listen=": "policy.dovecot_listen "} {
+		r := cliRun(t, "a line nobody must read\n", "serve", "--log.path=-", "--journal.path="+filepath.Join(dir, "j.db"),
+			"--web.listen-address=127.0.0.1:0", "--postfix.postqueue=", flag+busy.Addr().String())
+		if r.code != 1 || !strings.Contains(r.stderr, key+busy.Addr().String()+": listen tcp") || !strings.Contains(r.stderr, "address already in use") {
+			t.Errorf("%s: %s", flag, r)
+		}
 	}
 }

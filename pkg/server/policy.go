@@ -54,13 +54,14 @@ type policyServices struct {
 	pfL      net.Listener
 	dovecot  *http.Server
 	dcL      net.Listener
+	stop     context.CancelFunc
 }
 
 // startPolicy builds the suspension store (always: the API's suspend
 // endpoints need it) and opens the policy listeners that are configured.
 func (s *Server) startPolicy(ctx context.Context, reg prometheus.Registerer, off *offenders.Tracker) (*policyServices, error) {
 	c, logger := s.cfg, s.logger
-	ps := &policyServices{recorder: suspend.NewRecorder(s.journal, logger)}
+	ps := &policyServices{recorder: suspend.NewRecorder(s.journal, logger), stop: func() {}}
 	st, err := NewSuspensions(ctx, c, s.journal, s.redactor, logger, off, ps.recorder.Record)
 	if err != nil {
 		ps.recorder.Close()
@@ -111,12 +112,15 @@ func (s *Server) startPolicy(ctx context.Context, reg prometheus.Registerer, off
 		}()
 		logger.Info("dovecot auth-policy service listening", "addr", l.Addr().String(), "dry_run", c.Policy.DryRun)
 	}
-	go st.Run(ctx, time.Second)
+	runCtx, stop := context.WithCancel(ctx)
+	ps.stop = stop
+	go st.Run(runCtx, time.Second)
 	return ps, nil
 }
 
 // close stops the listeners, then commits the records still queued.
 func (ps *policyServices) close() {
+	ps.stop()
 	if ps.pfL != nil {
 		ps.pfL.Close()
 		ps.postfix.Close()

@@ -345,6 +345,26 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		}
 		return err
 	}
+	// The policy services answer Postfix and Dovecot from the offender
+	// windows and the suspensions (pkg/suspend, docs/responding.md); their
+	// listeners too are bound before anything is read.
+	pol, err := s.startPolicy(ctx, reg, off)
+	if err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
+		if syslogL != nil {
+			syslogL.Close()
+		}
+		if relpL != nil {
+			relpL.Close()
+		}
+		return err
+	}
+	defer pol.close()
+	if pf, dc := pol.addrs(); pf != "" || dc != "" {
+		fmt.Fprintf(o.Stdout, "  policy: postfix %s dovecot %s\n", orOff(pf), orOff(dc))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Each send carries what one read gave, up to 64 KiB of lines.
@@ -370,16 +390,6 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	tokens, err := APITokens(c)
 	if err != nil {
 		return err
-	}
-	// The policy services answer Postfix and Dovecot from the offender
-	// windows and the suspensions (pkg/suspend, docs/responding.md).
-	pol, err := s.startPolicy(ctx, reg, off)
-	if err != nil {
-		return err
-	}
-	defer pol.close()
-	if pf, dc := pol.addrs(); pf != "" || dc != "" {
-		fmt.Fprintf(o.Stdout, "  policy: postfix %s dovecot %s\n", orOff(pf), orOff(dc))
 	}
 	queryAPI, err := api.New(api.Config{
 		Journal: j, Instance: c.Instance, Version: o.Version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,

@@ -285,3 +285,30 @@ func TestPrivacy(t *testing.T) {
 		}
 	}
 }
+
+// TestBounded: at MaxSuspensions a manual suspension is refused, and a
+// rule still refuses (journaled) without growing the store.
+func TestBounded(t *testing.T) {
+	off := offenders.New(offenders.Config{Threshold: 1})
+	for i := 0; i < 2; i++ {
+		off.Observe(&event.Event{Kind: event.KindAuthFailure, Time: time.Now(), ClientIP: "192.0.2.77"})
+	}
+	st, _ := suspend.New(suspend.Config{MaxSuspensions: 2, Offenders: off, Rules: []suspend.Rule{{Detection: suspend.BruteForceIP, Response: suspend.Reject}}})
+	for _, u := range []string{"a", "b"} {
+		if _, err := st.Suspend(apiv1.SuspendUser, u, 0, false, "", "x", "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Suspend(apiv1.SuspendUser, "c", 0, false, "", "x", "t"); !errors.Is(err, suspend.ErrFull) {
+		t.Errorf("a third: %v", err)
+	}
+	if _, err := st.Suspend(apiv1.SuspendUser, "a", time.Minute, false, "", "again", "t"); err != nil {
+		t.Errorf("replacing one at the bound: %v", err)
+	}
+	if d := st.Decide(policy.Query{Protocol: policy.ProtocolPostfix, ClientIP: "192.0.2.77"}); !d.Refuse || d.Reason != policy.ReasonBruteForce {
+		t.Errorf("the rule at the bound: %+v", d)
+	}
+	if n := len(st.List()); n != 2 {
+		t.Errorf("%d in force, bound 2", n)
+	}
+}
