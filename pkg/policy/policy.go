@@ -121,8 +121,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	// before the first refusal.
 	for _, p := range []string{ProtocolPostfix, ProtocolDovecot} {
 		m.seconds.WithLabelValues(p)
-		for _, d := range []string{DecisionAllow, DecisionRefuse, DecisionWouldRefuse} {
-			m.decisions.WithLabelValues(p, d, ReasonNone)
+		m.decisions.WithLabelValues(p, DecisionAllow, ReasonNone)
+		for _, r := range []string{ReasonSuspended, ReasonBruteForce} {
+			m.decisions.WithLabelValues(p, DecisionRefuse, r)
+			m.decisions.WithLabelValues(p, DecisionWouldRefuse, r)
 		}
 	}
 	if reg != nil {
