@@ -104,6 +104,15 @@ func TestRespond(t *testing.T) {
 		b, _ := os.ReadFile(mx.log())
 		return strings.Contains(string(b), suspend.TextBruteForce)
 	})
+	// The same over SMTP AUTH on the submission port, from another
+	// address: four wrong passwords are the threshold, the fifth session
+	// still gets to AUTH, the sixth is refused at connect.
+	for i := 0; i < 5; i++ {
+		swaks(t, rmCarol, mx.Submission, 28, "--auth", "PLAIN", "--auth-user", "bob@example.test",
+			"--auth-password", fmt.Sprintf("smtp-guess-%d", i), "--from", "bob@example.test", "--to", "alice@example.test", "--quit-after", "AUTH")
+	}
+	swaks(t, rmCarol, mx.Submission, 21, "--auth", "PLAIN", "--auth-user", "bob@example.test",
+		"--auth-password", rmUsers["bob@example.test"], "--from", "bob@example.test", "--to", "alice@example.test")
 	// Others are not affected.
 	ic = dialIMAP(t, rmBob, imap)
 	ic.login(t, "bob@example.test", rmUsers["bob@example.test"], "OK")
@@ -142,16 +151,20 @@ func TestRespond(t *testing.T) {
 	submit(rmBob, "bob@example.test", 0, "bob-expired")
 
 	// Dovecot's reports are journaled and counted, never added to the
-	// log's count: both saw the same six failed IMAP attempts (the five
-	// guesses and the refused right password), and the auth failures
-	// metric counts the log's lines only.
-	var logged, reported float64
-	waitFor(t, "the log's and the reports' counts of the burst", func() bool {
+	// log's count: both saw the same failed attempts — on IMAP the five
+	// guesses, the refused right password and bob's refused login, on
+	// SMTP AUTH (Dovecot's SASL for Postfix) the five guesses — and the
+	// auth failures metric counts the log's lines only.
+	var imapLogged, smtpLogged, reported float64
+	waitFor(t, "the log's and the reports' counts of the bursts", func() bool {
 		f := scrape(t, exp.metricsURL())
-		logged = sum(f, "postfix_auth_failures_total", map[string]string{"program": "imap-login"})
+		imapLogged = sum(f, "postfix_auth_failures_total", map[string]string{"program": "imap-login"})
+		smtpLogged = sum(f, "postfix_auth_failures_total", map[string]string{"program": "smtpd"})
 		reported = sum(f, "mailtrail_auth_reports_total", map[string]string{"result": "failed"}) + sum(f, "mailtrail_auth_reports_total", map[string]string{"result": "policy_refused"})
-		return logged == 6+1 && reported == 6+1 // bob's refused login too
-	}, func() string { return fmt.Sprintf("logged %v, reported %v", logged, reported) })
+		return imapLogged == 7 && smtpLogged == 5 && reported == 12
+	}, func() string {
+		return fmt.Sprintf("logged %v on IMAP and %v on SMTP, reported %v", imapLogged, smtpLogged, reported)
+	})
 	f := scrape(t, exp.metricsURL())
 	if n := sum(f, "mailtrail_policy_decisions_total", map[string]string{"protocol": "postfix", "decision": "refuse", "reason": "suspended"}); n != 2 {
 		t.Errorf("postfix suspended refusals counted %v, want 2 (bob suspended, then cooling down)", n)
@@ -159,8 +172,8 @@ func TestRespond(t *testing.T) {
 	if n := sum(f, "mailtrail_policy_decisions_total", map[string]string{"protocol": "dovecot", "decision": "refuse", "reason": "brute_force"}); n != 1 {
 		t.Errorf("dovecot brute-force refusals counted %v, want 1", n)
 	}
-	if n := sum(f, "mailtrail_policy_decisions_total", map[string]string{"protocol": "postfix", "decision": "refuse", "reason": "brute_force"}); n != 1 {
-		t.Errorf("postfix brute-force refusals counted %v, want 1", n)
+	if n := sum(f, "mailtrail_policy_decisions_total", map[string]string{"protocol": "postfix", "decision": "refuse", "reason": "brute_force"}); n != 2 {
+		t.Errorf("postfix brute-force refusals counted %v, want 2 (one per guessing address)", n)
 	}
 	exp.term()
 
@@ -204,6 +217,8 @@ func TestRespond(t *testing.T) {
 		"suspend 127.0.0.66 reject rule:brute_force_ip",
 		"policy_refusal alice@example.test127.0.0.66 deny brute_force",
 		"policy_refusal 127.0.0.66 reject brute_force",
+		"suspend 127.0.0.68 reject rule:brute_force_ip",
+		"policy_refusal 127.0.0.68 reject brute_force",
 		"suspend bob@example.test reject api:ops",
 		"policy_refusal bob@example.test127.0.0.67 deny suspended",
 		"policy_refusal bob@example.test127.0.0.67 reject suspended",
