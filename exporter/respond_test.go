@@ -139,6 +139,16 @@ func TestRespond(t *testing.T) {
 	ic.login(t, "bob@example.test", rmUsers["bob@example.test"], "OK")
 	ic.logout(t)
 
+	// The configured response: hold accepts the submission and keeps it
+	// in Postfix's hold queue.
+	cliMust(t, "", append([]string{"suspend", "--user=bob@example.test", "--response=hold", "--reason=quarantine"}, fleet...)...)
+	submit(rmBob, "bob@example.test", 0, "bob-held")
+	waitFor(t, "the maillog's hold of bob's message", func() bool {
+		b, _ := os.ReadFile(mx.log())
+		return strings.Contains(string(b), ": hold: RCPT from unknown[127.0.0.67]: <alice@example.test>: Recipient address "+suspend.TextSuspended)
+	})
+	cliMust(t, "", append([]string{"unsuspend", "--user=bob@example.test", "--reason=reviewed"}, fleet...)...)
+
 	// Expiry: a two-second suspension refuses, then lapses on its own.
 	cliMust(t, "", append([]string{"suspend", "--user=bob@example.test", "--for=2s", "--reason=cool-down"}, fleet...)...)
 	submit(rmBob, "bob@example.test", 24, "bob-cooling")
@@ -166,8 +176,8 @@ func TestRespond(t *testing.T) {
 		return fmt.Sprintf("logged %v on IMAP and %v on SMTP, reported %v", imapLogged, smtpLogged, reported)
 	})
 	f := scrape(t, exp.metricsURL())
-	if n := sum(f, "mailtrail_policy_decisions_total", map[string]string{"protocol": "postfix", "decision": "refuse", "reason": "suspended"}); n != 2 {
-		t.Errorf("postfix suspended refusals counted %v, want 2 (bob suspended, then cooling down)", n)
+	if n := sum(f, "mailtrail_policy_decisions_total", map[string]string{"protocol": "postfix", "decision": "refuse", "reason": "suspended"}); n != 3 {
+		t.Errorf("postfix suspended refusals counted %v, want 3 (bob rejected, held, cooling down)", n)
 	}
 	if n := sum(f, "mailtrail_policy_decisions_total", map[string]string{"protocol": "dovecot", "decision": "refuse", "reason": "brute_force"}); n != 1 {
 		t.Errorf("dovecot brute-force refusals counted %v, want 1", n)
@@ -223,6 +233,8 @@ func TestRespond(t *testing.T) {
 		"policy_refusal bob@example.test127.0.0.67 deny suspended",
 		"policy_refusal bob@example.test127.0.0.67 reject suspended",
 		"unsuspend bob@example.test lift api:ops",
+		"suspend bob@example.test hold api:ops",
+		"policy_refusal bob@example.test127.0.0.67 hold suspended",
 		"unsuspend bob@example.test expire expiry",
 		"policy_refusal bob@example.test127.0.0.67 would_reject suspended",
 		"policy_refusal alice@example.test127.0.0.66 would_deny brute_force",
