@@ -36,7 +36,7 @@ func addPolicyFlags(cmd *kingpin.CmdClause, sf *settingFlags) {
 		func(c *config.Config, v []string) { c.Policy.AllowNetworks = v })
 	bind(sf, cmd, "policy.allow-user", "policy.allow_users", "User name never refused nor suspended, repeatable.", "", flagStrings,
 		func(c *config.Config, v []string) { c.Policy.AllowUsers = v })
-	bind(sf, cmd, "policy.default-for", "policy.default_for", "How long a suspension without a duration lasts.", "24h", flagDuration,
+	bind(sf, cmd, "policy.default-for", "policy.default_for", "How long a suspension without a duration lasts.", config.DefaultConfig().Policy.DefaultFor.String(), flagDuration,
 		func(c *config.Config, v time.Duration) { c.Policy.DefaultFor = config.Duration(v) })
 	bind(sf, cmd, "policy.rule", "policy.rules", "Automatic response DETECTION[:FOR[:RESPONSE]], repeatable, first match wins: brute_force_ip, brute_force_user, send_volume or compromised; reject (default), defer_if_permit or hold. Replaces policy.rules of the configuration file.", "", flagStrings,
 		func(c *config.Config, v []string) {

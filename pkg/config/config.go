@@ -28,6 +28,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
+	"github.com/mailtrail/mailtrail/pkg/suspend"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
@@ -60,6 +61,7 @@ func DefaultConfig() *Config {
 		Correlate: Correlate{MaxBytes: correlate.DefaultMaxBytes},
 		Postfix:   Postfix{Postqueue: "postqueue"},
 		Enrich:    Enrich{PollInterval: Duration(enrich.DefaultPollInterval)},
+		Policy:    Policy{DefaultFor: Duration(suspend.DefaultFor)},
 	}
 }
 

@@ -79,6 +79,11 @@ func CheckRule(r Rule) error {
 	return CheckResponse(r.Response)
 }
 
+// DefaultFor is how long a suspension given without a duration lasts
+// unless configured otherwise: every suspension expires unless made
+// permanent.
+const DefaultFor = 24 * time.Hour
+
 // Config is the store's configuration.
 type Config struct {
 	// DryRun refuses nobody: refusals are journaled and counted as
@@ -134,7 +139,7 @@ func New(cfg Config) (*Store, error) {
 		}
 	}
 	if cfg.DefaultFor <= 0 {
-		cfg.DefaultFor = 24 * time.Hour
+		cfg.DefaultFor = DefaultFor
 	}
 	if cfg.MaxSuspensions <= 0 {
 		cfg.MaxSuspensions = 100000
