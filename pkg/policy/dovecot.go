@@ -132,8 +132,8 @@ func (h *DovecotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ans.Status != 0 {
 		ans.Msg = d.Text
 	}
-	writeDovecot(w, ans)
 	h.Metrics.count(ProtocolDovecot, d, time.Since(start))
+	writeDovecot(w, ans)
 }
 
 func writeDovecot(w http.ResponseWriter, a DovecotAnswer) {

@@ -113,7 +113,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"protocol", "decision", "reason"}),
 		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mailtrail_policy_request_seconds",
-			Help:    "Time from a policy request read to its answer written.",
+			Help:    "Time from a policy request read to its answer ready to send.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .05},
 		}, []string{"protocol"}),
 	}

@@ -316,14 +316,16 @@ func (s *PostfixServer) handle(c net.Conn, logger *slog.Logger) {
 				User: req.SASLUsername, Service: req.PolicyContext,
 			})
 		}
-		c.SetWriteDeadline(time.Now().Add(reqTimeout))
 		w.WriteString("action=")
 		w.WriteString(PostfixAction(d))
 		w.WriteString("\n\n")
+		// Counted before it is sent: whoever has the answer sees it
+		// counted.
+		s.Metrics.count(ProtocolPostfix, d, time.Since(start))
+		c.SetWriteDeadline(time.Now().Add(reqTimeout))
 		if err := w.Flush(); err != nil {
 			logger.Debug("postfix policy: write answer", "err", err)
 			return
 		}
-		s.Metrics.count(ProtocolPostfix, d, time.Since(start))
 	}
 }
