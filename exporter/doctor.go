@@ -19,6 +19,7 @@ func doctorCommand(app *kingpin.Application, _ io.Reader, stdout, _ io.Writer) (
 	cmd := app.Command("doctor", "Check the configuration and the host as serve would meet them, and say what to do about each problem.")
 	sf := addSourceFlags(cmd)
 	addServeSettings(cmd, sf)
+	addPolicyFlags(cmd, sf)
 	addRetentionFlags(cmd, sf)
 	addArchiveFlags(cmd, sf)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)

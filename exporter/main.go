@@ -37,6 +37,9 @@ var commands = []command{
 	reportCommand,
 	doctorCommand,
 	verifyEvidenceCommand,
+	suspendCommand,
+	unsuspendCommand,
+	suspensionsCommand,
 }
 
 // run parses the arguments and runs one subcommand. It returns the process

@@ -42,6 +42,7 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		verifyEvery         time.Duration
 	)
 	addServeSettings(cmd, sf)
+	addPolicyFlags(cmd, sf)
 	cmd.Flag("config.check", "Validate the configuration and the web configuration, then exit.").BoolVar(&check)
 	cmd.Flag("journal.verify-interval", "Re-verify the journal's Merkle tree and checkpoints this often in the background (0: never).").Default("1h").DurationVar(&verifyEvery)
 	addRetentionFlags(cmd, sf)

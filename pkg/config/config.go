@@ -29,6 +29,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/ship"
+	"github.com/mailtrail/mailtrail/pkg/suspend"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
@@ -65,6 +66,7 @@ func DefaultConfig() *Config {
 			VictoriaLogs: ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout), MaxAge: "7d", RecheckAfter: Duration(ship.DefaultRecheckAfter)},
 			OTLP:         ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout)},
 		},
+		Policy: Policy{DefaultFor: Duration(suspend.DefaultFor)},
 	}
 }
 
@@ -125,6 +127,7 @@ type Config struct {
 	Enrich    Enrich    `yaml:"enrich"`
 	API       API       `yaml:"api"`
 	Ship      Ship      `yaml:"ship"`
+	Policy    Policy    `yaml:"policy"`
 }
 
 // Ship configures copying the journal to fleet stores (docs/shipping.md):
@@ -484,6 +487,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	probs = append(probs, c.Policy.problems()...)
 	if len(probs) > 0 {
 		return probs
 	}

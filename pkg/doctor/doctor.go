@@ -435,6 +435,12 @@ func Listen(c *config.Config, web []string) []Finding {
 	if c.Syslog.ListenRELP != "" {
 		try("relp", "tcp", c.Syslog.ListenRELP)
 	}
+	if c.Policy.Listen != "" && !strings.HasPrefix(c.Policy.Listen, "unix:") {
+		try("postfix policy", "tcp", c.Policy.Listen)
+	}
+	if c.Policy.DovecotListen != "" {
+		try("dovecot policy", "tcp", c.Policy.DovecotListen)
+	}
 	return out
 }
 

@@ -30,9 +30,10 @@ type Retention struct {
 
 // keep returns how long events of kind k are kept (0: forever). Erasure
 // records are kept forever: they are what lets verify accept the events
-// they rewrote or removed.
+// they rewrote or removed. So are suspensions and their lifts: serve
+// rebuilds the suspensions in force from them, permanent ones included.
 func (r *Retention) keep(k event.Kind) time.Duration {
-	if k == event.KindErasure {
+	if k == event.KindErasure || k == event.KindSuspend || k == event.KindUnsuspend {
 		return 0
 	}
 	if d, ok := r.Kinds[k]; ok {

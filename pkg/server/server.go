@@ -140,6 +140,9 @@ func Check(c *config.Config) error {
 			return fmt.Errorf("journal.archive_url %s: %w", c.Journal.ArchiveURL, err)
 		}
 	}
+	if _, err := c.Policy.DovecotAPIKey(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -371,6 +374,26 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		}
 		return err
 	}
+	// The policy services answer Postfix and Dovecot from the offender
+	// windows and the suspensions (pkg/suspend, docs/responding.md); their
+	// listeners too are bound before anything is read.
+	pol, err := s.startPolicy(ctx, reg, off)
+	if err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
+		if syslogL != nil {
+			syslogL.Close()
+		}
+		if relpL != nil {
+			relpL.Close()
+		}
+		return err
+	}
+	defer pol.close()
+	if pf, dc := pol.addrs(); pf != "" || dc != "" {
+		fmt.Fprintf(o.Stdout, "  policy: postfix %s dovecot %s\n", orOff(pf), orOff(dc))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Each send carries what one read gave, up to 64 KiB of lines.
@@ -404,6 +427,7 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 			s.corr.Reset()
 			off.Forget(subjects)
 		},
+		Suspensions: pol.store,
 	}
 	if shipper != nil {
 		apiCfg.Erase = func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error) {
