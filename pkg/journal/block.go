@@ -51,8 +51,8 @@ func (e *entry) leafHash(buf []byte, source string) (integrity.Hash, []byte) {
 	if e.tomb || e.redacted {
 		return e.leaf, buf
 	}
-	buf = appendLeaf(buf[:0], e.seq, e.t, e.kind, string(e.qid), source, e.data)
-	return integrity.LeafHash(buf), buf
+	buf = appendLeaf(append(buf[:0], integrity.LeafPrefix), e.seq, e.t, e.kind, string(e.qid), source, e.data)
+	return integrity.LeafHashPrefixed(buf), buf
 }
 
 // Block payload, before compression: uvarint count, then per entry a flag

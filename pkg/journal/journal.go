@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -396,19 +397,38 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 	if buf == nil {
 		buf = make([]byte, 0, 64<<10) // non-nil: an empty codec is not NULL
 	}
-	ends := make([]int, 2*len(recs))
+	// Each event's leaf bytes (the RFC 6962 prefix, then appendLeaf's
+	// layout) are written once, here, and its queue id and codec bytes are
+	// the slices of them that the block and the postings need: hashing
+	// the leaf then reads them in place, where building them again for
+	// every leaf cost a copy and a cleared stack buffer.
+	first := int64(j.tree.Size()) + 1
+	ends := make([]int, 4*len(recs))
 	for i := range recs {
-		e := &recs[i].Event
+		r := &recs[i]
+		e := &r.Event
+		t := e.Time
+		if t.IsZero() {
+			t = now
+		}
+		ends[4*i] = len(buf)
+		buf = append(buf, integrity.LeafPrefix)
+		buf = binary.AppendUvarint(buf, uint64(first+int64(i)))
+		buf = binary.AppendVarint(buf, timeToCol(t))
+		buf = append(buf, byte(e.Kind))
+		buf = binary.AppendUvarint(buf, uint64(len(e.QueueID)))
+		ends[4*i+1] = len(buf)
 		buf = append(buf, e.QueueID...)
-		ends[2*i] = len(buf)
+		ends[4*i+2] = len(buf)
+		buf = binary.AppendUvarint(buf, uint64(len(r.Source)))
+		buf = append(buf, r.Source...)
+		ends[4*i+3] = len(buf)
 		buf = appendEvent(buf, e)
-		ends[2*i+1] = len(buf)
 	}
 	j.batchBuf = buf
 	fresh := j.fresh[:0]
 	fresh = append(fresh, make([]entry, len(recs))...)
 	j.fresh = fresh
-	prev := 0
 	for i := range recs {
 		r := &recs[i]
 		src, err := j.sourceID(ctx, tx, r.Source)
@@ -419,11 +439,14 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 		if t.IsZero() {
 			t = now
 		}
+		end := len(buf)
+		if i+1 < len(recs) {
+			end = ends[4*(i+1)]
+		}
 		// Sequence numbers are given, not left to SQLite, because the
 		// Merkle leaf covers them: event n is leaf n.
-		fresh[i] = entry{seq: int64(j.tree.Size()) + 1 + int64(i), t: timeToCol(t), kind: r.Event.Kind, src: src,
-			qid: buf[prev:ends[2*i]:ends[2*i]], data: buf[ends[2*i]:ends[2*i+1]:ends[2*i+1]]}
-		prev = ends[2*i+1]
+		fresh[i] = entry{seq: first + int64(i), t: timeToCol(t), kind: r.Event.Kind, src: src,
+			qid: buf[ends[4*i+1]:ends[4*i+2]:ends[4*i+2]], data: buf[ends[4*i+3]:end:end]}
 	}
 	// The leaves are hashed into the tree beside the sealing (compression,
 	// postings, inserts), which reads the same entries and nothing else
@@ -432,9 +455,11 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 	go func() {
 		defer close(hashed)
 		for i := range fresh {
-			var leaf integrity.Hash
-			leaf, j.leafBuf = fresh[i].leafHash(j.leafBuf, recs[i].Source)
-			j.tree.Append(leaf)
+			end := len(buf)
+			if i+1 < len(recs) {
+				end = ends[4*(i+1)]
+			}
+			j.tree.Append(integrity.LeafHashPrefixed(buf[ends[4*i]:end]))
 		}
 	}()
 	err := j.addHot(ctx, tx, fresh)

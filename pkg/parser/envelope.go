@@ -9,6 +9,7 @@ package parser
 
 import (
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -267,8 +268,8 @@ func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, int, bo
 	}
 	// ref's year in UTC may differ from its year in loc by a few hours
 	// around New Year; the week of slack below absorbs that.
-	year := ref.Year()
-	t := time.Date(year, time.Month(mon), day, h, m, sec, 0, loc)
+	year := yearOf(ref)
+	t := dateOf(year, mon, day, h, m, sec, loc)
 	// t - ref in nanoseconds from their Unix seconds (t is within a year
 	// of ref, so it cannot overflow): the same comparisons as with two
 	// Durations, which cost as much as the rest of the stamp (this runs
@@ -281,6 +282,59 @@ func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, int, bo
 		t = time.Date(year+1, time.Month(mon), day, h, m, sec, 0, loc)
 	}
 	return t.UTC(), clock + 8, true
+}
+
+// The year of the reference and the start of the stamp's minute are kept
+// from the line before: a log's lines share both, and ref.Year() and
+// time.Date cost 80 ns of a line's ~400 (they convert through the
+// calendar every time). Each is an immutable value behind an atomic
+// pointer, so parsers on several goroutines may share them; goroutines on
+// different minutes then replace each other's (BenchmarkParseParallel),
+// while ingest parses on one goroutine.
+type refYear struct {
+	loc        *time.Location
+	start, end int64 // Unix seconds of the year's first and the next year's first instant in loc
+	year       int
+}
+
+type stampMinute struct {
+	loc                  *time.Location
+	year, mon, day, h, m int
+	t                    time.Time // the minute's first second
+}
+
+var (
+	lastYear   atomic.Pointer[refYear]
+	lastMinute atomic.Pointer[stampMinute]
+)
+
+// yearOf is ref.Year().
+func yearOf(ref time.Time) int {
+	loc, u := ref.Location(), ref.Unix()
+	if c := lastYear.Load(); c != nil && c.loc == loc && u >= c.start && u < c.end {
+		return c.year
+	}
+	y := ref.Year()
+	start, end := time.Date(y, 1, 1, 0, 0, 0, 0, loc).Unix(), time.Date(y+1, 1, 1, 0, 0, 0, 0, loc).Unix()
+	if u >= start && u < end { // a zone whose offset changes at New Year is not cached
+		lastYear.Store(&refYear{loc: loc, start: start, end: end, year: y})
+	}
+	return y
+}
+
+// dateOf is time.Date(year, mon, day, h, m, sec, 0, loc): the minute's
+// start plus the seconds, as no zone changes its offset within a minute.
+// A leap second (60) is left to time.Date's normalising.
+func dateOf(year, mon, day, h, m, sec int, loc *time.Location) time.Time {
+	if sec >= 60 {
+		return time.Date(year, time.Month(mon), day, h, m, sec, 0, loc)
+	}
+	c := lastMinute.Load()
+	if c == nil || c.loc != loc || c.m != m || c.h != h || c.day != day || c.mon != mon || c.year != year {
+		c = &stampMinute{loc: loc, year: year, mon: mon, day: day, h: h, m: m, t: time.Date(year, time.Month(mon), day, h, m, 0, 0, loc)}
+		lastMinute.Store(c)
+	}
+	return c.t.Add(time.Duration(sec) * time.Second)
 }
 
 // monthOf is the number of a month's English abbreviation, 0 for none: a

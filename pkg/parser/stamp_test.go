@@ -66,3 +66,45 @@ func TestStampYearEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestStampCachedMinutes: a log's stamps second by second through the
+// hours where zones change their offset (an hour, half an hour, at New
+// Year), with the reference a little behind as when tailing (in a third
+// zone), and with zones alternating: the year and minute kept from the
+// line before give the times time.Date does.
+func TestStampCachedMinutes(t *testing.T) {
+	var locs []*time.Location
+	for _, name := range []string{"Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Apia"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Skip("no time zone data:", err)
+		}
+		locs = append(locs, loc)
+	}
+	locs = append(locs, time.UTC)
+	starts := []time.Time{
+		time.Date(2024, 3, 31, 0, 58, 0, 0, time.UTC),  // Berlin springs forward
+		time.Date(2024, 10, 27, 0, 58, 0, 0, time.UTC), // Berlin falls back
+		time.Date(2024, 3, 10, 6, 58, 0, 0, time.UTC),  // New York
+		time.Date(2024, 11, 3, 5, 58, 0, 0, time.UTC),
+		time.Date(2024, 4, 6, 14, 28, 0, 0, time.UTC), // Lord Howe, half an hour
+		time.Date(2024, 10, 5, 15, 28, 0, 0, time.UTC),
+		time.Date(2011, 12, 29, 9, 58, 0, 0, time.UTC), // Apia skips a day
+		time.Date(2024, 12, 31, 22, 58, 0, 0, time.UTC),
+	}
+	for _, start := range starts {
+		for i := 0; i < 3*3600; i += 7 {
+			at := start.Add(time.Duration(i) * time.Second).In(locs[(i/7)%len(locs)])
+			line := fmt.Sprintf("%s %2d %02d:%02d:%02d host", at.Month().String()[:3], at.Day(), at.Hour(), at.Minute(), at.Second())
+			ref := at.Add(1500 * time.Millisecond).In(locs[(i/7+2)%len(locs)])
+			// The same line read in its zone, then in another one.
+			for _, loc := range []*time.Location{at.Location(), locs[(i/7+1)%len(locs)]} {
+				got, _, ok := parseStamp(line, ref, loc)
+				want := stampYearByDurations(at.Month(), at.Day(), at.Hour(), at.Minute(), at.Second(), ref, loc)
+				if !ok || !got.Equal(want) {
+					t.Fatalf("%q in %v, ref %v: %v; time.Date gives %v", line, loc, ref, got, want)
+				}
+			}
+		}
+	}
+}
