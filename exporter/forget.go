@@ -58,7 +58,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			return forgetDryRun(ctx, c, subjects, stdout)
 		}
 		if actor == "" {
-			actor = "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
+			actor = cliActor()
 		}
 		logger := slog.New(slog.NewTextHandler(stderr, nil))
 		j, _, err := server.OpenJournal(ctx, c, logger)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -138,7 +139,7 @@ func offline(c *config.Config, stderr io.Writer) (*suspend.Store, func() error, 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	j, _, err := server.OpenJournal(ctx, c, logger)
 	if err != nil {
-		return nil, nil, fail(1, "%v (a running exporter takes suspensions through its API: --exporter=URL --api.token-file=F)", err)
+		return nil, nil, fail(1, "%v; its API: --exporter=URL --api.token-file=F", err)
 	}
 	r, err := c.Redactor()
 	if err != nil {
@@ -161,8 +162,17 @@ func offline(c *config.Config, stderr io.Writer) (*suspend.Store, func() error, 
 	}, nil
 }
 
+// cliActor is who a command journals as having asked: the user behind
+// sudo, else the login. $USER is unset under cron, systemd and
+// containers, where the account the process runs as still names someone.
 func cliActor() string {
-	return "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
+	name := firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"))
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	return "cli:" + firstNonEmpty(name, "unknown")
 }
 
 func subjectFlags(user, ip string) (scope, subject string, err error) {
