@@ -134,7 +134,8 @@ func (f *fleetFlags) fanOut(stdout io.Writer, call func(ctx context.Context, c *
 func offline(c *config.Config, stderr io.Writer) (*suspend.Store, func() error, error) {
 	ctx := context.Background()
 	if _, err := os.Stat(c.Journal.Path); err != nil {
-		return nil, nil, fail(1, "%v", err)
+		// Opening would create an empty journal that serve never reads.
+		return nil, nil, fail(1, "--journal.path: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	j, _, err := server.OpenJournal(ctx, c, logger)
@@ -160,6 +161,27 @@ func offline(c *config.Config, stderr io.Writer) (*suspend.Store, func() error, 
 		}
 		return err
 	}, nil
+}
+
+// offlineChange makes one change to the suspensions in the journal itself
+// (serve stopped) and signs a checkpoint over it.
+func offlineChange(sf *settingFlags, stderr io.Writer, change func(*suspend.Store) (apiv1.Suspension, error)) (apiv1.Suspension, error) {
+	c, err := sf.settings()
+	if err != nil {
+		return apiv1.Suspension{}, fail(2, "%v", err)
+	}
+	st, done, err := offline(c, stderr)
+	if err != nil {
+		return apiv1.Suspension{}, err
+	}
+	v, err := change(st)
+	if cerr := done(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return apiv1.Suspension{}, fail(1, "%v", err)
+	}
+	return v, nil
 }
 
 // cliActor is who a command journals as having asked: the user behind
@@ -240,20 +262,11 @@ func suspendCommand(app *kingpin.Application, _ io.Reader, stdout, stderr io.Wri
 				return "suspended " + describe(r.Suspension), nil
 			})
 		}
-		c, err := sf.settings()
-		if err != nil {
-			return fail(2, "%v", err)
-		}
-		st, done, err := offline(c, stderr)
+		v, err := offlineChange(sf, stderr, func(st *suspend.Store) (apiv1.Suspension, error) {
+			return st.Suspend(scope, subject, dur, permanent, response, reason, cliActor())
+		})
 		if err != nil {
 			return err
-		}
-		v, err := st.Suspend(scope, subject, dur, permanent, response, reason, cliActor())
-		if cerr := done(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return fail(1, "%v", err)
 		}
 		fmt.Fprintf(stdout, "suspended %s; serve enforces it from its next start (running exporters: --exporter)\n", describe(v))
 		return nil
@@ -286,20 +299,11 @@ func unsuspendCommand(app *kingpin.Application, _ io.Reader, stdout, stderr io.W
 				return "lifted " + describe(r.Suspension), nil
 			})
 		}
-		c, err := sf.settings()
-		if err != nil {
-			return fail(2, "%v", err)
-		}
-		st, done, err := offline(c, stderr)
+		v, err := offlineChange(sf, stderr, func(st *suspend.Store) (apiv1.Suspension, error) {
+			return st.Lift(scope, subject, reason, cliActor())
+		})
 		if err != nil {
 			return err
-		}
-		v, err := st.Lift(scope, subject, reason, cliActor())
-		if cerr := done(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return fail(1, "%v", err)
 		}
 		fmt.Fprintf(stdout, "lifted %s\n", describe(v))
 		return nil
