@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 	"github.com/mailtrail/mailtrail/pkg/suspend"
 )
 
@@ -38,16 +39,16 @@ func TestRespond(t *testing.T) {
 		t.Fatalf("the postfix user (made by the Debian package): %v", err)
 	}
 	postfixUID, _ := strconv.Atoi(pf.Uid)
-	policyAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
-	dovecotPolicy := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
+	policyAddr := proctest.FreeAddr(t)
+	dovecotPolicy := proctest.FreeAddr(t)
 
-	dc := &dovecotInstance{Dir: filepath.Join(dir, "d"), Addr: rmDovecot, IMAP: freePort(t, rmDovecot), LMTP: freePort(t, rmDovecot),
+	dc := &dovecotInstance{Dir: filepath.Join(dir, "d"), Addr: rmDovecot, IMAP: proctest.FreePort(t, rmDovecot), LMTP: proctest.FreePort(t, rmDovecot),
 		PolicyURL: "http://" + dovecotPolicy + "/"}
 	if err := os.MkdirAll(dc.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	dc.start(t)
-	hostPort := func(addr string) string { return net.JoinHostPort(addr, strconv.Itoa(freePort(t, addr))) }
+	hostPort := func(addr string) string { return net.JoinHostPort(addr, strconv.Itoa(proctest.FreePort(t, addr))) }
 	mx := &postfixInstance{Dir: filepath.Join(dir, "mx"), SyslogName: "postfix", Hostname: "mx.example.test",
 		Addr: rmMX, Domain: "example.test", Mailboxes: []string{"alice@example.test", "bob@example.test"},
 		LMTP: dc.lmtpAddr(), SMTP: hostPort(rmMX), Submission: hostPort(rmMX), SASLPath: dc.saslPath(), Policy: policyAddr}
