@@ -372,7 +372,9 @@ type realMail struct {
 	start      time.Time
 }
 
-func startRealMail(t *testing.T, verbose bool) *realMail {
+// realMailDir makes the directory the daemons run in and returns it with
+// the postfix user's uid.
+func realMailDir(t *testing.T) (string, int) {
 	t.Helper()
 	dir := t.TempDir()
 	// The daemons' unprivileged processes (postfix, dovecot, dovenull,
@@ -391,6 +393,12 @@ func startRealMail(t *testing.T, verbose bool) *realMail {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, postfixUID
+}
+
+func startRealMail(t *testing.T, verbose bool) *realMail {
+	t.Helper()
+	dir, postfixUID := realMailDir(t)
 	rm := &realMail{dir: dir, start: time.Now()}
 	rm.dovecot = &dovecotInstance{Dir: filepath.Join(dir, "d"), Addr: rmDovecot, Verbose: verbose,
 		IMAP: proctest.FreePort(t, rmDovecot), LMTP: proctest.FreePort(t, rmDovecot)}

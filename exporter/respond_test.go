@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,17 +27,7 @@ import (
 // and verify passes.
 func TestRespond(t *testing.T) {
 	requireRealMail(t)
-	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pf, err := user.Lookup("postfix")
-	if err != nil {
-		t.Fatalf("the postfix user (made by the Debian package): %v", err)
-	}
-	postfixUID, _ := strconv.Atoi(pf.Uid)
+	dir, postfixUID := realMailDir(t)
 	policyAddr := proctest.FreeAddr(t)
 	dovecotPolicy := proctest.FreeAddr(t)
 
