@@ -18,6 +18,7 @@ import (
 func doctorCommand(app *kingpin.Application, _ io.Reader, stdout, _ io.Writer) (string, func() error) {
 	cmd := app.Command("doctor", "Check the configuration and the host as serve would meet them, and say what to do about each problem.")
 	sf := addSourceFlags(cmd)
+	addShipFlags(cmd, sf)
 	addServeSettings(cmd, sf)
 	addPolicyFlags(cmd, sf)
 	addRetentionFlags(cmd, sf)

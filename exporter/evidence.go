@@ -63,21 +63,12 @@ func writeEvidence(ctx context.Context, stderr io.Writer, path, journalPath stri
 // newestCheckpoint is the footer of a PDF made without a bundle: the
 // journal's newest checkpoint, which the report is not proved against.
 func newestCheckpoint(ctx context.Context, j *journal.Journal) (*report.Checkpoint, error) {
-	notes, err := j.Checkpoints(ctx)
-	if err != nil || len(notes) == 0 {
-		return nil, err
-	}
-	vkey, err := j.SignerKey(ctx)
-	if err != nil || vkey == "" {
-		return nil, err
-	}
-	v, err := integrity.NewVerifier(vkey)
+	cp, err := j.NewestCheckpoint(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (run exporter verify)", err)
 	}
-	cp, err := integrity.ParseCheckpoint(notes[len(notes)-1], integrity.NewVerifiers(v))
-	if err != nil {
-		return nil, fmt.Errorf("the journal's newest checkpoint (run exporter verify): %w", err)
+	if cp == nil {
+		return nil, nil
 	}
 	return &report.Checkpoint{Origin: cp.Origin, Size: cp.Size, Root: hex.EncodeToString(cp.Root[:])}, nil
 }

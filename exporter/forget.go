@@ -23,6 +23,7 @@ import (
 func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("forget", "Erase every appearance of an address or user name from the journal (right to erasure): events keep their place in the Merkle tree, the erasure is journaled and signed; with --ship.victorialogs.url the store's copies are deleted too. Stop the exporter first (or use the API's forget).")
 	f := addSourceFlags(cmd)
+	addShipFlags(cmd, f)
 	addArchiveFlags(cmd, f)
 	var subject, actor, archiveDir string
 	var dryRun bool
@@ -57,7 +58,7 @@ func forgetCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 			return forgetDryRun(ctx, c, subjects, stdout)
 		}
 		if actor == "" {
-			actor = "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
+			actor = cliActor()
 		}
 		logger := slog.New(slog.NewTextHandler(stderr, nil))
 		j, _, err := server.OpenJournal(ctx, c, logger)

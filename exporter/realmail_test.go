@@ -143,17 +143,6 @@ func lookPathSbin(name string) (string, error) {
 	return p, nil
 }
 
-// freePort returns a port nobody listens on at addr right now.
-func freePort(t *testing.T, addr string) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", addr+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // renderTemplate writes testdata/realmail/name, filled with data, to dst.
 func renderTemplate(t *testing.T, name, dst string, data any) {
 	t.Helper()
@@ -383,7 +372,9 @@ type realMail struct {
 	start      time.Time
 }
 
-func startRealMail(t *testing.T, verbose bool) *realMail {
+// realMailDir makes the directory the daemons run in and returns it with
+// the postfix user's uid.
+func realMailDir(t *testing.T) (string, int) {
 	t.Helper()
 	dir := t.TempDir()
 	// The daemons' unprivileged processes (postfix, dovecot, dovenull,
@@ -402,14 +393,20 @@ func startRealMail(t *testing.T, verbose bool) *realMail {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, postfixUID
+}
+
+func startRealMail(t *testing.T, verbose bool) *realMail {
+	t.Helper()
+	dir, postfixUID := realMailDir(t)
 	rm := &realMail{dir: dir, start: time.Now()}
 	rm.dovecot = &dovecotInstance{Dir: filepath.Join(dir, "d"), Addr: rmDovecot, Verbose: verbose,
-		IMAP: freePort(t, rmDovecot), LMTP: freePort(t, rmDovecot)}
+		IMAP: proctest.FreePort(t, rmDovecot), LMTP: proctest.FreePort(t, rmDovecot)}
 	if err := os.MkdirAll(rm.dovecot.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	rm.dovecot.start(t)
-	hostPort := func(addr string) string { return net.JoinHostPort(addr, strconv.Itoa(freePort(t, addr))) }
+	hostPort := func(addr string) string { return net.JoinHostPort(addr, strconv.Itoa(proctest.FreePort(t, addr))) }
 	rm.relay = &postfixInstance{Dir: filepath.Join(dir, "relay"), SyslogName: "postfix-relay", Hostname: "relay.example.test",
 		Addr: rmRelay, Domain: "relay.test", Mailboxes: []string{"carol@relay.test"}, LMTP: rm.dovecot.lmtpAddr(),
 		SMTP: hostPort(rmRelay)}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 	"github.com/mailtrail/mailtrail/pkg/suspend"
 )
 
@@ -27,27 +27,17 @@ import (
 // and verify passes.
 func TestRespond(t *testing.T) {
 	requireRealMail(t)
-	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pf, err := user.Lookup("postfix")
-	if err != nil {
-		t.Fatalf("the postfix user (made by the Debian package): %v", err)
-	}
-	postfixUID, _ := strconv.Atoi(pf.Uid)
-	policyAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
-	dovecotPolicy := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
+	dir, postfixUID := realMailDir(t)
+	policyAddr := proctest.FreeAddr(t)
+	dovecotPolicy := proctest.FreeAddr(t)
 
-	dc := &dovecotInstance{Dir: filepath.Join(dir, "d"), Addr: rmDovecot, IMAP: freePort(t, rmDovecot), LMTP: freePort(t, rmDovecot),
+	dc := &dovecotInstance{Dir: filepath.Join(dir, "d"), Addr: rmDovecot, IMAP: proctest.FreePort(t, rmDovecot), LMTP: proctest.FreePort(t, rmDovecot),
 		PolicyURL: "http://" + dovecotPolicy + "/"}
 	if err := os.MkdirAll(dc.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	dc.start(t)
-	hostPort := func(addr string) string { return net.JoinHostPort(addr, strconv.Itoa(freePort(t, addr))) }
+	hostPort := func(addr string) string { return net.JoinHostPort(addr, strconv.Itoa(proctest.FreePort(t, addr))) }
 	mx := &postfixInstance{Dir: filepath.Join(dir, "mx"), SyslogName: "postfix", Hostname: "mx.example.test",
 		Addr: rmMX, Domain: "example.test", Mailboxes: []string{"alice@example.test", "bob@example.test"},
 		LMTP: dc.lmtpAddr(), SMTP: hostPort(rmMX), Submission: hostPort(rmMX), SASLPath: dc.saslPath(), Policy: policyAddr}

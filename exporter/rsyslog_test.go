@@ -152,7 +152,7 @@ func TestRsyslogForwarding(t *testing.T) {
 	db := filepath.Join(dir, "journal.db")
 	// rsyslog must know the exporter's ports before the exporter starts,
 	// and they must stay the same across its restarts.
-	tcpPort, relpPort := strconv.Itoa(freePort(t, "127.0.0.1")), strconv.Itoa(freePort(t, "127.0.0.1"))
+	tcpPort, relpPort := strconv.Itoa(proctest.FreePort(t, "127.0.0.1")), strconv.Itoa(proctest.FreePort(t, "127.0.0.1"))
 	if err := os.WriteFile(logPath, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func relpAnswers(t *testing.T, conn net.Conn, br *bufio.Reader, n int) {
 func TestRELPResendAfterKill(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "journal.db")
-	relpPort := strconv.Itoa(freePort(t, "127.0.0.1"))
+	relpPort := strconv.Itoa(proctest.FreePort(t, "127.0.0.1"))
 	args := []string{
 		"--journal.path=" + db, "--web.listen-address=127.0.0.1:0", "--instance=t",
 		"--syslog.listen-relp=127.0.0.1:" + relpPort, "--postfix.postqueue=",

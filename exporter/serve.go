@@ -35,6 +35,7 @@ const defaultListen = ":9744"
 func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("serve", "Follow the mail logs, journal every event and serve metrics (the default command).").Default()
 	sf := addSourceFlags(cmd)
+	addShipFlags(cmd, sf)
 	var (
 		check               bool
 		metricsPath         string

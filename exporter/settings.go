@@ -56,7 +56,8 @@ func flagBool(fc *kingpin.FlagClause) *bool              { return fc.Bool() }
 func flagDuration(fc *kingpin.FlagClause) *time.Duration { return fc.Duration() }
 
 // addSourceFlags declares the flags that say how to read logs into a
-// journal; serve, replay and forget share them.
+// journal; serve, replay, forget, doctor and the suspension commands
+// share them.
 func addSourceFlags(cmd *kingpin.CmdClause) *settingFlags {
 	d := config.DefaultConfig()
 	s := &settingFlags{}
@@ -74,6 +75,15 @@ func addSourceFlags(cmd *kingpin.CmdClause) *settingFlags {
 	bind(s, cmd, "journal.compression", "journal.compression", "Codec of new journal blocks: s2 (ingest is CPU-bound) or zstd (a fifth less disk, 10-15% less ingest speed).", d.Journal.Compression,
 		func(fc *kingpin.FlagClause) *string { return fc.Enum("s2", "zstd") },
 		func(c *config.Config, v string) { c.Journal.Compression = v })
+	return s
+}
+
+// addShipFlags declares the shipping flags, on the commands that ship
+// (serve), delete in the store (forget) or check the settings (doctor):
+// replay and the suspension commands never reach the store, so offering
+// them there would only mislead.
+func addShipFlags(cmd *kingpin.CmdClause, s *settingFlags) {
+	d := config.DefaultConfig()
 	bind(s, cmd, "ship.victorialogs.url", "ship.victorialogs.url", "Ship the journal to this VictoriaLogs (base URL, an insert node in a cluster; see docs/shipping.md); forget deletes the subject's rows there too.", "", flagString,
 		func(c *config.Config, v string) { c.Ship.VictoriaLogs.URL = v })
 	bind(s, cmd, "ship.victorialogs.select-url", "ship.victorialogs.select_url", "VictoriaLogs' select node in a cluster, where forget's deletions and the shipper's rechecks go (default: --ship.victorialogs.url).", "", flagString,
@@ -86,7 +96,6 @@ func addSourceFlags(cmd *kingpin.CmdClause) *settingFlags {
 		func(c *config.Config, v time.Duration) { c.Ship.VictoriaLogs.RecheckAfter = config.Duration(v) })
 	bind(s, cmd, "ship.otlp.url", "ship.otlp.url", "Ship the journal as OpenTelemetry logs to this OTLP/HTTP endpoint (the whole URL, e.g. http://collector:4318/v1/logs).", "", flagString,
 		func(c *config.Config, v string) { c.Ship.OTLP.URL = v })
-	return s
 }
 
 // settings reads the configuration file over the defaults, applies the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailtrail/mailtrail/pkg/journal"
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 	"github.com/mailtrail/mailtrail/pkg/ship"
 	"github.com/mailtrail/mailtrail/pkg/vltest"
 )
@@ -339,12 +339,7 @@ func storeRows(t *testing.T, base, query string) []map[string]string {
 // journaling, and a URL that is not one is refused at start, naming the
 // flag.
 func TestShipBadURL(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + l.Addr().String()
-	l.Close()
+	dead := "http://" + proctest.FreeAddr(t)
 	dir := t.TempDir()
 	e := startShipping(t, dir, "a", dead)
 	metrics := e.p.metricsURL()

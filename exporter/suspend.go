@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -133,12 +134,13 @@ func (f *fleetFlags) fanOut(stdout io.Writer, call func(ctx context.Context, c *
 func offline(c *config.Config, stderr io.Writer) (*suspend.Store, func() error, error) {
 	ctx := context.Background()
 	if _, err := os.Stat(c.Journal.Path); err != nil {
-		return nil, nil, fail(1, "%v", err)
+		// Opening would create an empty journal that serve never reads.
+		return nil, nil, fail(1, "--journal.path: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	j, _, err := server.OpenJournal(ctx, c, logger)
 	if err != nil {
-		return nil, nil, fail(1, "%v (a running exporter takes suspensions through its API: --exporter=URL --api.token-file=F)", err)
+		return nil, nil, fail(1, "%v; its API: --exporter=URL --api.token-file=F", err)
 	}
 	r, err := c.Redactor()
 	if err != nil {
@@ -161,8 +163,38 @@ func offline(c *config.Config, stderr io.Writer) (*suspend.Store, func() error, 
 	}, nil
 }
 
+// offlineChange makes one change to the suspensions in the journal itself
+// (serve stopped) and signs a checkpoint over it.
+func offlineChange(sf *settingFlags, stderr io.Writer, change func(*suspend.Store) (apiv1.Suspension, error)) (apiv1.Suspension, error) {
+	c, err := sf.settings()
+	if err != nil {
+		return apiv1.Suspension{}, fail(2, "%v", err)
+	}
+	st, done, err := offline(c, stderr)
+	if err != nil {
+		return apiv1.Suspension{}, err
+	}
+	v, err := change(st)
+	if cerr := done(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return apiv1.Suspension{}, fail(1, "%v", err)
+	}
+	return v, nil
+}
+
+// cliActor is who a command journals as having asked: the user behind
+// sudo, else the login. $USER is unset under cron, systemd and
+// containers, where the account the process runs as still names someone.
 func cliActor() string {
-	return "cli:" + firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"), "unknown")
+	name := firstNonEmpty(os.Getenv("SUDO_USER"), os.Getenv("USER"))
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	return "cli:" + firstNonEmpty(name, "unknown")
 }
 
 func subjectFlags(user, ip string) (scope, subject string, err error) {
@@ -230,20 +262,11 @@ func suspendCommand(app *kingpin.Application, _ io.Reader, stdout, stderr io.Wri
 				return "suspended " + describe(r.Suspension), nil
 			})
 		}
-		c, err := sf.settings()
-		if err != nil {
-			return fail(2, "%v", err)
-		}
-		st, done, err := offline(c, stderr)
+		v, err := offlineChange(sf, stderr, func(st *suspend.Store) (apiv1.Suspension, error) {
+			return st.Suspend(scope, subject, dur, permanent, response, reason, cliActor())
+		})
 		if err != nil {
 			return err
-		}
-		v, err := st.Suspend(scope, subject, dur, permanent, response, reason, cliActor())
-		if cerr := done(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return fail(1, "%v", err)
 		}
 		fmt.Fprintf(stdout, "suspended %s; serve enforces it from its next start (running exporters: --exporter)\n", describe(v))
 		return nil
@@ -276,20 +299,11 @@ func unsuspendCommand(app *kingpin.Application, _ io.Reader, stdout, stderr io.W
 				return "lifted " + describe(r.Suspension), nil
 			})
 		}
-		c, err := sf.settings()
-		if err != nil {
-			return fail(2, "%v", err)
-		}
-		st, done, err := offline(c, stderr)
+		v, err := offlineChange(sf, stderr, func(st *suspend.Store) (apiv1.Suspension, error) {
+			return st.Lift(scope, subject, reason, cliActor())
+		})
 		if err != nil {
 			return err
-		}
-		v, err := st.Lift(scope, subject, reason, cliActor())
-		if cerr := done(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return fail(1, "%v", err)
 		}
 		fmt.Fprintf(stdout, "lifted %s\n", describe(v))
 		return nil

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 )
 
 // notification is the part of Alertmanager's webhook payload the test reads.
@@ -181,7 +183,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	defer f.Close()
 	mlog := &mailLog{f: f}
 
-	exporterAddr, promAddr, amAddr := freePort(t), freePort(t), freePort(t)
+	exporterAddr, promAddr, amAddr := proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)
 	startServer(t, "exporter", "http://"+exporterAddr+"/-/ready", exporter, "serve",
 		"--log.path="+logPath, "--journal.path="+filepath.Join(dir, "journal.db"),
 		"--instance=mx1", "--log.timezone=UTC", "--web.listen-address="+exporterAddr,

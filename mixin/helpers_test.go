@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -57,19 +56,6 @@ func jsonnet(t *testing.T, args ...string) []byte {
 		t.Fatalf("jsonnet %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return out
-}
-
-// freePort picks a loopback port for a server the test starts. Another
-// process could take it before the server binds; on these machines that
-// is rare enough.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // syncBuffer collects a process's output while it runs.

@@ -97,10 +97,20 @@ type Config struct {
 	// Suspensions are the policy service's (suspend, unsuspend,
 	// suspensions, alertmanager); nil answers those 503.
 	Suspensions *suspend.Store
-	Logger      *slog.Logger
+	// Queues are the other background writers to the journal (the policy
+	// services' records): an erasure commits what they hold first, so that
+	// it covers it, and scrubs what they queued meanwhile, as it does the
+	// access log's.
+	Queues []*journal.Queue
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// maxPendingAccess bounds the access records waiting for their commit.
+// Beyond it calls are refused (503) rather than answered unlogged: a
+// journal that cannot keep up, or cannot be written, stops the API.
+const maxPendingAccess = 10000
 
 // API is the HTTP handler for Prefix.
 type API struct {
@@ -108,7 +118,7 @@ type API struct {
 	tokens   []token
 	redactor *query.Redactor
 	hosts    query.Hosts
-	access   *accessLog
+	access   *journal.Queue
 	routes   map[string]endpoint
 }
 
@@ -158,7 +168,7 @@ func New(cfg Config) (*API, error) {
 	a.redactor = query.NewRedactor(key)
 	a.routes = a.endpoints()
 	if cfg.Journal != nil {
-		a.access = newAccessLog(cfg.Journal, cfg.Logger)
+		a.access = journal.NewQueue(cfg.Journal, "api access log", maxPendingAccess, cfg.Logger)
 	}
 	return a, nil
 }
@@ -167,7 +177,9 @@ func New(cfg Config) (*API, error) {
 // server has stopped and before the journal is closed.
 func (a *API) Close() {
 	if a.access != nil {
-		a.access.close()
+		if err := a.access.Close(); err != nil {
+			a.cfg.Logger.Error("api access log: records lost at close", "err", err)
+		}
 	}
 }
 
@@ -339,7 +351,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if c != nil {
 			entry.Token, entry.Role = c.name, string(c.role)
 		}
-		if err := a.access.write(query.AccessRecord(&entry, a.cfg.Instance)); err != nil {
+		if err := a.access.Record(query.AccessRecord(&entry, a.cfg.Instance)); err != nil {
 			// An answer that cannot be logged is not given.
 			a.cfg.Logger.Error("api access log", "err", err)
 			writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: "the access log cannot be written; try again"})

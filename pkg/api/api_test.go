@@ -183,7 +183,7 @@ func TestForget(t *testing.T) {
 	if res.Events != dry.Events {
 		t.Errorf("forget rewrote %d events, the dry run counted %d", res.Events, dry.Events)
 	}
-	a.access.flush()
+	a.access.Flush()
 	all, err := a.cfg.Journal.Events(context.Background(), journal.Filter{})
 	if err != nil {
 		t.Fatal(err)

@@ -224,10 +224,15 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 		return nil, 0, badRequest("dry_run", "%q: want true or false", v)
 	}
 	subjects := a.cfg.Privacy.Subjects(subject)
-	// Access records of earlier searches for the subject go in first, so
-	// that the erasure covers them; those queued meanwhile are scrubbed.
+	// Access records of earlier searches for the subject (and policy
+	// records naming it) go in first, so that the erasure covers them;
+	// those queued meanwhile are scrubbed.
+	queues := a.cfg.Queues
 	if a.access != nil {
-		if err := a.access.flush(); err != nil {
+		queues = append([]*journal.Queue{a.access}, queues...)
+	}
+	for _, q := range queues {
+		if err := q.Flush(); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -252,8 +257,8 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 	if err != nil {
 		return nil, 0, err
 	}
-	if a.access != nil {
-		a.access.scrub(subjects, res.StandIn)
+	for _, q := range queues {
+		q.Scrub(subjects, res.StandIn)
 	}
 	if a.cfg.Forgotten != nil {
 		a.cfg.Forgotten(subjects)

@@ -118,7 +118,7 @@ func TestSuspendEndpoints(t *testing.T) {
 		t.Errorf("still listed: %+v", st.List())
 	}
 	// The access log shows who lifted what.
-	a.access.flush()
+	a.access.Flush()
 	acc, err := j.Events(context.Background(), journal.Filter{Kinds: []event.Kind{event.KindAccess}})
 	if err != nil {
 		t.Fatal(err)

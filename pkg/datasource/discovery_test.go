@@ -3,7 +3,6 @@ package datasource
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/mailtrail/mailtrail/pkg/datasource/estatetest"
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 )
 
 func TestSelector(t *testing.T) {
@@ -67,15 +67,6 @@ func TestSettingsErrorsNameTheSetting(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestDiscoveryFromPrometheus runs the real Prometheus (Debian package
 // prometheus; scripts/deps.sh installs it) with the exporters as scrape
 // targets and a relabelling that names them, and queries through the
@@ -105,7 +96,7 @@ func TestDiscoveryFromPrometheus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
+	addr := proctest.FreeAddr(t)
 	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr)
 	out := &strings.Builder{}

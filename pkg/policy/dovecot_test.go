@@ -15,6 +15,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/policy"
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 	"github.com/mailtrail/mailtrail/pkg/suspend"
 )
 
@@ -56,7 +57,7 @@ func TestDovecotPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
+	log := &proctest.Output{}
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(&policy.DovecotHandler{Decider: st, Metrics: policy.NewMetrics(reg), Logger: slog.New(slog.NewTextHandler(log, nil))})
 	defer srv.Close()
@@ -98,7 +99,7 @@ func TestDovecotBadInput(t *testing.T) {
 	if _, err := st.Suspend(apiv1.SuspendIP, "192.0.2.1", time.Hour, false, suspend.Reject, "x", "test"); err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
+	log := &proctest.Output{}
 	srv := httptest.NewServer(&policy.DovecotHandler{Decider: st, Logger: slog.New(slog.NewTextHandler(log, nil))})
 	defer srv.Close()
 	for _, tc := range []struct{ command, body, logged string }{

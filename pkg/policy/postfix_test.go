@@ -2,12 +2,10 @@ package policy_test
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/policy"
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 	"github.com/mailtrail/mailtrail/pkg/suspend"
 )
 
@@ -113,29 +112,10 @@ func TestReadPostfixRequestProblems(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination the server's goroutines write while
-// the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	store *suspend.Store
 	addr  string
-	log   *syncBuffer
+	log   *proctest.Output
 	reg   *prometheus.Registry
 	srv   *policy.PostfixServer
 }
@@ -146,7 +126,7 @@ func newFixture(t testing.TB, cfg suspend.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: st, log: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	f := &fixture{store: st, log: &proctest.Output{}, reg: prometheus.NewRegistry()}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,10 @@ package proctest
 
 import (
 	"bytes"
+	"net"
+	"strconv"
 	"sync"
+	"testing"
 )
 
 // Output collects a process's stdout or stderr while it runs: exec's
@@ -24,4 +27,24 @@ func (o *Output) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.String()
+}
+
+// FreePort returns a TCP port nobody listens on at host right now: for a
+// process to bind, or as an address that refuses connections. Another
+// process could take it before then; on a test machine that is rare
+// enough.
+func FreePort(t testing.TB, host string) int {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FreeAddr is FreePort on 127.0.0.1, as host:port.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t, "127.0.0.1")))
 }

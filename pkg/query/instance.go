@@ -3,12 +3,10 @@ package query
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"sort"
 	"sync"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
-	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 )
 
@@ -104,21 +102,9 @@ func Instance(ctx context.Context, j *journal.Journal, name, version string, hos
 // lastCheckpoint reads the newest checkpoint, checked against the key
 // stored with the journal; nil when the journal is unsigned.
 func lastCheckpoint(ctx context.Context, j *journal.Journal) (*CheckpointInfo, error) {
-	notes, err := j.Checkpoints(ctx)
-	if err != nil || len(notes) == 0 {
+	cp, err := j.NewestCheckpoint(ctx)
+	if err != nil || cp == nil {
 		return nil, err
-	}
-	vkey, err := j.SignerKey(ctx)
-	if err != nil || vkey == "" {
-		return nil, err
-	}
-	v, err := integrity.NewVerifier(vkey)
-	if err != nil {
-		return nil, fmt.Errorf("journal signer key: %w", err)
-	}
-	cp, err := integrity.ParseCheckpoint(notes[len(notes)-1], integrity.NewVerifiers(v))
-	if err != nil {
-		return nil, fmt.Errorf("newest checkpoint: %w", err)
 	}
 	return &CheckpointInfo{Size: cp.Size, Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Time: cp.Time}, nil
 }

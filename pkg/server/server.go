@@ -428,6 +428,7 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 			off.Forget(subjects)
 		},
 		Suspensions: pol.store,
+		Queues:      []*journal.Queue{pol.recorder},
 	}
 	if shipper != nil {
 		apiCfg.Erase = func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mailtrail/mailtrail/pkg/proctest"
 	"github.com/mailtrail/mailtrail/pkg/vltest"
 )
 
@@ -67,24 +67,6 @@ func newFaultyStore(t *testing.T, backend string) *faultyStore {
 	return f
 }
 
-// syncBuffer is a log sink written by the shipper's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls cond until it holds; a condition never met fails the test
 // after a minute (a generous bound, not a speed assertion).
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -109,16 +91,11 @@ func TestBadStore(t *testing.T) {
 	j := openJournal(t)
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	var logs syncBuffer
+	var logs proctest.Output
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
 	// A port nobody listens on: connect errors.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadURL := "http://" + l.Addr().String()
-	l.Close()
+	deadURL := "http://" + proctest.FreeAddr(t)
 	for _, bad := range []string{"ftp://example.org", "http://", "://x", "example.org:9428"} {
 		if _, err := NewVictoriaLogs(bad, 0); err == nil || !strings.Contains(err.Error(), "victorialogs url") {
 			t.Errorf("NewVictoriaLogs(%q): %v, want an error naming the setting", bad, err)

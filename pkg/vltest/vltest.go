@@ -77,12 +77,7 @@ type Node struct {
 func Start(t testing.TB, extra ...string) *Node {
 	t.Helper()
 	n := &Node{bin: Binary(t), t: t, DataDir: t.TempDir(), args: extra}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Addr = l.Addr().String()
-	l.Close()
+	n.Addr = proctest.FreeAddr(t)
 	n.URL = "http://" + n.Addr
 	n.start()
 	t.Cleanup(n.Kill)
