@@ -39,6 +39,7 @@ var commands = []command{
 	simulateCommand,
 	reportCommand,
 	doctorCommand,
+	verifyEvidenceCommand,
 }
 
 // run parses the arguments and runs one subcommand. It returns the process

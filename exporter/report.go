@@ -8,26 +8,28 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/mailtrail/mailtrail/pkg/enrich"
+	"github.com/mailtrail/mailtrail/pkg/evidence"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/query"
 	"github.com/mailtrail/mailtrail/pkg/report"
 )
 
 // reportKinds are the reports, in the order --help lists them.
-var reportKinds = []string{"summary", "deliveries", "logins", "trace"}
+var reportKinds = report.Kinds
 
 func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("report", "Audit reports from the journal: summary (pflogsumm-style), deliveries (timeline), logins (history), trace (one message).")
 	var (
-		kind, path, since, until, user, domain, queueID, messageID, format, output, blocklist string
-		geoip                                                                                 []string
-		top                                                                                   int
+		kind, path, since, until, user, domain, queueID, messageID, format, output, blocklist, evidenceOut string
+		geoip                                                                                              []string
+		top                                                                                                int
 	)
 	cmd.Arg("report", "Which report: "+strings.Join(reportKinds, ", ")+".").Required().EnumVar(&kind, reportKinds...)
 	cmd.Flag("journal.path", "SQLite event journal.").Default("mailtrail.db").StringVar(&path)
@@ -38,8 +40,9 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("queue-id", "The message with this queue id (deliveries, trace).").StringVar(&queueID)
 	cmd.Flag("message-id", "The message(s) with this Message-ID (deliveries, trace).").StringVar(&messageID)
 	cmd.Flag("top", "Length of the summary's top lists.").Default("10").IntVar(&top)
-	cmd.Flag("format", "Output format: "+strings.Join(report.Formats, ", ")+".").Default("table").EnumVar(&format, report.Formats...)
+	cmd.Flag("format", "Output format: "+strings.Join(report.Formats, ", ")+".").Default("table").StringVar(&format)
 	cmd.Flag("output", "Write the report to this file instead of stdout.").StringVar(&output)
+	cmd.Flag("evidence", "Also write an evidence bundle to this zip file: the report (CSV, JSON, PDF), its events, their inclusion proofs against the newest signed checkpoint, the checkpoint and the public key; check it with verify-evidence.").StringVar(&evidenceOut)
 	cmd.Flag("enrich.geoip", "MaxMind database (GeoLite2/GeoIP2 Country, City or ASN) for countries and AS numbers, repeatable.").StringsVar(&geoip)
 	cmd.Flag("enrich.blocklist", "Threat list, one CIDR or address per line ('#' comments): rows from listed addresses are marked.").StringVar(&blocklist)
 	return cmd.FullCommand(), func() error {
@@ -69,6 +72,12 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		if top <= 0 {
 			return fail(2, "--top=%d: must be positive", top)
 		}
+		if !slices.Contains(report.Formats, format) {
+			return fail(2, "--format=%s: unknown format (one of %s)", format, strings.Join(report.Formats, ", "))
+		}
+		if evidenceOut != "" && (len(geoip) > 0 || blocklist != "") {
+			return fail(2, "--evidence cannot be combined with --enrich.geoip or --enrich.blocklist: a verifier could not build the report again without the same databases")
+		}
 		if output != "" {
 			if fi, err := os.Stat(output); err == nil && fi.IsDir() {
 				return fail(2, "--output=%s: is a directory", output)
@@ -86,34 +95,24 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 		defer j.Close()
 		params := reportParams(j.Path(), o, now)
 		var doc *report.Doc
-		switch kind {
-		case "summary":
-			s, err := report.BuildSummary(ctx, j, o)
-			if err != nil {
-				return fail(1, "%v", err)
+		if evidenceOut != "" {
+			doc, err = writeEvidence(ctx, stderr, evidenceOut, j.Path(), evidence.Request{Kind: kind, Options: o, Params: params, Generated: now, Version: version})
+		} else {
+			doc, err = report.Build(ctx, j, kind, o, params)
+			if err == nil && format == "pdf" {
+				doc.Checkpoint, err = newestCheckpoint(ctx, j)
 			}
-			doc = report.SummaryDoc(s, params)
-		case "deliveries":
-			ds, err := report.BuildDeliveries(ctx, j, o)
-			if err != nil {
-				return fail(1, "%v", err)
-			}
-			doc = report.DeliveriesDoc(ds, params)
-		case "logins":
-			ls, err := report.BuildLogins(ctx, j, o)
-			if err != nil {
-				return fail(1, "%v", err)
-			}
-			doc = report.LoginsDoc(ls, params)
-		case "trace":
-			r, err := report.BuildTrace(ctx, j, o)
-			if errors.Is(err, query.ErrNotFound) {
-				return fail(1, "no message %s in %s", reportSubject(o), j.Path())
-			}
-			if err != nil {
-				return fail(1, "%v", err)
-			}
-			doc = report.TraceDoc(r, o, params)
+		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			ee.cmd = "report " + kind
+			return ee
+		}
+		if errors.Is(err, query.ErrNotFound) {
+			return fail(1, "no message %s in %s", reportSubject(o), j.Path())
+		}
+		if err != nil {
+			return fail(1, "%v", err)
 		}
 		doc.Generated, doc.Version = now, version
 		if err := writeReport(stdout, output, doc, format); err != nil {

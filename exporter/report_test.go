@@ -460,7 +460,7 @@ func TestReportErrors(t *testing.T) {
 	}{
 		{"no report", nil, 2, "exporter: error: required argument 'report' not provided, try --help\n"},
 		{"unknown report", []string{"audit"}, 2, "exporter: error: enum value must be one of summary,deliveries,logins,trace, got 'audit', try --help\n"},
-		{"bad format", []string{"summary", "--format=pdf"}, 2, "exporter: error: enum value must be one of table,csv,json,html, got 'pdf', try --help\n"},
+		{"bad format", []string{"summary", "--format=xml"}, 2, "exporter report summary: --format=xml: unknown format (one of table, csv, json, html, pdf)\n"},
 		{"bad since", []string{"summary", "--since=yesterday"}, 2, `exporter report summary: --since: "yesterday" is neither an RFC 3339 time nor a duration like 2h` + "\n"},
 		{"bad until", []string{"logins", "--until=2026-13-01"}, 2, `exporter report logins: --until: "2026-13-01" is neither an RFC 3339 time nor a duration like 2h` + "\n"},
 		{"reversed range", []string{"summary", "--since=2026-01-02T00:00:00Z", "--until=2026-01-01T00:00:00Z"}, 2,

@@ -74,6 +74,16 @@ func addSourceFlags(cmd *kingpin.CmdClause) *settingFlags {
 	bind(s, cmd, "journal.compression", "journal.compression", "Codec of new journal blocks: s2 (ingest is CPU-bound) or zstd (a fifth less disk, 10-15% less ingest speed).", d.Journal.Compression,
 		func(fc *kingpin.FlagClause) *string { return fc.Enum("s2", "zstd") },
 		func(c *config.Config, v string) { c.Journal.Compression = v })
+	bind(s, cmd, "ship.victorialogs.url", "ship.victorialogs.url", "Ship the journal to this VictoriaLogs (base URL, an insert node in a cluster; see docs/shipping.md); forget deletes the subject's rows there too.", "", flagString,
+		func(c *config.Config, v string) { c.Ship.VictoriaLogs.URL = v })
+	bind(s, cmd, "ship.victorialogs.delete-url", "ship.victorialogs.delete_url", "Where forget sends VictoriaLogs deletions (a select node in a cluster; default: --ship.victorialogs.url).", "", flagString,
+		func(c *config.Config, v string) { c.Ship.VictoriaLogs.DeleteURL = v })
+	bind(s, cmd, "ship.victorialogs.batch-size", "ship.victorialogs.batch_size", "Events per request to VictoriaLogs.", fmt.Sprint(d.Ship.VictoriaLogs.BatchSize), flagInt,
+		func(c *config.Config, v int) { c.Ship.VictoriaLogs.BatchSize = v })
+	bind(s, cmd, "ship.victorialogs.max-age", "ship.victorialogs.max_age", "Events older than this are not shipped but counted as rejected: VictoriaLogs drops rows older than its -retentionPeriod (set the same; 0: ship all).", d.Ship.VictoriaLogs.MaxAge, flagString,
+		func(c *config.Config, v string) { c.Ship.VictoriaLogs.MaxAge = v })
+	bind(s, cmd, "ship.otlp.url", "ship.otlp.url", "Ship the journal as OpenTelemetry logs to this OTLP/HTTP endpoint (the whole URL, e.g. http://collector:4318/v1/logs).", "", flagString,
+		func(c *config.Config, v string) { c.Ship.OTLP.URL = v })
 	return s
 }
 

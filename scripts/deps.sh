@@ -38,6 +38,8 @@ dpkg-query -W -f='${Status}' rsyslog-relp 2>/dev/null | grep -q 'ok installed' |
 command -v lintian >/dev/null || need+=(lintian)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v rpm >/dev/null || need+=(rpm)
+# The PDF report tests render every page with poppler (pdftotext, pdftoppm).
+command -v pdftoppm >/dev/null || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""

@@ -291,6 +291,7 @@ func (a *API) endpoints() map[string]endpoint {
 		}
 		out[name] = endpoint{params: ep.Params, role: Role(ep.Role), post: ep.Post, run: run[name]}
 	}
+	out[apiv1.PathEvidence] = a.evidenceEndpoint()
 	return out
 }
 
@@ -340,6 +341,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mailtrail"`)
 		}
 		writeError(w, aerr)
+		return
+	}
+	if rb, ok := body.(*rawBody); ok {
+		rb.write(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, body)

@@ -28,6 +28,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
+	"github.com/mailtrail/mailtrail/pkg/ship"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
@@ -60,6 +61,10 @@ func DefaultConfig() *Config {
 		Correlate: Correlate{MaxBytes: correlate.DefaultMaxBytes},
 		Postfix:   Postfix{Postqueue: "postqueue"},
 		Enrich:    Enrich{PollInterval: Duration(enrich.DefaultPollInterval)},
+		Ship: Ship{
+			VictoriaLogs: ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout), MaxAge: "7d"},
+			OTLP:         ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout)},
+		},
 	}
 }
 
@@ -119,7 +124,34 @@ type Config struct {
 	Privacy   Privacy   `yaml:"privacy"`
 	Enrich    Enrich    `yaml:"enrich"`
 	API       API       `yaml:"api"`
+	Ship      Ship      `yaml:"ship"`
 }
+
+// Ship configures copying the journal to fleet stores (docs/shipping.md):
+// a sink ships when its url is set.
+type Ship struct {
+	VictoriaLogs ShipSink `yaml:"victorialogs"`
+	OTLP         ShipSink `yaml:"otlp"`
+}
+
+// ShipSink is one fleet store.
+type ShipSink struct {
+	// URL is VictoriaLogs' base URL (an insert node in a cluster), or the
+	// whole OTLP/HTTP logs endpoint.
+	URL string `yaml:"url"`
+	// DeleteURL is where erasures are sent (VictoriaLogs' /delete API,
+	// served by a select node in a cluster); default: URL.
+	DeleteURL string   `yaml:"delete_url"`
+	BatchSize int      `yaml:"batch_size"`
+	Timeout   Duration `yaml:"timeout"`
+	// MaxAge passes over (and counts as rejected) events older than this
+	// ("7d", "36h"; "0": none): set it to the store's -retentionPeriod,
+	// beyond which VictoriaLogs drops rows without saying so.
+	MaxAge string `yaml:"max_age"`
+}
+
+// MaxAgeDuration is MaxAge parsed.
+func (s ShipSink) MaxAgeDuration() (time.Duration, error) { return parseDays(s.MaxAge) }
 
 // API configures the HTTP query API. Without tokens (and without
 // allow_anonymous) it is off.
@@ -339,6 +371,10 @@ func (c *Config) Validate() error {
 		{"auth.window", c.Auth.Window},
 		{"auth.send_window", c.Auth.SendWindow},
 		{"enrich.poll_interval", c.Enrich.PollInterval},
+		{"ship.victorialogs.batch_size", c.Ship.VictoriaLogs.BatchSize},
+		{"ship.victorialogs.timeout", c.Ship.VictoriaLogs.Timeout},
+		{"ship.otlp.batch_size", c.Ship.OTLP.BatchSize},
+		{"ship.otlp.timeout", c.Ship.OTLP.Timeout},
 	} {
 		var v int64
 		switch x := n.v.(type) {
@@ -393,6 +429,24 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Journal.RetentionPolicy(); err != nil {
 		add(err.Error())
+	}
+	for _, sk := range []struct {
+		key string
+		s   ShipSink
+	}{{"ship.victorialogs", c.Ship.VictoriaLogs}, {"ship.otlp", c.Ship.OTLP}} {
+		if sk.s.URL != "" {
+			if err := ship.CheckURL(sk.s.URL); err != nil {
+				probs = append(probs, Problem{Key: sk.key + ".url", Msg: err.Error()})
+			}
+		}
+		if sk.s.DeleteURL != "" {
+			if err := ship.CheckURL(sk.s.DeleteURL); err != nil {
+				probs = append(probs, Problem{Key: sk.key + ".delete_url", Msg: err.Error()})
+			}
+		}
+		if _, err := sk.s.MaxAgeDuration(); err != nil {
+			probs = append(probs, Problem{Key: sk.key + ".max_age", Msg: err.Error()})
+		}
 	}
 	tokenNames := map[string]bool{}
 	for i, t := range c.API.Tokens {

@@ -135,6 +135,13 @@ type EraseResult struct {
 // Options.ArchiveDir are rewritten the same way, and replaced once the
 // erasure is committed.
 func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (EraseResult, error) {
+	return j.EraseNoted(ctx, subjects, actor, "")
+}
+
+// EraseNoted is Erase with note, what was done beyond the journal (the
+// fleet stores asked to delete their copies and their answers), written
+// into the erasure record. The subjects are erased from the note too.
+func (j *Journal) EraseNoted(ctx context.Context, subjects []string, actor, note string) (EraseResult, error) {
 	var res EraseResult
 	var subs []string
 	for _, s := range subjects {
@@ -191,6 +198,14 @@ func (j *Journal) Erase(ctx context.Context, subjects []string, actor string) (E
 		seqs = slices.Compact(seqs)
 	}
 	res.Events = int64(len(seqs))
+	if note != "" {
+		// The record's markers and separators stay the record's own.
+		ne := event.Event{Detail: strings.NewReplacer(";", ",", subjectsMarker, " subjects:", seqsMarker, " seqs:").Replace(note)}
+		for _, s := range subs {
+			privacy.Erase(&ne, s, res.StandIn)
+		}
+		inArchives += "; " + ne.Detail
+	}
 	rec := Record{Source: ErasureSource, Event: event.Event{
 		Time: j.now(), Kind: event.KindErasure, Service: "mailtrail", Program: "forget", Action: "forget",
 		Detail: fmt.Sprintf("erasure by %s: the subject was replaced by %s in %d events%s;%s%s;%s%s",

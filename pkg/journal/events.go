@@ -181,7 +181,8 @@ func (sc *scanner) emit(e *entry) error {
 		!f.Since.IsZero() && e.t < f.Since.UnixNano(),
 		!f.Until.IsZero() && e.t >= f.Until.UnixNano(),
 		sc.kinds != 0 && sc.kinds&kindBit(e.kind) == 0,
-		f.QueueID != "" && string(e.qid) != f.QueueID:
+		f.QueueID != "" && string(e.qid) != f.QueueID,
+		sc.j.opts.UpTo > 0 && e.seq > sc.j.opts.UpTo:
 		return nil
 	}
 	s := &sc.s
@@ -197,6 +198,9 @@ func (sc *scanner) emit(e *entry) error {
 	s.Event.QueueID = string(e.qid)
 	if !f.matches(s, sc.text) {
 		return nil
+	}
+	if sc.j.opts.Observe != nil {
+		sc.j.opts.Observe(s, e.t)
 	}
 	if err := sc.fn(s); err != nil {
 		if errors.Is(err, ErrStop) {

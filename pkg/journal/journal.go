@@ -54,6 +54,14 @@ type Options struct {
 	// ArchiveDir is where retention archives expired blocks (as
 	// Retention.ArchiveDir): Erase rewrites the archives there too.
 	ArchiveDir string
+	// UpTo, when positive, hides the events after it from reads: the
+	// journal as the checkpoint of that size signed it, so that a report
+	// holds only events an evidence bundle can prove.
+	UpTo int64
+	// Observe, when set, sees every event a read passes on, with its time
+	// column, before the caller does: what a report read is what its
+	// evidence bundle must carry. Reads may call it concurrently.
+	Observe func(s *Stored, timeCol int64)
 }
 
 // Journal is an open event journal. Commit may be called from several

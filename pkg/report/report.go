@@ -20,7 +20,7 @@ import (
 )
 
 // Formats are the output formats, in the order --help lists them.
-var Formats = []string{"table", "csv", "json", "html"}
+var Formats = []string{"table", "csv", "json", "html", "pdf"}
 
 // Doc is a rendered report: a title, the parameters it was made with, and
 // its tables. Data is what the JSON format writes: the typed result, so
@@ -33,6 +33,19 @@ type Doc struct {
 	Params    []Param
 	Tables    []Table
 	Data      any
+	// Checkpoint is the signed checkpoint the report is tied to, shown on
+	// every page of a PDF; nil when the journal has none.
+	Checkpoint *Checkpoint
+}
+
+// Checkpoint names a signed checkpoint of the journal.
+type Checkpoint struct {
+	Origin string
+	Size   uint64
+	Root   string // hex
+	// Proved says the report's events are proved against it (an evidence
+	// bundle); otherwise it is only the journal's newest.
+	Proved bool
 }
 
 // Param is one line of a report's header ("Range", "2026-01-01 ... ").
@@ -84,6 +97,8 @@ func Write(w io.Writer, d *Doc, format string) error {
 		err = writeJSON(bw, d)
 	case "html":
 		err = writeHTML(bw, d)
+	case "pdf":
+		err = writePDF(bw, d)
 	default:
 		return fmt.Errorf("unknown report format %q (one of %s)", format, strings.Join(Formats, ", "))
 	}
