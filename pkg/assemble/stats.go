@@ -29,9 +29,12 @@ func NewSeries(since, until time.Time, step time.Duration) (*Series, error) {
 }
 
 // Add counts an event at t; times outside the range are not counted.
-func (s *Series) Add(t time.Time) {
+func (s *Series) Add(t time.Time) { s.AddN(t, 1) }
+
+// AddN counts n events at t (a bucket counted elsewhere, by its start).
+func (s *Series) AddN(t time.Time, n int64) {
 	if i := int(t.Sub(s.start) / s.step); i >= 0 && i < len(s.counts) {
-		s.counts[i]++
+		s.counts[i] += n
 	}
 }
 
