@@ -225,4 +225,3 @@ func firstDifference(a, b string) string {
 	}
 	return fmt.Sprintf("lengths %d and %d", len(a), len(b))
 }
-
