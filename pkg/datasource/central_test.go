@@ -85,7 +85,7 @@ func TestCentralStoreFailuresAreErrorFrames(t *testing.T) {
 
 func TestCentralSettings(t *testing.T) {
 	for js, want := range map[string]string{
-		`{"victoriaLogsUrl":"ftp://vl:9428"}`:     "victoriaLogsUrl",
+		`{"victoriaLogsUrl":"ftp://vl:9428"}`:      "victoriaLogsUrl",
 		`{"victoriaLogsUrl":"http://vl:9428?x=1"}`: "victoriaLogsUrl",
 		`{}`: "victoriaLogsUrl",
 	} {
