@@ -96,6 +96,18 @@ func (e *Estate) Hosts(instance string) []string {
 func (e *Estate) Trace(ctx context.Context, instance string, params url.Values) (*apiv1.TraceResult, error) {
 	req := assemble.TraceRequest{QueueID: params.Get("queue_id"), Instance: instance}
 	req.MessageID = params.Get("message_id")
+	if req.QueueID == "" {
+		// A search covers what the exporter's would: the last
+		// apiv1.DefaultRange unless the caller gave a range.
+		req.Until = time.Now()
+		if u, err := time.Parse(time.RFC3339Nano, params.Get("until")); err == nil {
+			req.Until = u
+		}
+		req.Since = req.Until.Add(-apiv1.DefaultRange)
+		if s, err := time.Parse(time.RFC3339Nano, params.Get("since")); err == nil {
+			req.Since = s
+		}
+	}
 	if l := params.Get("limit"); l != "" {
 		req.Limit, _ = strconv.Atoi(l)
 	}
