@@ -90,13 +90,18 @@ func (s *Store) Stats(ctx context.Context, f Filter, step time.Duration) (map[st
 	}
 	start := f.Since.Truncate(step)
 	// Buckets as assemble.Series makes them: from the range's start
-	// truncated to the step, which an offset from the Unix epoch gives.
-	offset := time.Duration(start.UnixNano() % int64(step))
+	// truncated to the step. VictoriaLogs buckets t as
+	// trunc(t+offset)-offset (truncated from the Unix epoch), so the offset
+	// that puts a boundary at start is minus start, modulo the step.
+	offset := (int64(step) - start.UnixNano()%int64(step)) % int64(step)
+	if offset < 0 {
+		offset += int64(step)
+	}
 	base := Filter{Instance: f.Instance, Since: f.Since, Until: f.Until}
 	match := f
 	match.Instance, match.Since, match.Until = "", time.Time{}, time.Time{}
 	logsql := fmt.Sprintf("%s | stats by (instance, _time:%ds offset %dns) count_uniq(seq) if (%s) as n",
-		base.logsql(), int64(step/time.Second), offset.Nanoseconds(), match.logsql())
+		base.logsql(), int64(step/time.Second), offset, match.logsql())
 	series := map[string]*assemble.Series{}
 	err := s.query(ctx, logsql, func(m map[string]string) error {
 		inst := m["instance"]
