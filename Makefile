@@ -2,8 +2,18 @@
 # `make demo` the main job. See README.md.
 GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
+VERSION   ?= $(patsubst v%,%,$(shell git describe --tags --always --dirty 2>/dev/null || echo dev))
+# Build stamp, as Prometheus exporters carry it (promu's variables in
+# prometheus/common/version): `exporter --version` and mailtrail_build_info
+# show it. The date is the commit's (or SOURCE_DATE_EPOCH), so a rebuild
+# of the same commit stamps the same date.
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell id -un 2>/dev/null || echo unknown)@$(shell hostname 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} +%Y%m%d-%H:%M:%S)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(BUILD_USER) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 # Fuzz budgets are counts, not durations: Go 1.26's fuzz coordinator can
 # fail a run with "context deadline exceeded" when a -fuzztime duration
 # ends (golang/go#75804, fixed in Go 1.27); a count has no deadline.

@@ -606,7 +606,7 @@ func TestCLIEventsErrors(t *testing.T) {
 	})
 	t.Run("bad kind", func(t *testing.T) {
 		r := cliRun(t, "", "events", "--journal.path="+db, "--kind=logins")
-		cliExpect(t, r, 2, `exporter events: --kind: unknown event kind "logins" (one of unknown, connect, disconnect, lost_connection, tls, auth_failure, client, login, message_id, queued, delivery, removed, expired, bounce_notice, reject, pickup, postscreen, policy, warning, stats, notice, access, erasure, auth_backend)`+"\n")
+		cliExpect(t, r, 2, `exporter events: --kind: unknown event kind "logins" (one of unknown, connect, disconnect, lost_connection, tls, auth_failure, client, login, message_id, queued, delivery, removed, expired, bounce_notice, reject, pickup, postscreen, policy, warning, stats, notice, access, erasure, auth_backend, suspend, unsuspend, policy_refusal, auth_report)`+"\n")
 	})
 	for _, c := range []struct {
 		name string
@@ -808,7 +808,7 @@ func TestCLIUsage(t *testing.T) {
 		}
 	})
 	t.Run("version", func(t *testing.T) {
-		if out := cliMust(t, "", "--version"); out != version+"\n" {
+		if out := cliMust(t, "", "--version"); out != versionText("exporter")+"\n" {
 			t.Errorf("--version: %q", out)
 		}
 	})

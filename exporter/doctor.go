@@ -19,7 +19,9 @@ func doctorCommand(app *kingpin.Application, _ io.Reader, stdout, _ io.Writer) (
 	cmd := app.Command("doctor", "Check the configuration and the host as serve would meet them, and say what to do about each problem.")
 	sf := addSourceFlags(cmd)
 	addServeSettings(cmd, sf)
+	addPolicyFlags(cmd, sf)
 	addRetentionFlags(cmd, sf)
+	addArchiveFlags(cmd, sf)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	var as string
 	cmd.Flag("doctor.user", "Check file access as this user (the service's, e.g. mailtrail) rather than the one running doctor.").StringVar(&as)

@@ -12,9 +12,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	stop := startProfile()
 	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -40,13 +37,16 @@ var commands = []command{
 	reportCommand,
 	doctorCommand,
 	verifyEvidenceCommand,
+	suspendCommand,
+	unsuspendCommand,
+	suspensionsCommand,
 }
 
 // run parses the arguments and runs one subcommand. It returns the process
 // exit code: 0 on success, 1 when the work failed, 2 for bad usage.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := kingpin.New("exporter", "mailtrail: a mail-access monitor for Postfix and Dovecot.")
-	app.Version(version)
+	app.Version(versionText(app.Name))
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)

@@ -268,6 +268,9 @@ type postfixInstance struct {
 	// ([address]:port), empty on the second instance.
 	Relay, Dead string
 	SASLPath    string
+	// Policy is mailtrail's policy service (address:port) the submission
+	// service asks (respond_test.go); empty for none.
+	Policy string
 
 	daemon *daemon
 }
@@ -306,6 +309,9 @@ type dovecotInstance struct {
 	Dir, Addr  string
 	IMAP, LMTP int
 	Verbose    bool
+	// PolicyURL is auth_policy_server_url (respond_test.go); empty for
+	// none.
+	PolicyURL string
 
 	daemon *daemon
 }

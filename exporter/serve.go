@@ -42,9 +42,11 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 		verifyEvery         time.Duration
 	)
 	addServeSettings(cmd, sf)
+	addPolicyFlags(cmd, sf)
 	cmd.Flag("config.check", "Validate the configuration and the web configuration, then exit.").BoolVar(&check)
 	cmd.Flag("journal.verify-interval", "Re-verify the journal's Merkle tree and checkpoints this often in the background (0: never).").Default("1h").DurationVar(&verifyEvery)
 	addRetentionFlags(cmd, sf)
+	addArchiveFlags(cmd, sf)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)
 	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&metricsPath)
 	cmd.Flag("log.level", "Only log messages with this severity or above: debug, info, warn, error.").Default("info").EnumVar(&logLevel, "debug", "info", "warn", "error")

@@ -76,12 +76,14 @@ func addSourceFlags(cmd *kingpin.CmdClause) *settingFlags {
 		func(c *config.Config, v string) { c.Journal.Compression = v })
 	bind(s, cmd, "ship.victorialogs.url", "ship.victorialogs.url", "Ship the journal to this VictoriaLogs (base URL, an insert node in a cluster; see docs/shipping.md); forget deletes the subject's rows there too.", "", flagString,
 		func(c *config.Config, v string) { c.Ship.VictoriaLogs.URL = v })
-	bind(s, cmd, "ship.victorialogs.delete-url", "ship.victorialogs.delete_url", "Where forget sends VictoriaLogs deletions (a select node in a cluster; default: --ship.victorialogs.url).", "", flagString,
-		func(c *config.Config, v string) { c.Ship.VictoriaLogs.DeleteURL = v })
+	bind(s, cmd, "ship.victorialogs.select-url", "ship.victorialogs.select_url", "VictoriaLogs' select node in a cluster, where forget's deletions and the shipper's rechecks go (default: --ship.victorialogs.url).", "", flagString,
+		func(c *config.Config, v string) { c.Ship.VictoriaLogs.SelectURL = v })
 	bind(s, cmd, "ship.victorialogs.batch-size", "ship.victorialogs.batch_size", "Events per request to VictoriaLogs.", fmt.Sprint(d.Ship.VictoriaLogs.BatchSize), flagInt,
 		func(c *config.Config, v int) { c.Ship.VictoriaLogs.BatchSize = v })
 	bind(s, cmd, "ship.victorialogs.max-age", "ship.victorialogs.max_age", "Events older than this are not shipped but counted as rejected: VictoriaLogs drops rows older than its -retentionPeriod (set the same; 0: ship all).", d.Ship.VictoriaLogs.MaxAge, flagString,
 		func(c *config.Config, v string) { c.Ship.VictoriaLogs.MaxAge = v })
+	bind(s, cmd, "ship.victorialogs.recheck-after", "ship.victorialogs.recheck_after", "Ask VictoriaLogs this long after it accepted a batch whether it still holds it, and send what it lost again (it keeps its last -inmemoryDataFlushInterval, 5s, in memory: a crash loses that); 0: never.", d.Ship.VictoriaLogs.RecheckAfter.String(), flagDuration,
+		func(c *config.Config, v time.Duration) { c.Ship.VictoriaLogs.RecheckAfter = config.Duration(v) })
 	bind(s, cmd, "ship.otlp.url", "ship.otlp.url", "Ship the journal as OpenTelemetry logs to this OTLP/HTTP endpoint (the whole URL, e.g. http://collector:4318/v1/logs).", "", flagString,
 		func(c *config.Config, v string) { c.Ship.OTLP.URL = v })
 	return s

@@ -20,7 +20,7 @@ func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr i
 	cmd := app.Command("simulate", "Write a realistic, deterministic Postfix/Dovecot log.")
 	lines := cmd.Flag("lines", "Number of lines to write; with --rate and no --lines, run until interrupted.").Int()
 	seed := cmd.Flag("seed", "Seed; the same seed and options give byte-identical output.").Default("1").Uint64()
-	start := cmd.Flag("start", "RFC 3339 time of the first line.").Default(simulate.DefaultStart.Format(time.RFC3339)).String()
+	start := cmd.Flag("start", "RFC 3339 time of the first line, or 'now' (a live log, as the container demo writes).").Default(simulate.DefaultStart.Format(time.RFC3339)).String()
 	format := cmd.Flag("format", "Syslog timestamp format.").Default("rfc3164").Enum("rfc3164", "rfc3339")
 	output := cmd.Flag("output", "File to write; stdout when absent or '-'.").Default("-").String()
 	appendOut := cmd.Flag("append", "Append to --output instead of truncating it.").Bool()
@@ -42,6 +42,9 @@ func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr i
 			return fail(2, "give --lines, --rate or both")
 		}
 		t0, err := time.Parse(time.RFC3339, *start)
+		if *start == "now" {
+			t0, err = time.Now().UTC().Truncate(time.Second), nil
+		}
 		if err != nil {
 			return fail(2, "--start=%q: %v", *start, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,8 +72,7 @@ func debFile(t *testing.T) string {
 // TestDefaultConfig: the configuration the package installs is valid as
 // serve reads it (no root, no package needed).
 func TestDefaultConfig(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "exporter")
-	run(t, "go", "build", "-o", bin, "../exporter")
+	bin := exporterBinary(t)
 	cfg, err := filepath.Abs("mailtrail.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +144,11 @@ func TestDeb(t *testing.T) {
 		if !strings.Contains(" "+groups, " adm") {
 			t.Errorf("mailtrail is not in group adm: %s", groups)
 		}
+		// postqueue -j needs postdrop where Postfix is installed (it is
+		// here: scripts/deps.sh installs it for the real-mail test).
+		if _, err := user.LookupGroup("postdrop"); err == nil && !slices.Contains(strings.Fields(groups), "postdrop") {
+			t.Errorf("mailtrail is not in group postdrop, which this host has: %s", groups)
+		}
 		if own := run(t, "stat", "-c", "%F %U:%G %a", "/var/lib/mailtrail"); own != "directory mailtrail:mailtrail 750\n" {
 			t.Errorf("/var/lib/mailtrail: %q, want a directory mailtrail:mailtrail 750", own)
 		}
@@ -164,6 +169,24 @@ func TestDeb(t *testing.T) {
 			t.Errorf("installed mailtrail serve --config.check: %q", got)
 		}
 		serveMetrics(t)
+	})
+
+	// A Postfix installed after mailtrail: dpkg fires the file trigger on
+	// /usr/sbin/postqueue when postfix unpacks it, and the postinst, run as
+	// "triggered", adds the user to the postdrop group postfix brought.
+	t.Run("postfix installed later", func(t *testing.T) {
+		if _, err := user.LookupGroup("postdrop"); err != nil {
+			t.Skip("skipped: no postdrop group (Postfix is not installed here)")
+		}
+		if got := run(t, "dpkg-deb", "-I", deb, "triggers"); !strings.Contains(got, "interest-noawait /usr/sbin/postqueue\n") {
+			t.Fatalf("the .deb has no trigger on /usr/sbin/postqueue:\n%s", got)
+		}
+		run(t, "gpasswd", "--delete", "mailtrail", "postdrop")
+		run(t, "dpkg-trigger", "--no-await", "/usr/sbin/postqueue")
+		run(t, "dpkg", "--triggers-only", "mailtrail")
+		if groups := run(t, "id", "-nG", "mailtrail"); !slices.Contains(strings.Fields(groups), "postdrop") {
+			t.Errorf("after the postqueue trigger mailtrail is not in postdrop: %s", groups)
+		}
 	})
 
 	// Removal keeps the journal directory and its user; purge deletes them
@@ -281,5 +304,37 @@ func serveMetrics(t *testing.T) {
 	}
 	if !re.MatchString(body) {
 		t.Fatalf("installed mailtrail did not report the sample's 2 lines on /metrics:\n%s\nstderr:\n%s", body, stderr.String())
+	}
+}
+
+// TestUnitNamesNoHostGroups: the unit names no supplementary group that a
+// host may lack. systemd fails such a service at start (status=216/GROUP)
+// and systemd-analyze verify does not notice; the postinst adds the user to
+// adm and postdrop where they exist instead.
+func TestUnitNamesNoHostGroups(t *testing.T) {
+	raw, err := os.ReadFile("mailtrail.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, err := os.ReadFile("scripts/postinstall.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		key, value, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || (key != "SupplementaryGroups" && key != "Group") {
+			continue
+		}
+		for _, g := range strings.Fields(value) {
+			// The package's own group exists wherever the package is installed.
+			if !strings.Contains(string(post), "groupadd --system "+g+"\n") {
+				t.Errorf("mailtrail.service: %s names group %s, which the package does not create", key, g)
+			}
+		}
+	}
+	for _, g := range []string{"adm", "postdrop"} {
+		if !regexp.MustCompile(`(?m)^\s*for group in .*\b` + g + `\b`).Match(post) {
+			t.Errorf("postinstall.sh does not add mailtrail to %s where the group exists", g)
+		}
 	}
 }

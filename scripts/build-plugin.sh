@@ -19,7 +19,9 @@ if [ ${#platforms[@]} -eq 0 ]; then
 	platforms=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64)
 fi
 
-info=$(printf '{"time":%d,"pluginID":"%s","version":"%s"}' "$(($(date +%s) * 1000))" "$PLUGIN_ID" "$VERSION")
+# The build time is the commit's under SOURCE_DATE_EPOCH (make release), so
+# a rebuild of the same commit gives the same binaries.
+info=$(printf '{"time":%d,"pluginID":"%s","version":"%s"}' "$((${SOURCE_DATE_EPOCH:-$(date +%s)} * 1000))" "$PLUGIN_ID" "$VERSION")
 ldflags="-w -s -extldflags \"-static\" -X 'github.com/grafana/grafana-plugin-sdk-go/build/buildinfo.buildInfoJSON=$info'"
 
 mkdir -p "$OUT"

@@ -40,6 +40,9 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v rpm >/dev/null || need+=(rpm)
 # The PDF report tests render every page with poppler (pdftotext, pdftoppm).
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
+# `make package` and `make release` build arm64 too: the cgo SQLite driver
+# needs Debian's aarch64 cross compiler and C library.
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   sudo=""
@@ -49,6 +52,16 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# s3rver, the S3-compatible server the cold archive tests (pkg/s3test) run
+# on loopback; a global npm install puts it on PATH (/usr/bin with
+# Debian's npm).
+if ! command -v s3rver >/dev/null; then
+  echo "deps: installing s3rver"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo npm install -g --no-audit --no-fund s3rver@3.7.1 >/dev/null
 fi
 
 gobin=$(go env GOPATH)/bin

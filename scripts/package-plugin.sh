@@ -29,6 +29,11 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -a "$DIST" "$stage/$PLUGIN_ID"
 chmod 0755 "$stage/$PLUGIN_ID"/gpx_mailtrail_*
+# Entries carry the commit's time under SOURCE_DATE_EPOCH (make release):
+# the same commit gives the same zip.
+if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+	find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+fi
 
 mkdir -p "$OUTDIR"
 rm -f "$ZIP" "$ZIP.sha1"

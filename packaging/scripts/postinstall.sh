@@ -1,8 +1,32 @@
 #!/bin/sh
-# Creates the mailtrail system user (in group adm, which reads the mail log)
-# and its journal directory; enables the unit without starting it, so the
+# Creates the mailtrail system user (in groups adm and postdrop, where they
+# exist) and its journal directory; enables the unit without starting it, so the
 # operator can review /etc/mailtrail/mailtrail.yml first.
 set -e
+
+# adm reads the mail log (Debian: /var/log/mail.log root:adm 0640); postdrop
+# lets `postqueue -j` reach Postfix's queue (postqueue's setgid is ignored
+# under the unit's NoNewPrivileges). Only groups this host has: the unit
+# names none, or a host without one could not start it. On Debian a Postfix
+# installed later fires the trigger on /usr/sbin/postqueue (nfpm.yaml).
+join_groups() {
+	for group in adm postdrop; do
+		if getent group "$group" >/dev/null; then
+			usermod --append --groups "$group" mailtrail
+		fi
+	done
+}
+
+if [ "$1" = "triggered" ]; then
+	# Only the groups: a service the operator disabled stays disabled.
+	if getent passwd mailtrail >/dev/null; then
+		join_groups
+		if [ -d /run/systemd/system ] && systemctl is-active --quiet mailtrail.service; then
+			systemctl restart mailtrail.service || true
+		fi
+	fi
+	exit 0
+fi
 
 if ! getent group mailtrail >/dev/null; then
 	groupadd --system mailtrail
@@ -12,9 +36,7 @@ if ! getent passwd mailtrail >/dev/null; then
 		--no-create-home --shell /usr/sbin/nologin \
 		--comment "mailtrail mail-log monitor" mailtrail
 fi
-if getent group adm >/dev/null; then
-	usermod --append --groups adm mailtrail
-fi
+join_groups
 
 mkdir -p /var/lib/mailtrail
 chown mailtrail:mailtrail /var/lib/mailtrail

@@ -25,6 +25,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/query"
+	"github.com/mailtrail/mailtrail/pkg/suspend"
 )
 
 // queryTimeout bounds one call.
@@ -89,7 +90,14 @@ type Config struct {
 	// API, once the journal is done, so that what the process keeps in
 	// memory (correlation state, offender windows) drops them too.
 	Forgotten func(subjects []string)
-	Logger    *slog.Logger
+	// Erase, when set, makes the erasures instead of Journal.Erase: with
+	// a fleet store, it also deletes the store's copies and says what each
+	// store did.
+	Erase func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error)
+	// Suspensions are the policy service's (suspend, unsuspend,
+	// suspensions, alertmanager); nil answers those 503.
+	Suspensions *suspend.Store
+	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -283,6 +291,8 @@ func (a *API) endpoints() map[string]endpoint {
 		apiv1.PathTrace: a.trace, apiv1.PathEvents: a.events, apiv1.PathLogins: a.logins,
 		apiv1.PathOffenders: a.offenders, apiv1.PathInstance: a.instance, apiv1.PathStats: a.stats,
 		apiv1.PathValues: a.values, apiv1.PathAccessLog: a.accessLog, apiv1.PathForget: a.forget,
+		apiv1.PathSuspend: a.suspend, apiv1.PathUnsuspend: a.unsuspend, apiv1.PathSuspensions: a.suspensions,
+		apiv1.PathAlertmanager: a.alertmanager,
 	}
 	out := make(map[string]endpoint, len(apiv1.Endpoints))
 	for name, ep := range apiv1.Endpoints {
@@ -369,6 +379,11 @@ func (a *API) handle(r *http.Request, c *caller) (any, int, *apiError) {
 	p, err := newParams(r.URL.RawQuery, ep.params, a.cfg.Now())
 	if err != nil {
 		return nil, 0, asAPIError(err)
+	}
+	if ep.post {
+		if p.body, err = readBody(r); err != nil {
+			return nil, 0, asAPIError(err)
+		}
 	}
 	if c.role == RoleViewer {
 		for _, f := range []string{"sender", "recipient", "sasl_username", "user", "q"} {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/query"
 )
@@ -240,7 +241,14 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 	}
 	// An erasure is not cut off halfway by the query timeout: it is one
 	// transaction, and a client that gives up does not undo it.
-	res, err := a.cfg.Journal.Erase(context.WithoutCancel(ctx), subjects, "api:"+c.name)
+	var res journal.EraseResult
+	var stores []apiv1.ForgetStore
+	var err error
+	if a.cfg.Erase != nil {
+		res, stores, err = a.cfg.Erase(context.WithoutCancel(ctx), subjects, "api:"+c.name)
+	} else {
+		res, err = a.cfg.Journal.Erase(context.WithoutCancel(ctx), subjects, "api:"+c.name)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -251,5 +259,5 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 		a.cfg.Forgotten(subjects)
 	}
 	return forgetResult{Events: res.Events, Archived: res.Archived, ArchiveFiles: res.ArchiveFiles, Seq: res.Seq, StandIn: res.StandIn,
-		WALTruncated: res.WALTruncated}, int(res.Events), nil
+		WALTruncated: res.WALTruncated, Stores: stores}, int(res.Events), nil
 }

@@ -40,6 +40,8 @@ var (
 type params struct {
 	v   url.Values
 	now time.Time
+	// body is a POST endpoint's body (the Alertmanager webhook's JSON).
+	body []byte
 }
 
 // newParams refuses unknown, repeated, oversized and control-character

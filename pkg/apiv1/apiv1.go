@@ -194,6 +194,18 @@ type ForgetResult struct {
 	Seq          int64  `json:"seq,omitempty"`
 	StandIn      string `json:"stand_in,omitempty"`
 	WALTruncated bool   `json:"wal_truncated"`
+	// Stores are the fleet stores the exporter ships to and what each did
+	// with its copies of the subject's events.
+	Stores []ForgetStore `json:"stores,omitempty"`
+}
+
+// ForgetStore is one fleet store's part in an erasure: Deleted false
+// means its copies still name the subject (Detail says why).
+type ForgetStore struct {
+	Sink    string `json:"sink"`
+	URL     string `json:"url"`
+	Deleted bool   `json:"deleted"`
+	Detail  string `json:"detail"`
 }
 
 // Error is every error answer: Code a short word (bad_request, not_found,

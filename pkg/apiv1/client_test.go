@@ -51,14 +51,17 @@ func TestClient(t *testing.T) {
 	}
 }
 
-// TestEndpointsTable checks the table's invariants: only forget changes
-// the journal, and the admin endpoints are the access log and forget.
+// TestEndpointsTable checks the table's invariants: only forget and the
+// suspension changes (suspend, unsuspend, the Alertmanager webhook) change
+// the journal, and the admin endpoints are the access log, forget and the
+// suspension endpoints.
 func TestEndpointsTable(t *testing.T) {
+	suspension := map[string]bool{apiv1.PathSuspend: true, apiv1.PathUnsuspend: true, apiv1.PathAlertmanager: true}
 	for name, ep := range apiv1.Endpoints {
-		if ep.Post != (name == apiv1.PathForget) {
+		if ep.Post != (name == apiv1.PathForget || suspension[name]) {
 			t.Errorf("%s: post %v", name, ep.Post)
 		}
-		admin := name == apiv1.PathForget || name == apiv1.PathAccessLog
+		admin := name == apiv1.PathForget || name == apiv1.PathAccessLog || suspension[name] || name == apiv1.PathSuspensions
 		if (ep.Role == apiv1.RoleAdmin) != admin || (!admin && ep.Role != apiv1.RoleViewer) {
 			t.Errorf("%s: role %s", name, ep.Role)
 		}

@@ -61,6 +61,11 @@ var Endpoints = map[string]Endpoint{
 	PathValues:    {Params: join([]string{"field", "limit"}, rangeParams), Role: RoleViewer, Answer: "Values"},
 	PathAccessLog: {Params: join([]string{"limit", "cursor"}, rangeParams), Role: RoleAdmin, Answer: "AccessLogPage"},
 	PathForget:    {Params: []string{"subject", "dry_run"}, Role: RoleAdmin, Post: true, Answer: "ForgetResult"},
+	// The policy service's suspensions (pkg/suspend, docs/responding.md).
+	PathSuspend:      {Params: []string{"user", "ip", "for", "permanent", "reason", "response"}, Role: RoleAdmin, Post: true, Answer: "SuspendResult"},
+	PathUnsuspend:    {Params: []string{"user", "ip", "reason"}, Role: RoleAdmin, Post: true, Answer: "SuspendResult"},
+	PathSuspensions:  {Role: RoleAdmin, Answer: "Suspensions"},
+	PathAlertmanager: {Role: RoleAdmin, Post: true, Answer: "AlertmanagerResult"},
 }
 
 // DefaultRange is how far back a search (events, logins, a trace by

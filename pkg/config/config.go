@@ -29,6 +29,7 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 	"github.com/mailtrail/mailtrail/pkg/ship"
+	"github.com/mailtrail/mailtrail/pkg/suspend"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
 
@@ -62,9 +63,10 @@ func DefaultConfig() *Config {
 		Postfix:   Postfix{Postqueue: "postqueue"},
 		Enrich:    Enrich{PollInterval: Duration(enrich.DefaultPollInterval)},
 		Ship: Ship{
-			VictoriaLogs: ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout), MaxAge: "7d"},
+			VictoriaLogs: ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout), MaxAge: "7d", RecheckAfter: Duration(ship.DefaultRecheckAfter)},
 			OTLP:         ShipSink{BatchSize: ship.DefaultBatchSize, Timeout: Duration(ship.DefaultTimeout)},
 		},
+		Policy: Policy{DefaultFor: Duration(suspend.DefaultFor)},
 	}
 }
 
@@ -125,6 +127,7 @@ type Config struct {
 	Enrich    Enrich    `yaml:"enrich"`
 	API       API       `yaml:"api"`
 	Ship      Ship      `yaml:"ship"`
+	Policy    Policy    `yaml:"policy"`
 }
 
 // Ship configures copying the journal to fleet stores (docs/shipping.md):
@@ -139,15 +142,20 @@ type ShipSink struct {
 	// URL is VictoriaLogs' base URL (an insert node in a cluster), or the
 	// whole OTLP/HTTP logs endpoint.
 	URL string `yaml:"url"`
-	// DeleteURL is where erasures are sent (VictoriaLogs' /delete API,
-	// served by a select node in a cluster); default: URL.
-	DeleteURL string   `yaml:"delete_url"`
+	// SelectURL is where erasures and rechecks are sent (VictoriaLogs'
+	// /delete and /select APIs, served by a select node in a cluster);
+	// default: URL.
+	SelectURL string   `yaml:"select_url"`
 	BatchSize int      `yaml:"batch_size"`
 	Timeout   Duration `yaml:"timeout"`
 	// MaxAge passes over (and counts as rejected) events older than this
 	// ("7d", "36h"; "0": none): set it to the store's -retentionPeriod,
 	// beyond which VictoriaLogs drops rows without saying so.
 	MaxAge string `yaml:"max_age"`
+	// RecheckAfter is how long after VictoriaLogs accepted a batch the
+	// shipper asks whether it still holds it (a crash loses what it had
+	// not yet saved) and sends what is missing again; 0: never.
+	RecheckAfter Duration `yaml:"recheck_after"`
 }
 
 // MaxAgeDuration is MaxAge parsed.
@@ -274,6 +282,10 @@ type Journal struct {
 	Retention      string            `yaml:"retention"`
 	RetentionKinds map[string]string `yaml:"retention_kinds"`
 	ArchiveDir     string            `yaml:"archive_dir"`
+	// ArchiveURL (s3://bucket/prefix) keeps the archives on S3-compatible
+	// storage, staged in ArchiveDir until uploaded (see archive.go).
+	ArchiveURL string    `yaml:"archive_url"`
+	ArchiveS3  ArchiveS3 `yaml:"archive_s3"`
 	// Compression is the codec of new blocks: s2 (default, faster) or
 	// zstd (smaller).
 	Compression string `yaml:"compression"`
@@ -439,14 +451,20 @@ func (c *Config) Validate() error {
 				probs = append(probs, Problem{Key: sk.key + ".url", Msg: err.Error()})
 			}
 		}
-		if sk.s.DeleteURL != "" {
-			if err := ship.CheckURL(sk.s.DeleteURL); err != nil {
-				probs = append(probs, Problem{Key: sk.key + ".delete_url", Msg: err.Error()})
+		if sk.s.SelectURL != "" {
+			if err := ship.CheckURL(sk.s.SelectURL); err != nil {
+				probs = append(probs, Problem{Key: sk.key + ".select_url", Msg: err.Error()})
 			}
 		}
 		if _, err := sk.s.MaxAgeDuration(); err != nil {
 			probs = append(probs, Problem{Key: sk.key + ".max_age", Msg: err.Error()})
 		}
+		if sk.s.RecheckAfter < 0 {
+			probs = append(probs, Problem{Key: sk.key + ".recheck_after", Value: sk.s.RecheckAfter.String(), Msg: "must not be negative"})
+		}
+	}
+	if c.Journal.ArchiveURL != "" {
+		probs = append(probs, c.Journal.archiveProblems()...)
 	}
 	tokenNames := map[string]bool{}
 	for i, t := range c.API.Tokens {
@@ -469,6 +487,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	probs = append(probs, c.Policy.problems()...)
 	if len(probs) > 0 {
 		return probs
 	}
@@ -509,7 +528,7 @@ func (c *Config) ValidateSources() error {
 
 // RetentionPolicy turns the retention settings into a journal.Retention.
 func (c Journal) RetentionPolicy() (journal.Retention, error) {
-	r := journal.Retention{ArchiveDir: c.ArchiveDir, Kinds: map[event.Kind]time.Duration{}}
+	r := journal.Retention{ArchiveDir: c.ArchiveDirectory(), Kinds: map[event.Kind]time.Duration{}}
 	var err error
 	if r.Default, err = parseDays(c.Retention); err != nil {
 		return r, fmt.Errorf("journal retention: %w", err)

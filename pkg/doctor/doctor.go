@@ -361,7 +361,13 @@ func Postqueue(ctx context.Context, c *config.Config, u User) []Finding {
 		if why == "" {
 			why = err.Error()
 		}
-		fix := "check Postfix runs and the user may run postqueue (on most hosts it must be in group postdrop: SupplementaryGroups=postdrop), or set postfix.postqueue to \"\" to turn the queue metrics off"
+		name := u.Name
+		if name == "" {
+			name = "USER"
+		}
+		// The group comes from the group database, not the unit: the
+		// package's unit names no group a host without Postfix lacks.
+		fix := fmt.Sprintf("check Postfix runs and the user may run postqueue (on most hosts it must be in group postdrop: usermod -aG postdrop %s, then restart the service), or set postfix.postqueue to \"\" to turn the queue metrics off", name)
 		switch {
 		case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
 			fix = "install Postfix or set postfix.postqueue (--postfix.postqueue) to its path, or to \"\" to turn the queue metrics off"
@@ -428,6 +434,12 @@ func Listen(c *config.Config, web []string) []Finding {
 	}
 	if c.Syslog.ListenRELP != "" {
 		try("relp", "tcp", c.Syslog.ListenRELP)
+	}
+	if c.Policy.Listen != "" && !strings.HasPrefix(c.Policy.Listen, "unix:") {
+		try("postfix policy", "tcp", c.Policy.Listen)
+	}
+	if c.Policy.DovecotListen != "" {
+		try("dovecot policy", "tcp", c.Policy.DovecotListen)
 	}
 	return out
 }

@@ -197,6 +197,13 @@ func TestBusyPort(t *testing.T) {
 	if len(fs) != 2 || fs[0].Status != OK || fs[1].Status != Fail || !strings.Contains(fs[1].Found, "relp") {
 		t.Errorf("want the free web address ok and the busy RELP one failed, got %+v", fs)
 	}
+
+	c.Syslog.ListenRELP = ""
+	c.Policy.DovecotListen = busy
+	fs = Listen(c, []string{"127.0.0.1:0"})
+	if len(fs) != 2 || fs[1].Status != Fail || !strings.Contains(fs[1].Found, "dovecot policy tcp/"+busy) {
+		t.Errorf("want the busy Dovecot policy address failed, got %+v", fs)
+	}
 }
 
 func TestSigningKey(t *testing.T) {

@@ -56,6 +56,21 @@ const (
 	// pam, ...), Result its verdict. It comes after the journal's own kinds
 	// because kind numbers are stored.
 	KindAuthBackend
+	// The policy service's records (pkg/suspend), journaled by serve or by
+	// the suspend commands, never produced by parsing a line and never
+	// counted as an attempt or a login. KindSuspend is a suspension given
+	// (SASLUsername or ClientIP the subject, Action the refusal, Detail
+	// the reason, Check who or which rule, Delay its duration in seconds,
+	// 0 for permanent); KindUnsuspend one lifted (Action lift) or expired
+	// (Action expire); KindPolicyRefusal an answer that refused a client,
+	// or would have in dry run (Action would_reject, ...); KindAuthReport
+	// Dovecot's report of an authentication's outcome to its auth policy
+	// server (Result ok, failed or policy_refused). Appended here because
+	// kind numbers are stored.
+	KindSuspend
+	KindUnsuspend
+	KindPolicyRefusal
+	KindAuthReport
 	// NumKinds is one more than the highest kind.
 	NumKinds
 )
@@ -85,6 +100,10 @@ var kindNames = [NumKinds]string{
 	KindAccess:         "access",
 	KindErasure:        "erasure",
 	KindAuthBackend:    "auth_backend",
+	KindSuspend:        "suspend",
+	KindUnsuspend:      "unsuspend",
+	KindPolicyRefusal:  "policy_refusal",
+	KindAuthReport:     "auth_report",
 }
 
 // Kinds lists every kind in contract order.

@@ -91,24 +91,22 @@ func archiveName(doc *archiveDoc) string {
 // writeArchiveTemp writes a's document, with its entries as payload, to
 // the synced temporary file name + ".tmp", and returns that path.
 func writeArchiveTemp(name string, a *archived) (string, error) {
-	doc := a.doc
-	doc.Payload = appendBlockPayload(nil, a.entries)
-	body, err := json.Marshal(&doc)
+	b, err := encodeArchive(a)
 	if err != nil {
 		return "", err
 	}
-	enc, _, err := codecs()
-	if err != nil {
-		return "", err
-	}
-	rest := enc.EncodeAll(body, nil)
-	sum := sha256.Sum256(rest)
+	return writeTemp(name, b)
+}
+
+// writeTemp writes b to the synced temporary file name + ".tmp" and
+// returns that path.
+func writeTemp(name string, b []byte) (string, error) {
 	tmp := name + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return "", err
 	}
-	_, err = f.Write(append([]byte(archiveMagic+"sha256 "+hex.EncodeToString(sum[:])+"\n"), rest...))
+	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -120,6 +118,24 @@ func writeArchiveTemp(name string, a *archived) (string, error) {
 		return "", err
 	}
 	return tmp, nil
+}
+
+// encodeArchive is the archive file of a's document with its entries as
+// payload.
+func encodeArchive(a *archived) ([]byte, error) {
+	doc := a.doc
+	doc.Payload = appendBlockPayload(nil, a.entries)
+	body, err := json.Marshal(&doc)
+	if err != nil {
+		return nil, err
+	}
+	enc, _, err := codecs()
+	if err != nil {
+		return nil, err
+	}
+	rest := enc.EncodeAll(body, nil)
+	sum := sha256.Sum256(rest)
+	return append([]byte(archiveMagic+"sha256 "+hex.EncodeToString(sum[:])+"\n"), rest...), nil
 }
 
 // syncDir makes the renames in dir durable. It is best effort: a file
@@ -151,6 +167,11 @@ func readArchive(path string) (*archived, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseArchive(path, b)
+}
+
+// parseArchive checks and decodes the archive b; path names it in errors.
+func parseArchive(path string, b []byte) (*archived, error) {
 	if !bytes.HasPrefix(b, []byte(archiveMagic)) {
 		return nil, fmt.Errorf("%s: %w (no header)", path, errArchive)
 	}
@@ -200,10 +221,30 @@ type RestoreResult struct {
 // that were folded into the base come back newest first: give the archives
 // of every block from the oldest wanted to the newest folded.
 func (j *Journal) Restore(ctx context.Context, files []string) (RestoreResult, error) {
+	as := make([]ArchiveData, len(files))
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return RestoreResult{}, err
+		}
+		as[i] = ArchiveData{Name: f, Data: b}
+	}
+	return j.RestoreArchives(ctx, as)
+}
+
+// ArchiveData is an archive file's bytes, read from wherever it was kept;
+// Name says where, in errors.
+type ArchiveData struct {
+	Name string
+	Data []byte
+}
+
+// RestoreArchives is Restore of archives already read (from a ColdStore).
+func (j *Journal) RestoreArchives(ctx context.Context, archives []ArchiveData) (RestoreResult, error) {
 	var res RestoreResult
 	groups := map[int64][]*archived{}
-	for _, f := range files {
-		a, err := readArchive(f)
+	for _, ad := range archives {
+		a, err := parseArchive(ad.Name, ad.Data)
 		if err != nil {
 			return res, err
 		}

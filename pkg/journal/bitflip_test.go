@@ -17,10 +17,10 @@ import (
 
 // dumpTables are the tables whose every row is compared before and after a
 // flip: what SQLite returns for them is the journal's content.
-var dumpTables = []string{"events", "blocks", "block_data", "postings", "base", "folded", "checkpoints", "merkle", "sources"}
+var dumpTables = []string{"events", "blocks", "block_data", "postings", "packed_postings", "base", "folded", "checkpoints", "merkle", "sources"}
 
 // withoutRowid are the dumped tables without a rowid, dumped in key order.
-var withoutRowid = map[string]string{"postings": "gen, term, block"}
+var withoutRowid = map[string]string{"postings": "gen, term, block", "packed_postings": "gen, bucket, block"}
 
 // notCovered are the columns the Merkle tree and the signed checkpoints do
 // not cover, by design: a flip confined to them changes what SQLite returns

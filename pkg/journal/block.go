@@ -464,13 +464,6 @@ func (s *termSet) block(es []entry) []int64 {
 	return s.distinct
 }
 
-// postingsChunk is how many postings one INSERT carries.
-const postingsChunk = 128
-
-func postingsSQL(rows int) string {
-	return "INSERT INTO postings (gen, term, block) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", rows), ",")
-}
-
 // writeBlock stores es as a sealed block with its postings.
 func (j *Journal) writeBlock(ctx context.Context, tx *sql.Tx, es []entry) error {
 	m, blob, err := j.blockEnc.encode(es)
@@ -493,26 +486,7 @@ func (j *Journal) writePostings(ctx context.Context, tx *sql.Tx, first int64, es
 	if j.filters != nil {
 		j.filters.add(gen, terms)
 	}
-	args := make([]any, 0, 3*postingsChunk)
-	many := tx.StmtContext(ctx, j.postMany)
-	g, b := any(gen), any(first) // boxed once, not once a row
-	for start := 0; start < len(terms); start += postingsChunk {
-		chunk := terms[start:min(start+postingsChunk, len(terms))]
-		args = args[:0]
-		for _, t := range chunk {
-			args = append(args, g, t, b)
-		}
-		if len(chunk) == postingsChunk {
-			if _, err := many.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("postings of block %d: %w", first, err)
-			}
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, postingsSQL(len(chunk)), args...); err != nil {
-			return fmt.Errorf("postings of block %d: %w", first, err)
-		}
-	}
-	return nil
+	return j.writePacked(ctx, tx, gen, first, terms)
 }
 
 // deleteBlock removes a block, its data and its postings.
@@ -525,8 +499,10 @@ func deleteBlock(ctx context.Context, tx *sql.Tx, first int64) error {
 			return fmt.Errorf("delete block %d: %w", first, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM postings WHERE gen = ? AND block = ?", first>>genShift, first); err != nil {
-		return fmt.Errorf("delete postings of block %d: %w", first, err)
+	for _, table := range []string{"postings", "packed_postings"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE gen = ? AND block = ?", first>>genShift, first); err != nil {
+			return fmt.Errorf("delete postings of block %d: %w", first, err)
+		}
 	}
 	return nil
 }

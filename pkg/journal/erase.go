@@ -116,7 +116,8 @@ type EraseResult struct {
 	// StandIn is what replaced the subject.
 	StandIn string
 	// Archived is how many of the rewritten events were in archive files
-	// (Options.ArchiveDir), and ArchiveFiles how many files those were.
+	// (Options.ArchiveDir) or objects (Options.Cold), and ArchiveFiles how
+	// many files and objects those were.
 	Archived     int64
 	ArchiveFiles int
 	// WALTruncated says the write-ahead log, which still held the old
@@ -152,6 +153,14 @@ func (j *Journal) EraseNoted(ctx context.Context, subjects []string, actor, note
 	if len(subs) == 0 {
 		return res, errors.New("erase: no subject given")
 	}
+	j.archiveMu.Lock()
+	defer j.archiveMu.Unlock()
+	// Reading the bucket can take long: it is done before ingest has to
+	// wait, and no upload can add an object meanwhile (archiveMu).
+	coldHits, err := j.coldMentioning(ctx, subs)
+	if err != nil {
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	tx, err := j.db.BeginTx(ctx, nil)
@@ -185,11 +194,18 @@ func (j *Journal) EraseNoted(ctx context.Context, subjects []string, actor, note
 			os.Remove(f.tmp)
 		}
 	}
+	inCold, objects, err := j.eraseCold(coldHits, subs, res.StandIn)
+	if err != nil {
+		undo()
+		discard()
+		return res, fmt.Errorf("journal %s: erase: %w", j.path, err)
+	}
+	archived = append(archived, inCold...)
 	if len(seqs)+len(archived) == 0 {
 		undo()
 		return EraseResult{}, nil
 	}
-	res.Archived, res.ArchiveFiles = int64(len(archived)), len(files)
+	res.Archived, res.ArchiveFiles = int64(len(archived)), len(files)+len(objects)
 	inArchives := ""
 	if len(archived) > 0 {
 		inArchives = fmt.Sprintf(" (%d of them in %d archive files)", len(archived), len(files))
@@ -229,6 +245,9 @@ func (j *Journal) EraseNoted(ctx context.Context, subjects []string, actor, note
 	}
 	if len(files) > 0 {
 		syncDir(j.opts.ArchiveDir)
+	}
+	if err := j.putCold(ctx, objects); err != nil {
+		return res, fmt.Errorf("journal %s: erasure %d committed, but %w", j.path, res.Seq, err)
 	}
 	// The log still holds the pages as they were before; emptying it is
 	// what makes the subject leave the files. A reader holding an old
@@ -384,25 +403,14 @@ func (j *Journal) eraseArchives(subjects []string, standIn string) (seqs []int64
 		if err != nil {
 			return nil, files, fmt.Errorf("%w (it may name the subject: repair or remove it, then forget again)", err)
 		}
-		hits := 0
-		for i := range a.entries {
-			e := &a.entries[i]
-			source, ok := a.doc.Sources[e.src]
-			if !e.tomb && !ok {
-				return nil, files, fmt.Errorf("archive %s: event %d: source %d not in the archive", name, e.seq, e.src)
-			}
-			hit, err := j.eraseEntry(e, source, subjects, standIn)
-			if err != nil {
-				return nil, files, fmt.Errorf("archive %s: %w", name, err)
-			}
-			if hit {
-				seqs = append(seqs, e.seq)
-				hits++
-			}
+		hits, err := j.eraseInArchive(name, a, subjects, standIn)
+		if err != nil {
+			return nil, files, err
 		}
-		if hits == 0 {
+		if len(hits) == 0 {
 			continue
 		}
+		seqs = append(seqs, hits...)
 		tmp, err := writeArchiveTemp(name, a)
 		if err != nil {
 			return nil, files, fmt.Errorf("rewrite archive %s: %w", name, err)
@@ -410,6 +418,26 @@ func (j *Journal) eraseArchives(subjects []string, standIn string) (seqs []int64
 		files = append(files, archiveRewrite{tmp: tmp, name: name})
 	}
 	return seqs, files, nil
+}
+
+// eraseInArchive rewrites the events of a (the archive name) that name a
+// subject and returns their sequence numbers.
+func (j *Journal) eraseInArchive(name string, a *archived, subjects []string, standIn string) (seqs []int64, err error) {
+	for i := range a.entries {
+		e := &a.entries[i]
+		source, ok := a.doc.Sources[e.src]
+		if !e.tomb && !ok {
+			return nil, fmt.Errorf("archive %s: event %d: source %d not in the archive", name, e.seq, e.src)
+		}
+		hit, err := j.eraseEntry(e, source, subjects, standIn)
+		if err != nil {
+			return nil, fmt.Errorf("archive %s: %w", name, err)
+		}
+		if hit {
+			seqs = append(seqs, e.seq)
+		}
+	}
+	return seqs, nil
 }
 
 // EraseDryRun counts what Erase would rewrite — the journal's events and
@@ -433,8 +461,16 @@ func (j *Journal) EraseDryRun(ctx context.Context, subjects []string) (res Erase
 		if res.Archived, res.ArchiveFiles, err = ArchivedMentions(dir, subjects); err != nil {
 			return res, total, err
 		}
-		res.Events += res.Archived
 	}
+	if j.opts.Cold != nil {
+		events, objects, err := coldMentions(ctx, j.opts.Cold, subjects)
+		if err != nil {
+			return res, total, err
+		}
+		res.Archived += events
+		res.ArchiveFiles += objects
+	}
+	res.Events += res.Archived
 	return res, total, nil
 }
 
@@ -450,19 +486,9 @@ func ArchivedMentions(dir string, subjects []string) (events int64, files int, e
 		if err != nil {
 			return events, files, err
 		}
-		hits := int64(0)
-		for i := range a.entries {
-			e := &a.entries[i]
-			if e.tomb {
-				continue
-			}
-			var ev event.Event
-			if _, err := decodeEvent(e.data, &ev); err != nil {
-				return events, files, fmt.Errorf("archive %s: event %d: %w", name, e.seq, err)
-			}
-			if privacy.Mentions(&ev, subjects...) {
-				hits++
-			}
+		hits, err := archiveMentions(name, a, subjects)
+		if err != nil {
+			return events, files, err
 		}
 		if hits > 0 {
 			events += hits
@@ -470,6 +496,26 @@ func ArchivedMentions(dir string, subjects []string) (events int64, files int, e
 		}
 	}
 	return events, files, nil
+}
+
+// archiveMentions counts the events of a (the archive name) that name a
+// subject.
+func archiveMentions(name string, a *archived, subjects []string) (int64, error) {
+	hits := int64(0)
+	for i := range a.entries {
+		e := &a.entries[i]
+		if e.tomb {
+			continue
+		}
+		var ev event.Event
+		if _, err := decodeEvent(e.data, &ev); err != nil {
+			return hits, fmt.Errorf("archive %s: event %d: %w", name, e.seq, err)
+		}
+		if privacy.Mentions(&ev, subjects...) {
+			hits++
+		}
+	}
+	return hits, nil
 }
 
 // formatSeqs writes ascending sequence numbers as ranges: "1-5,9".

@@ -356,25 +356,13 @@ func (j *Journal) planBlocks(ctx context.Context, db queryer, f *Filter) ([]int6
 			if len(gens) == 0 {
 				return nil, nil
 			}
-			q := "SELECT block FROM postings WHERE gen IN (" + strings.Join(gens, ",") + ") AND term = ?"
-			rows, err := db.QueryContext(ctx, q, t)
-			if err != nil {
-				return nil, fmt.Errorf("read postings: %w", err)
-			}
 			next := map[int64]bool{}
-			for rows.Next() {
-				var b int64
-				if err := rows.Scan(&b); err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("read postings: %w", err)
-				}
+			if err := j.postingBlocks(ctx, db, gens, t, func(b int64) {
 				if cand == nil || cand[b] {
 					next[b] = true
 				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, fmt.Errorf("read postings: %w", err)
+			}); err != nil {
+				return nil, err
 			}
 			cand = next
 			if len(cand) == 0 {

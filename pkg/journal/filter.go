@@ -94,26 +94,16 @@ func (fs *filters) keep(gen, term int64) bool {
 
 // build reads every posting into the filters. Blocks sealed meanwhile are
 // added by the writer as well; both go into the same filters.
-func (fs *filters) build(ctx context.Context, db queryer) error {
-	rows, err := db.QueryContext(ctx, "SELECT gen, term FROM postings")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+func (fs *filters) build(ctx context.Context, j *Journal) error {
 	local := map[int64]*genFilter{}
-	for rows.Next() {
-		var gen, t int64
-		if err := rows.Scan(&gen, &t); err != nil {
-			return err
-		}
+	if err := j.eachPosting(ctx, j.db, -1, func(gen, t, _ int64) {
 		f := local[gen]
 		if f == nil {
 			f = new(genFilter)
 			local[gen] = f
 		}
 		f.add(t)
-	}
-	if err := rows.Err(); err != nil {
+	}, func(int64, string) {}); err != nil {
 		return err
 	}
 	fs.mu.Lock()
@@ -144,6 +134,6 @@ func (j *Journal) startFilters() {
 	j.filtersDone = make(chan struct{})
 	go func() {
 		defer close(j.filtersDone)
-		_ = j.filters.build(ctx, j.db)
+		_ = j.filters.build(ctx, j)
 	}()
 }

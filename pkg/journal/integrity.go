@@ -256,7 +256,7 @@ func (j *Journal) walk(ctx context.Context, db queryer, check bool, visit func(e
 	var buf, leafBuf []byte
 	var es []entry
 	if !j.legacy {
-		pc := &postingsCheck{db: db, gen: -1}
+		pc := &postingsCheck{j: j, db: db, gen: -1}
 		rows, err := db.QueryContext(ctx, `SELECT b.first_seq, b.last_seq, b.min_time, b.max_time, b.kinds, b.events, b.sum, d.data
 			FROM blocks b LEFT JOIN block_data d ON d.first_seq = b.first_seq ORDER BY b.first_seq`)
 		if err != nil {
@@ -359,6 +359,7 @@ func (j *Journal) walk(ctx context.Context, db queryer, check bool, visit func(e
 // postingsCheck compares the postings of each generation with the terms of
 // its blocks.
 type postingsCheck struct {
+	j     *Journal
 	db    queryer
 	gen   int64
 	want  map[[2]int64]bool
@@ -382,23 +383,24 @@ func (pc *postingsCheck) flush(ctx context.Context) (*Problem, error) {
 	if pc.gen < 0 {
 		return nil, nil
 	}
-	rows, err := pc.db.QueryContext(ctx, "SELECT term, block FROM postings WHERE gen = ?", pc.gen)
-	if err != nil {
-		return nil, fmt.Errorf("read postings: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k [2]int64
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			return nil, fmt.Errorf("read postings: %w", err)
+	var problem *Problem
+	err := pc.j.eachPosting(ctx, pc.db, pc.gen, func(_, t, b int64) {
+		k := [2]int64{t, b}
+		if problem != nil {
+			return
 		}
 		if !pc.want[k] {
-			return &Problem{Seq: k[1], What: fmt.Sprintf("the block starting at event %d: a lookup entry (term %#x) that its events do not have", k[1], uint64(k[0]))}, nil
+			problem = &Problem{Seq: b, What: fmt.Sprintf("the block starting at event %d: a lookup entry (term %#x) that its events do not have", b, uint64(t))}
+			return
 		}
 		delete(pc.want, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read postings: %w", err)
+	}, func(b int64, what string) {
+		if problem == nil {
+			problem = &Problem{Seq: b, What: fmt.Sprintf("the block starting at event %d: %s", b, what)}
+		}
+	})
+	if err != nil || problem != nil {
+		return problem, err
 	}
 	if len(pc.want) > 0 {
 		var first int64 = -1
@@ -414,12 +416,18 @@ func (pc *postingsCheck) flush(ctx context.Context) (*Problem, error) {
 
 // orphans finds postings of generations without blocks.
 func (pc *postingsCheck) orphans(ctx context.Context) (*Problem, error) {
-	var block sql.NullInt64
-	if err := pc.db.QueryRowContext(ctx, "SELECT min(block) FROM postings WHERE gen NOT IN (SELECT DISTINCT first_seq >> ? FROM blocks)", genShift).Scan(&block); err != nil {
-		return nil, fmt.Errorf("read postings: %w", err)
+	tables := []string{"postings"}
+	if pc.j.packed {
+		tables = append(tables, "packed_postings")
 	}
-	if block.Valid {
-		return &Problem{Seq: block.Int64, What: "lookup entries for a block that does not exist"}, nil
+	for _, table := range tables {
+		var block sql.NullInt64
+		if err := pc.db.QueryRowContext(ctx, "SELECT min(block) FROM "+table+" WHERE gen NOT IN (SELECT DISTINCT first_seq >> ? FROM blocks)", genShift).Scan(&block); err != nil {
+			return nil, fmt.Errorf("read postings: %w", err)
+		}
+		if block.Valid {
+			return &Problem{Seq: block.Int64, What: "lookup entries for a block that does not exist"}, nil
+		}
 	}
 	return nil, nil
 }

@@ -51,8 +51,8 @@ func (rj *RetentionJob) Once(ctx context.Context) {
 		}
 		return
 	}
-	if res.Deleted > 0 || res.Folded > 0 {
-		rj.logger.Info("journal retention", "deleted", res.Deleted, "folded", res.Folded, "archives", len(res.Archives))
+	if res.Deleted > 0 || res.Folded > 0 || len(res.Uploaded) > 0 {
+		rj.logger.Info("journal retention", "deleted", res.Deleted, "folded", res.Folded, "archives", len(res.Archives), "uploaded", len(res.Uploaded))
 	}
 }
 

@@ -62,6 +62,9 @@ type Options struct {
 	// column, before the caller does: what a report read is what its
 	// evidence bundle must carry. Reads may call it concurrently.
 	Observe func(s *Stored, timeCol int64)
+	// Cold is where archives are kept off the host (retention uploads what
+	// it wrote to ArchiveDir there): Erase rewrites its objects too.
+	Cold ColdStore
 }
 
 // Journal is an open event journal. Commit may be called from several
@@ -84,8 +87,15 @@ type Journal struct {
 	// Inserts of insertChunk rows and of one row, prepared at Open so a
 	// transaction never waits for a second connection to prepare them.
 	insertMany, insertOne *sql.Stmt
-	// postMany inserts postingsChunk postings.
-	postMany *sql.Stmt
+	// packMany inserts packedChunk packed postings rows; packBuf, packRows
+	// and packArgs are its reused buffers.
+	packMany *sql.Stmt
+	packBuf  []byte
+	packRows []packedRow
+	packArgs []any
+	// packed: the database has packed_postings; rowPostings: postings
+	// holds rows of blocks sealed before it.
+	packed, rowPostings bool
 	// hot are the events of the hot table, oldest first: sealed into a
 	// block once there are BlockEvents of them. Only a writer keeps them.
 	hot      []entry
@@ -103,6 +113,12 @@ type Journal struct {
 	lastCheckpoint     int64 // tree size at the last checkpoint
 	lastCheckpointTime int64 // Unix ns
 	leafBuf            []byte
+
+	// archiveMu keeps an erasure and an upload of staged archives apart:
+	// an upload must not store (and then delete) a staged file an erasure
+	// is rewriting, nor add an object after the erasure listed them.
+	// Taken before mu, never while holding it.
+	archiveMu sync.Mutex
 }
 
 // Open opens (creating if needed) the journal at path and brings its schema
@@ -176,14 +192,24 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
 		j.legacy = n == 0
+		if !j.legacy {
+			if j.packed, j.rowPostings, err = hasPacked(ctx, db); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("open journal %s: %w", path, err)
+			}
+		}
 	} else {
 		if err := j.migrate(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
+		if j.packed, j.rowPostings, err = hasPacked(ctx, db); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
 		if j.insertMany, err = db.PrepareContext(ctx, insertSQL(insertChunk)); err == nil {
 			if j.insertOne, err = db.PrepareContext(ctx, insertSQL(1)); err == nil {
-				j.postMany, err = db.PrepareContext(ctx, postingsSQL(postingsChunk))
+				j.packMany, err = db.PrepareContext(ctx, packedSQL(packedChunk))
 			}
 		}
 		if err != nil {
@@ -218,7 +244,7 @@ func (j *Journal) DB() *sql.DB { return j.db }
 
 // Close closes the database.
 func (j *Journal) Close() error {
-	for _, s := range []*sql.Stmt{j.insertMany, j.insertOne, j.postMany} {
+	for _, s := range []*sql.Stmt{j.insertMany, j.insertOne, j.packMany} {
 		if s != nil {
 			s.Close()
 		}
@@ -260,7 +286,10 @@ func unlockWriter(f *os.File) {
 }
 
 // migrate applies the embedded migrations newer than the database's
-// user_version, each in its own transaction, in file-name order.
+// user_version, each in its own transaction, in number order; user_version
+// becomes the number of the last one applied. Numbers are reserved per
+// change and may arrive on a branch before the ones below them: a gap is
+// skipped, a repeated number is refused.
 func (j *Journal) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -271,14 +300,23 @@ func (j *Journal) migrate(ctx context.Context) error {
 	if err := j.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if version > len(names) {
-		return fmt.Errorf("schema version %d is newer than this program knows (%d)", version, len(names))
+	last := 0
+	nums := make([]int, len(names))
+	for i, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil || n <= last {
+			return fmt.Errorf("migration %s out of sequence (after %04d)", name, last)
+		}
+		nums[i], last = n, n
 	}
-	for i, name := range names[version:] {
-		n := version + i + 1
-		want := fmt.Sprintf("migrations/%04d_", n)
-		if !strings.HasPrefix(name, want) {
-			return fmt.Errorf("migration %s out of sequence (want %s*)", name, want)
+	if version > last {
+		return fmt.Errorf("schema version %d is newer than this program knows (%d)", version, last)
+	}
+	for i, name := range names {
+		n := nums[i]
+		if n <= version {
+			continue
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {

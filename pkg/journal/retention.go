@@ -19,6 +19,10 @@ type Retention struct {
 	// ArchiveDir, when set, receives every block before its expired events
 	// are removed (see WriteArchive).
 	ArchiveDir string
+	// Cold, when set, receives the archives written to ArchiveDir (their
+	// staging): each file is removed once its object is stored and
+	// checked, and what was not uploaded is tried again at the next run.
+	Cold ColdStore
 	// BlocksPerTx bounds the work of one transaction, so that ingest never
 	// waits long for the journal; 0 means 4.
 	BlocksPerTx int
@@ -26,9 +30,10 @@ type Retention struct {
 
 // keep returns how long events of kind k are kept (0: forever). Erasure
 // records are kept forever: they are what lets verify accept the events
-// they rewrote or removed.
+// they rewrote or removed. So are suspensions and their lifts: serve
+// rebuilds the suspensions in force from them, permanent ones included.
 func (r *Retention) keep(k event.Kind) time.Duration {
-	if k == event.KindErasure {
+	if k == event.KindErasure || k == event.KindSuspend || k == event.KindUnsuspend {
 		return 0
 	}
 	if d, ok := r.Kinds[k]; ok {
@@ -46,6 +51,9 @@ type ExpireResult struct {
 	Folded int64
 	// Archives are the files written.
 	Archives []string
+	// Uploaded are the archives stored in Retention.Cold (those written
+	// by earlier runs included).
+	Uploaded []string
 }
 
 // Expire removes the events older than the retention allows, by the
@@ -58,6 +66,9 @@ func (j *Journal) Expire(ctx context.Context, r Retention) (ExpireResult, error)
 	var res ExpireResult
 	if r.BlocksPerTx <= 0 {
 		r.BlocksPerTx = 4
+	}
+	if r.Cold != nil && r.ArchiveDir == "" {
+		return res, fmt.Errorf("journal %s: retention: a cold store needs an archive directory to stage its uploads", j.path)
 	}
 	now := j.now()
 	// The newest cutoff bounds the blocks worth opening.
@@ -85,6 +96,12 @@ func (j *Journal) Expire(ctx context.Context, r Retention) (ExpireResult, error)
 	}
 	if err := j.foldPrefix(ctx, &res); err != nil {
 		return res, fmt.Errorf("journal %s: retention: %w", j.path, err)
+	}
+	if r.Cold != nil {
+		var err error
+		if res.Uploaded, err = j.UploadArchives(ctx, r.ArchiveDir, r.Cold); err != nil {
+			return res, fmt.Errorf("journal %s: retention: %w", j.path, err)
+		}
 	}
 	return res, nil
 }

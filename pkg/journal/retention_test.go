@@ -245,3 +245,16 @@ func TestRestoreRejects(t *testing.T) {
 		t.Errorf("the genuine archive: %v", err)
 	}
 }
+
+// TestRetentionKeepsSuspensions: suspend and unsuspend records are kept
+// whatever the policy says (serve rebuilds the suspensions in force from
+// them); the policy's other records follow it.
+func TestRetentionKeepsSuspensions(t *testing.T) {
+	r := Retention{Default: time.Hour, Kinds: map[event.Kind]time.Duration{event.KindSuspend: time.Hour, event.KindPolicyRefusal: 2 * time.Hour}}
+	for k, want := range map[event.Kind]time.Duration{event.KindSuspend: 0, event.KindUnsuspend: 0, event.KindErasure: 0,
+		event.KindPolicyRefusal: 2 * time.Hour, event.KindAuthReport: time.Hour} {
+		if got := r.keep(k); got != want {
+			t.Errorf("%s kept %v, want %v", k, got, want)
+		}
+	}
+}

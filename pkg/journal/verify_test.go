@@ -114,11 +114,11 @@ func TestVerifyFindsEdits(t *testing.T) {
 		}, want: "checkpoint at 150 events: events 101 to 150"},
 		{name: "edited time in the hot table", sql: "UPDATE events SET time = time + 1 WHERE seq = 230", want: "checkpoint at 250 events: events 201 to 250"},
 		{name: "edited block index row", sql: "UPDATE blocks SET max_time = max_time - 1 WHERE first_seq = 33", want: "event 33: the block of events 33 to 64: its index row"},
-		{name: "deleted lookup entry", sql: "DELETE FROM postings WHERE block = 65 AND term = (SELECT min(term) FROM postings WHERE block = 65)", want: "event 65: the block starting here lacks lookup entries"},
+		{name: "deleted lookup entry", sql: "DELETE FROM packed_postings WHERE block = 65 AND bucket = (SELECT min(bucket) FROM packed_postings WHERE block = 65)", want: "event 65: the block starting here lacks lookup entries"},
 		{name: "deleted event in a block", block: 33, edit: func(es []entry) []entry {
 			return slices.DeleteFunc(es, func(e entry) bool { return e.seq == 40 })
 		}, want: "event 40: missing"},
-		{name: "deleted block", sql: "DELETE FROM blocks WHERE first_seq = 33; DELETE FROM block_data WHERE first_seq = 33; DELETE FROM postings WHERE block = 33", want: "event 33: missing: the next event is 65"},
+		{name: "deleted block", sql: "DELETE FROM blocks WHERE first_seq = 33; DELETE FROM block_data WHERE first_seq = 33; DELETE FROM packed_postings WHERE block = 33", want: "event 33: missing: the next event is 65"},
 		{name: "deleted row", sql: "DELETE FROM events WHERE seq = 233", want: "event 233: missing"},
 		{name: "inserted row", sql: "INSERT INTO events (seq, time, kind, queue_id, source, data) SELECT 251, time, kind, queue_id, source, data FROM events WHERE seq = 250", want: "event 251: not journaled by the exporter"},
 		{name: "inserted event in a block", block: 129, edit: func(es []entry) []entry {
@@ -136,7 +136,7 @@ func TestVerifyFindsEdits(t *testing.T) {
 			swapTimes(es, 11, 12)
 			return es
 		}, want: "checkpoint at 50 events: events 1 to 50"},
-		{name: "truncated tail", sql: "DELETE FROM events; DELETE FROM blocks WHERE first_seq > 160; DELETE FROM block_data WHERE first_seq > 160; DELETE FROM postings WHERE block > 160", want: "checkpoint at 200 events: the journal holds 160 events"},
+		{name: "truncated tail", sql: "DELETE FROM events; DELETE FROM blocks WHERE first_seq > 160; DELETE FROM block_data WHERE first_seq > 160; DELETE FROM packed_postings WHERE block > 160", want: "checkpoint at 200 events: the journal holds 160 events"},
 		{name: "moved checkpoint time", sql: "UPDATE checkpoints SET time = time + 3600000000000 WHERE size = 50", want: "checkpoint at 50 events: the signed note is dated"},
 		{name: "forged checkpoint root", sql: "UPDATE checkpoints SET root = zeroblob(32) WHERE size = 100", want: "checkpoint at 100 events: the signed note says"},
 	} {
@@ -198,11 +198,12 @@ func rewriteBlock(path string, first int64, edit func([]entry) []entry) error {
 		m.last, m.minT, m.maxT, int64(m.kinds), m.events, int64(m.sum), first); err != nil {
 		return err
 	}
-	if _, err := db.Exec("DELETE FROM postings WHERE block = ?", first); err != nil {
+	if _, err := db.Exec("DELETE FROM packed_postings WHERE block = ?", first); err != nil {
 		return err
 	}
-	for _, t := range new(termSet).block(es) {
-		if _, err := db.Exec("INSERT INTO postings (gen, term, block) VALUES (?, ?, ?)", first>>genShift, t, first); err != nil {
+	_, rows := packTerms(new(termSet).block(es), nil, nil)
+	for _, r := range rows {
+		if _, err := db.Exec("INSERT INTO packed_postings (gen, bucket, block, terms) VALUES (?, ?, ?, ?)", first>>genShift, r.bucket, first, r.terms); err != nil {
 			return err
 		}
 	}

@@ -231,8 +231,6 @@ func parse5424Rest(e *event.Event, s string) (ident, msg string, ok bool) {
 	return app, s, true
 }
 
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
 // parseStamp reads "Mmm dd hh:mm:ss" (day space-padded, zero-padded or, as
 // some syslog daemons write it, not padded) and returns the bytes read. The
 // year is the one that puts the line closest before ref: a December line read
@@ -242,13 +240,7 @@ func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, int, bo
 	if len(s) < 14 || s[3] != ' ' {
 		return time.Time{}, 0, false
 	}
-	mon := 0
-	for i, m := range months {
-		if s[:3] == m {
-			mon = i + 1
-			break
-		}
-	}
+	mon := monthOf(s[0], s[1], s[2])
 	var day, clock int // clock: where hh:mm:ss starts
 	var ok bool
 	if isDigit(s[4]) && s[5] == ' ' {
@@ -277,14 +269,69 @@ func parseStamp(s string, ref time.Time, loc *time.Location) (time.Time, int, bo
 	// around New Year; the week of slack below absorbs that.
 	year := ref.Year()
 	t := time.Date(year, time.Month(mon), day, h, m, sec, 0, loc)
-	const slack = 7 * 24 * time.Hour
-	switch {
-	case t.Sub(ref) > slack:
+	// t - ref in nanoseconds from their Unix seconds (t is within a year
+	// of ref, so it cannot overflow): the same comparisons as with two
+	// Durations, which cost as much as the rest of the stamp (this runs
+	// for every line).
+	const slack = int64(7 * 24 * time.Hour)
+	switch d := (t.Unix()-ref.Unix())*int64(time.Second) - int64(ref.Nanosecond()); {
+	case d > slack:
 		t = time.Date(year-1, time.Month(mon), day, h, m, sec, 0, loc)
-	case ref.Sub(t) > 365*24*time.Hour-slack:
+	case -d > int64(365*24*time.Hour)-slack:
 		t = time.Date(year+1, time.Month(mon), day, h, m, sec, 0, loc)
 	}
 	return t.UTC(), clock + 8, true
+}
+
+// monthOf is the number of a month's English abbreviation, 0 for none: a
+// switch on its letters instead of up to twelve string comparisons.
+func monthOf(a, b, c byte) int {
+	switch a {
+	case 'J':
+		switch {
+		case b == 'a' && c == 'n':
+			return 1
+		case b == 'u' && c == 'n':
+			return 6
+		case b == 'u' && c == 'l':
+			return 7
+		}
+	case 'F':
+		if b == 'e' && c == 'b' {
+			return 2
+		}
+	case 'M':
+		switch {
+		case b == 'a' && c == 'r':
+			return 3
+		case b == 'a' && c == 'y':
+			return 5
+		}
+	case 'A':
+		switch {
+		case b == 'p' && c == 'r':
+			return 4
+		case b == 'u' && c == 'g':
+			return 8
+		}
+	case 'S':
+		if b == 'e' && c == 'p' {
+			return 9
+		}
+	case 'O':
+		if b == 'c' && c == 't' {
+			return 10
+		}
+	case 'N':
+		if b == 'o' && c == 'v' {
+			return 11
+		}
+	case 'D':
+		if b == 'e' && c == 'c' {
+			return 12
+		}
+	}
+	return 0
 }
 
 func twoDigits(a, b byte, spacePad bool) (int, bool) {

@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/mailtrail/mailtrail/pkg/api"
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/coldstore"
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
 	"github.com/mailtrail/mailtrail/pkg/enrich"
@@ -73,12 +75,29 @@ func OpenJournal(ctx context.Context, c *config.Config, logger *slog.Logger) (*j
 	if created {
 		logger.Info("generated a checkpoint signing key; keep a copy of its public half off this host", "key", c.Journal.SigningKey, "public", c.Journal.SigningKey+".pub")
 	}
+	cold, err := ColdStore(c)
+	if err != nil {
+		return nil, "", err
+	}
 	j, err := journal.Open(ctx, c.Journal.Path, journal.Options{
 		Signer: signer, VerifierKey: vkey, Origin: c.Instance,
 		CheckpointEvery: c.Journal.CheckpointEvery, CheckpointInterval: time.Duration(c.Journal.CheckpointInterval),
-		Compression: c.Journal.Compression, ArchiveDir: c.Journal.ArchiveDir,
+		Compression: c.Journal.Compression, ArchiveDir: c.Journal.ArchiveDirectory(), Cold: cold,
 	})
 	return j, vkey, err
+}
+
+// ColdStore is the client of the archive bucket (journal.archive_url); nil
+// without one.
+func ColdStore(c *config.Config) (journal.ColdStore, error) {
+	if c.Journal.ArchiveURL == "" {
+		return nil, nil
+	}
+	store, err := coldstore.New(c.Journal.ColdStore())
+	if err != nil {
+		return nil, fmt.Errorf("journal.archive_url %s: %w", c.Journal.ArchiveURL, err)
+	}
+	return store, nil
 }
 
 // APITokens reads the query API's tokens from the configuration.
@@ -114,6 +133,14 @@ func Check(c *config.Config) error {
 		return err
 	}
 	if _, err := c.Redactor(); err != nil {
+		return err
+	}
+	if c.Journal.ArchiveURL != "" {
+		if err := c.Journal.ColdStore().CheckCredentials(); err != nil {
+			return fmt.Errorf("journal.archive_url %s: %w", c.Journal.ArchiveURL, err)
+		}
+	}
+	if _, err := c.Policy.DovecotAPIKey(); err != nil {
 		return err
 	}
 	return nil
@@ -289,9 +316,14 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	retention.Cold = j.ColdStore()
 	var retentionJob *journal.RetentionJob
 	if retention.Default > 0 || len(retention.Kinds) > 0 {
 		retentionJob = journal.NewRetentionJob(reg, j, retention, logger)
+	}
+	shipper, err := NewShipper(c, j, reg, logger)
+	if err != nil {
+		return err
 	}
 	// Enrichment is read-side only: the API and reports ask it; ingest
 	// never waits for it.
@@ -342,6 +374,26 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		}
 		return err
 	}
+	// The policy services answer Postfix and Dovecot from the offender
+	// windows and the suspensions (pkg/suspend, docs/responding.md); their
+	// listeners too are bound before anything is read.
+	pol, err := s.startPolicy(ctx, reg, off)
+	if err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
+		if syslogL != nil {
+			syslogL.Close()
+		}
+		if relpL != nil {
+			relpL.Close()
+		}
+		return err
+	}
+	defer pol.close()
+	if pf, dc := pol.addrs(); pf != "" || dc != "" {
+		fmt.Fprintf(o.Stdout, "  policy: postfix %s dovecot %s\n", orOff(pf), orOff(dc))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Each send carries what one read gave, up to 64 KiB of lines.
@@ -368,14 +420,22 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	queryAPI, err := api.New(api.Config{
+	apiCfg := api.Config{
 		Journal: j, Instance: c.Instance, Version: o.Version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,
 		Offenders: off, Enricher: enricher, Privacy: s.redactor, Logger: logger,
 		Forgotten: func(subjects []string) {
 			s.corr.Reset()
 			off.Forget(subjects)
 		},
-	})
+		Suspensions: pol.store,
+	}
+	if shipper != nil {
+		apiCfg.Erase = func(ctx context.Context, subjects []string, actor string) (journal.EraseResult, []apiv1.ForgetStore, error) {
+			res, answers, err := shipper.Forget(ctx, subjects, actor, 0)
+			return res, StoreAnswers(answers), err
+		}
+	}
+	queryAPI, err := api.New(apiCfg)
 	if err != nil {
 		return err
 	}
@@ -412,6 +472,13 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 		go retentionJob.Run(ctx, time.Hour)
 	}
 	go enricher.Run(ctx)
+	// shipDone stays nil (never ready) without a shipper.
+	var shipDone chan error
+	if shipper != nil {
+		logShipping(shipper, logger)
+		shipDone = make(chan error, 1)
+		go func() { shipDone <- shipper.Run(ctx) }()
+	}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- web.ServeMultiple(listeners, server, o.Web, logger) }()
 	ready.Store(true)
@@ -422,6 +489,13 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	case <-ctx.Done():
 	case err := <-httpDone:
 		runErr = fmt.Errorf("web server: %w", err)
+	case err := <-shipDone:
+		// Only a cursor that cannot be read ends shipping early; the
+		// store's failures are retried inside.
+		if err != nil {
+			runErr = fmt.Errorf("ship: %w", err)
+		}
+		shipDone = nil
 	case runErr = <-sourcesDone:
 		// Every source ended (stdin at EOF): ingest drains the lines
 		// still queued, then the exporter stops.
@@ -430,6 +504,10 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	cancel()
 	if !ingestFinished {
 		ingestErr = <-ingestDone
+	}
+	// The shipper stops before the journal is closed under it.
+	if shipDone != nil {
+		<-shipDone
 	}
 	if runErr == nil && !errors.Is(ingestErr, context.Canceled) {
 		runErr = ingestErr

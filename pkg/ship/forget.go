@@ -23,6 +23,9 @@ type StoreAnswer struct {
 	// Deleted says the store deleted its rows naming the subject (and
 	// that the deletion finished).
 	Deleted bool
+	// NoDelete says the sink has no way to delete (OTLP): its backend's
+	// copies are for its operator to erase, which Detail says.
+	NoDelete bool
 	// Detail says what happened, in words, for the erasure record and
 	// the operator.
 	Detail string
@@ -35,9 +38,10 @@ type Deleter interface {
 	DeleteSubjects(ctx context.Context, instance string, subjects []string, wait time.Duration) StoreAnswer
 }
 
-// SetDeleteURL points the deletions elsewhere than the inserts: in a
-// VictoriaLogs cluster, /delete is served by a select node.
-func (v *VictoriaLogs) SetDeleteURL(raw string) error {
+// SetSelectURL points the deletions and rechecks elsewhere than the
+// inserts: in a VictoriaLogs cluster, /delete and /select are served by a
+// select node.
+func (v *VictoriaLogs) SetSelectURL(raw string) error {
 	u, err := parseURL(SinkVictoriaLogs, raw)
 	if err != nil {
 		return err
@@ -87,8 +91,17 @@ func (v *VictoriaLogs) DeleteSubjects(ctx context.Context, instance string, subj
 			ans.Detail = fmt.Sprintf("deletion task %s started; its end could not be checked: %s", task.ID, deleteError(err))
 			return ans
 		case !running:
-			ans.Deleted = true
-			ans.Detail = fmt.Sprintf("rows deleted (task %s done)", task.ID)
+			// The store's word is checked: a row still found is said.
+			rows, err := v.logsQL(ctx, filter+" | stats count() n")
+			switch {
+			case err != nil:
+				ans.Detail = fmt.Sprintf("deletion task %s done; whether rows remain could not be checked: %s", task.ID, deleteError(err))
+			case len(rows) == 1 && rows[0]["n"] == "0":
+				ans.Deleted = true
+				ans.Detail = fmt.Sprintf("rows deleted (instance %s, task %s done)", instance, task.ID)
+			default:
+				ans.Detail = fmt.Sprintf("deletion task %s done, but rows still name the subject: %v", task.ID, rows)
+			}
 			return ans
 		case time.Now().After(deadline):
 			ans.Detail = fmt.Sprintf("deletion task %s still running after %v (see /delete/active_tasks)", task.ID, wait)
@@ -157,7 +170,7 @@ func (s *Shipper) Forget(ctx context.Context, subjects []string, actor string, w
 	for _, r := range s.runners {
 		d, ok := r.sink.(Deleter)
 		if !ok {
-			answers = append(answers, StoreAnswer{Sink: r.sink.Name(), URL: sinkURL(r.sink),
+			answers = append(answers, StoreAnswer{Sink: r.sink.Name(), URL: sinkURL(r.sink), NoDelete: true,
 				Detail: "not deleted: an OTLP receiver has no delete; erase the subject in the backend behind it"})
 			continue
 		}

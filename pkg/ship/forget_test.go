@@ -66,8 +66,20 @@ func TestForgetReachesTheStore(t *testing.T) {
 		t.Fatalf("the other instance's row was touched: %d", n)
 	}
 	rec := erasureRecord(t, j, res.Seq)
-	if !strings.Contains(rec, "stores: victorialogs "+vl.URL+": rows deleted (task ") {
+	if !strings.Contains(rec, "stores: victorialogs "+vl.URL+": rows deleted (instance mx1, task ") {
 		t.Fatalf("erasure record does not say what the store did: %s", rec)
+	}
+
+	// An OTLP sink beside it cannot delete: it says so, apart from a
+	// failure.
+	otlp, err := NewOTLP(vl.URL+"/insert/opentelemetry/v1/logs", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, answers, err = New(j, Options{Instance: "mx1"}, sink, otlp).Forget(ctx, []string{"user5@example.org"}, "test", 0)
+	if err != nil || len(answers) != 2 || !answers[0].Deleted || answers[1].Deleted || !answers[1].NoDelete || answers[1].Sink != SinkOTLP ||
+		!strings.Contains(answers[1].Detail, "no delete") {
+		t.Fatalf("forget with an OTLP sink too: %+v %v", answers, err)
 	}
 
 	// The store down: the journal is erased, the answer says the copies

@@ -17,6 +17,7 @@ const (
 // (victorialogs or otlp) and, for errors, by reason: closed sets only.
 type Metrics struct {
 	events, batches, rejected *prometheus.CounterVec
+	resent                    *prometheus.CounterVec
 	errors                    *prometheus.CounterVec
 	lagEvents, lagSeconds     *prometheus.GaugeVec
 	cursor                    *prometheus.GaugeVec
@@ -38,6 +39,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailtrail_ship_rejected_events_total", Help: "Events the fleet store refused (a 400/413/422 answer for that one row) or that are older than the sink's max_age (the store's retention): counted and passed over, not retried.",
 		}, []string{"sink"}),
+		resent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailtrail_ship_resent_events_total", Help: "Events sent again because the store, asked recheck_after later, no longer held them (it lost what it had not saved when it crashed).",
+		}, []string{"sink"}),
 		lagEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "mailtrail_ship_lag_events", Help: "Journaled events not yet accepted by the fleet store: the journal's newest sequence number minus the sink's cursor.",
 		}, []string{"sink"}),
@@ -49,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"sink"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.batches, m.errors, m.rejected, m.lagEvents, m.lagSeconds, m.cursor)
+		reg.MustRegister(m.events, m.batches, m.errors, m.rejected, m.resent, m.lagEvents, m.lagSeconds, m.cursor)
 	}
 	return m
 }
@@ -57,6 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // sinkMetrics are one sink's children of m, looked up once.
 type sinkMetrics struct {
 	events, batches, rejected prometheus.Counter
+	resent                    prometheus.Counter
 	errors                    map[string]prometheus.Counter
 	lagEvents, lagSeconds     prometheus.Gauge
 	cursor                    prometheus.Gauge
@@ -65,6 +70,7 @@ type sinkMetrics struct {
 func (m *Metrics) sink(name string) *sinkMetrics {
 	sm := &sinkMetrics{
 		events: m.events.WithLabelValues(name), batches: m.batches.WithLabelValues(name), rejected: m.rejected.WithLabelValues(name),
+		resent:    m.resent.WithLabelValues(name),
 		lagEvents: m.lagEvents.WithLabelValues(name), lagSeconds: m.lagSeconds.WithLabelValues(name), cursor: m.cursor.WithLabelValues(name),
 		errors: map[string]prometheus.Counter{},
 	}

@@ -25,8 +25,11 @@ const SinkOTLP = "otlp"
 // LogRecord whose body is the raw line and whose attributes are the
 // event's fields, typed (numbers as int or double), with seq and leaf.
 type OTLP struct {
-	p   *poster
-	buf []byte
+	// Batch is how many events one request carries at most (0:
+	// Options.BatchSize).
+	Batch int
+	p     *poster
+	buf   []byte
 	// One scratch buffer per nesting level of the message.
 	rec, kv, av []byte
 	res, rl     []byte
@@ -46,6 +49,9 @@ func NewOTLP(rawURL string, timeout time.Duration) (*OTLP, error) {
 
 // Name is "otlp".
 func (o *OTLP) Name() string { return SinkOTLP }
+
+// BatchSize is Batch.
+func (o *OTLP) BatchSize() int { return o.Batch }
 
 // URL is the endpoint without its password.
 func (o *OTLP) URL() string { return o.p.shown }

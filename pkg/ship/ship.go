@@ -42,6 +42,10 @@ type Options struct {
 	// than this: VictoriaLogs drops rows older than its -retentionPeriod
 	// without saying so, so set it to the store's retention.
 	MaxAge time.Duration
+	// RecheckAfter, when set, asks a store that can be asked (a Checker)
+	// this long after it accepted a batch whether it still holds it, and
+	// sends what it lost again.
+	RecheckAfter time.Duration
 	// Metrics receives the counts; nil: kept unexported.
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -80,9 +84,10 @@ func (o *Options) defaults() {
 type Shipper struct {
 	j    *journal.Journal
 	opts Options
-	// mu is held while a batch is read and sent: Pause takes it so that an
-	// erasure does not race a batch read before it and sent after.
-	mu      sync.Mutex
+	// mu is read-held while a batch is read and sent (the sinks go on
+	// side by side): Pause takes it so that an erasure does not race a
+	// batch read before it and sent after.
+	mu      sync.RWMutex
 	runners []*runner
 }
 
@@ -91,7 +96,11 @@ func New(j *journal.Journal, opts Options, sinks ...Sink) *Shipper {
 	opts.defaults()
 	s := &Shipper{j: j, opts: opts}
 	for _, k := range sinks {
-		s.runners = append(s.runners, &runner{s: s, sink: k, m: opts.Metrics.sink(k.Name()), log: opts.Logger.With("sink", k.Name())})
+		r := &runner{s: s, sink: k, m: opts.Metrics.sink(k.Name()), log: opts.Logger.With("sink", k.Name())}
+		if c, ok := k.(Checker); ok && opts.RecheckAfter > 0 {
+			r.checker = c
+		}
+		s.runners = append(s.runners, r)
 	}
 	return s
 }
@@ -163,14 +172,14 @@ func (s *Shipper) resend(ctx context.Context, seqs []int64, to map[string]bool) 
 			}
 			// A run of consecutive seqs is one read.
 			k := i + 1
-			for k < len(seqs) && seqs[k] == seqs[k-1]+1 && seqs[k] <= r.cursor && k-i < s.opts.BatchSize {
+			for k < len(seqs) && seqs[k] == seqs[k-1]+1 && seqs[k] <= r.cursor && k-i < r.batchSize() {
 				k++
 			}
 			_, err := s.j.ReadAfter(ctx, lo-1, k-i, func(it *journal.Shipped) error {
 				batch = append(batch, *it)
 				return nil
 			})
-			if err == nil && len(batch) >= s.opts.BatchSize {
+			if err == nil && len(batch) >= r.batchSize() {
 				err = flush()
 			}
 			if err != nil {
@@ -241,6 +250,12 @@ type runner struct {
 	// the lag in seconds is the age of the first sample past the cursor.
 	seen  []sample
 	batch []journal.Shipped
+	// checker, when set, is asked about the batches in acks.
+	checker     Checker
+	acks        []ack
+	checked     int64 // as saved in the journal
+	loaded      bool
+	lastRecheck time.Time
 }
 
 type sample struct {
@@ -252,13 +267,43 @@ type sample struct {
 // dropped, the oldest kept.
 const maxSamples = 4096
 
+// tooOld is the time before which events are not sent: now less the
+// sink's own max age, or Options.MaxAge; zero for none.
+func (r *runner) tooOld(now time.Time) time.Time {
+	age := r.s.opts.MaxAge
+	if m, ok := r.sink.(interface{ MaxAgeLimit() time.Duration }); ok && m.MaxAgeLimit() > 0 {
+		age = m.MaxAgeLimit()
+	}
+	if age <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-age)
+}
+
+// batchSize is the sink's own batch size, if it has one.
+func (r *runner) batchSize() int {
+	if b, ok := r.sink.(interface{ BatchSize() int }); ok && b.BatchSize() > 0 {
+		return b.BatchSize()
+	}
+	return r.s.opts.BatchSize
+}
+
+// load reads the sink's cursors from the journal, once: afterwards the
+// runner's own are the truth.
 func (r *runner) load(ctx context.Context) error {
+	if r.loaded {
+		return nil
+	}
 	c, err := r.s.j.ShipCursor(ctx, r.sink.Name())
 	if err != nil {
 		return err
 	}
 	r.cursor = c
 	r.m.cursor.Set(float64(c))
+	if err := r.loadChecked(ctx); err != nil {
+		return err
+	}
+	r.loaded = true
 	return nil
 }
 
@@ -267,7 +312,11 @@ func (r *runner) run(ctx context.Context) {
 	var pause time.Duration
 	failures := 0
 	for ctx.Err() == nil {
-		n, err := r.step(ctx)
+		err := r.recheck(ctx)
+		var n stepResult
+		if err == nil {
+			n, err = r.step(ctx)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -315,8 +364,8 @@ type stepResult struct{ read, accepted, rejected int64 }
 func (r *runner) step(ctx context.Context) (stepResult, error) {
 	var res stepResult
 	s := r.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	head, err := s.j.LastSeq(ctx)
 	if err != nil {
 		return res, err
@@ -327,12 +376,10 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 	if r.cursor >= head {
 		return res, nil
 	}
-	var tooOld time.Time
-	if s.opts.MaxAge > 0 {
-		tooOld = now.Add(-s.opts.MaxAge)
-	}
+	tooOld := r.tooOld(now)
+	before := r.cursor
 	r.batch = r.batch[:0]
-	last, err := s.j.ReadAfter(ctx, r.cursor, s.opts.BatchSize, func(it *journal.Shipped) error {
+	last, err := s.j.ReadAfter(ctx, r.cursor, r.batchSize(), func(it *journal.Shipped) error {
 		res.read++
 		if !tooOld.IsZero() && it.Time.Before(tooOld) {
 			res.rejected++
@@ -356,6 +403,9 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 		}
 		r.cursor = last
 	}
+	if accepted > 0 && r.checker != nil {
+		r.acks = append(r.acks, ack{lo: r.batch[0].Seq, hi: r.batch[len(r.batch)-1].Seq, n: accepted, at: now})
+	}
 	if accepted > 0 {
 		r.m.batches.Inc()
 		r.m.events.Add(float64(accepted))
@@ -363,7 +413,7 @@ func (r *runner) step(ctx context.Context) (stepResult, error) {
 	if res.rejected > 0 {
 		r.m.rejected.Add(float64(res.rejected))
 	}
-	if res.read == 0 && last > 0 {
+	if res.read == 0 && r.cursor > before {
 		res.read = 1 // only tombstones: progress all the same
 	}
 	return res, nil

@@ -23,6 +23,12 @@ const DefaultTimeout = 10 * time.Second
 // endpoint. Its URL is the base of the store (an insert node in a
 // cluster), e.g. http://vl:9428; credentials in it are sent as basic auth.
 type VictoriaLogs struct {
+	// Batch is how many events one request carries at most (0:
+	// Options.BatchSize).
+	Batch int
+	// MaxAge, when set, is Options.MaxAge for this sink: the store's
+	// -retentionPeriod.
+	MaxAge time.Duration
 	p      *poster
 	insert string
 	base   *url.URL
@@ -53,6 +59,12 @@ func NewVictoriaLogs(rawURL string, timeout time.Duration) (*VictoriaLogs, error
 
 // Name is "victorialogs".
 func (v *VictoriaLogs) Name() string { return SinkVictoriaLogs }
+
+// BatchSize is Batch.
+func (v *VictoriaLogs) BatchSize() int { return v.Batch }
+
+// MaxAgeLimit is MaxAge.
+func (v *VictoriaLogs) MaxAgeLimit() time.Duration { return v.MaxAge }
 
 // URL is the store's base URL without its password.
 func (v *VictoriaLogs) URL() string { return v.p.shown }
