@@ -2,13 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -18,7 +14,6 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 
-	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/datasource/estatetest"
 	"github.com/mailtrail/mailtrail/pkg/vltest"
 )
@@ -42,80 +37,21 @@ func metricValue(t *testing.T, base, sample string) float64 {
 	return 0
 }
 
-// waitJournaled waits until the exporter journaled at least lines events
-// (read from /metrics, which, unlike the API, journals no access record).
-func (p *exporterProc) waitJournaled(t *testing.T, lines int) {
+// waitShipped waits until the exporter journaled at least lines events
+// and its shipper caught up with the journal (read from /metrics, which,
+// unlike the API, journals no access record).
+func (p *exporterProc) waitShipped(t *testing.T, lines int) {
 	t.Helper()
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		journaled := metricValue(t, p.url, "mailtrail_journal_events_total")
-		if journaled >= float64(lines) {
+		cursor := metricValue(t, p.url, `mailtrail_ship_cursor{sink="victorialogs"}`)
+		if journaled >= float64(lines) && cursor >= journaled {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: journaled %v of %d lines within 90s:\n%s", p.name, journaled, lines, p.out.String())
+			t.Fatalf("%s: journaled %v of %d lines, shipped up to %v within 90s:\n%s", p.name, journaled, lines, cursor, p.out.String())
 		}
 	}
-}
-
-// loadStore copies the exporter's events into the store as the shipper's
-// rows (apiv1.FleetRow to /insert/jsonline), reading them through the API,
-// every row twice, as an at-least-once shipper may deliver them.
-// TODO(central): use serve's --ship.victorialogs.url once the shipper is
-// wired into serve on main.
-func (p *exporterProc) loadStore(t *testing.T, store string, since, until time.Time) {
-	t.Helper()
-	c := &apiv1.Client{HTTP: &http.Client{Transport: bearer{token}}, Base: mustURL(t, p.url)}
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	params := url.Values{"order": {"asc"}, "limit": {"1000"}, "since": {since.Format(time.RFC3339Nano)}, "until": {until.Format(time.RFC3339Nano)}}
-	for {
-		page, err := c.Events(context.Background(), params)
-		if err != nil {
-			t.Fatalf("%s: events: %v", p.name, err)
-		}
-		for _, e := range page.Events {
-			row := apiv1.FleetRow{StoreTime: e.Time, Msg: e.Raw, Seq: e.Seq, Event: e.Event}
-			if row.Msg == "" {
-				row.Msg = e.Kind.String()
-			}
-			for range 2 {
-				if err := enc.Encode(&row); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		params.Set("cursor", page.NextCursor)
-	}
-	q := url.Values{"_stream_fields": {strings.Join(apiv1.FleetStreamFields, ",")}, "_time_field": {"_time"}, "_msg_field": {"_msg"}}
-	resp, err := http.Post(store+"/insert/jsonline?"+q.Encode(), "application/stream+json", &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("insert: %s: %s", resp.Status, b)
-	}
-}
-
-type bearer struct{ tok string }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.tok)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func mustURL(t *testing.T, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 // frameJSON is frames as Grafana receives them, for comparing answers.
@@ -134,7 +70,7 @@ func frameJSON(t *testing.T, frames data.Frames) string {
 
 // TestCentralAnswersEqualFanOut ships three exporters' journals (the
 // travelling message's three hosts, two of them with simulated traffic
-// too) into a real VictoriaLogs, every row twice, then asks
+// too) into a real VictoriaLogs with serve's shipper, then asks
 // the plugin binary the same questions in fan-out mode (the exporters) and
 // in central mode (the store): the frames must be the same.
 func TestCentralAnswersEqualFanOut(t *testing.T) {
@@ -153,12 +89,11 @@ func TestCentralAnswersEqualFanOut(t *testing.T) {
 	procs := map[string]*exporterProc{}
 	var exs []string
 	for _, name := range []string{"mx1", "mx2", "mx3"} {
-		procs[name] = startExporter(t, exporterBin, name, logs[name])
+		procs[name] = startExporter(t, exporterBin, name, logs[name], "--ship.victorialogs.url="+vl.URL, "--ship.victorialogs.max-age=0")
 		exs = append(exs, fmt.Sprintf(`{"name":%q,"url":%q}`, name, procs[name].url))
 	}
 	for name, p := range procs {
-		p.waitJournaled(t, strings.Count(logs[name], "\n"))
-		p.loadStore(t, vl.URL, t0.Add(-2*time.Hour), time.Now().Add(time.Minute))
+		p.waitShipped(t, strings.Count(logs[name], "\n"))
 	}
 	if resp, err := http.Get(vl.URL + "/internal/force_flush"); err == nil {
 		resp.Body.Close()
