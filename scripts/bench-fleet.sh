@@ -6,7 +6,9 @@
 # traces (default 200, real queue ids spread over the instances) are asked
 # of the plugin's logic in central mode (one LogsQL query) and in fan-out
 # mode (every exporter), one at a time. Prints each mode's p50/p99 and
-# whether the answers were the same. KEEP=dir keeps/reuses the journals.
+# whether the answers were the same. KEEP=dir keeps/reuses the journals;
+# FLEET_BENCH_VL=URL uses a VictoriaLogs that already holds them (shipped
+# by an earlier run with FLEET_BENCH_SHIP=1) to measure queries only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${EVENTS:-1000000}
@@ -40,5 +42,5 @@ rm -rf "$run"; mkdir -p "$run"
 for i in $(seq "$instances"); do cp "$dir/mx$i.db"* "$run/"; rm -f "$run/mx$i.db.lock"; done
 cat "$dir"/qids-*.txt > "$run/qids.txt"
 trap 'rm -rf "$run"; if [ -z "${KEEP:-}" ]; then rm -rf "$dir"; fi' EXIT
-FLEET_BENCH_DIR=$run EXPORTER=$bin go test ./pkg/fleet -run '^$' -bench BenchmarkCentralTraceVsFanOut -benchtime=1x -timeout 2h \
-  | grep -E '^(bench-fleet|Benchmark)'
+FLEET_BENCH_DIR=$run EXPORTER=$bin FLEET_BENCH_VL=${FLEET_BENCH_VL:-} FLEET_BENCH_SHIP=${FLEET_BENCH_SHIP:-} go test ./pkg/fleet -run '^$' -bench BenchmarkCentralTraceVsFanOut -benchtime=1x -timeout 2h \
+  | grep -vE '^(goos|goarch|pkg|cpu):'

@@ -43,17 +43,26 @@ func BenchmarkCentralTraceVsFanOut(b *testing.B) {
 	if len(dbs) == 0 {
 		b.Fatalf("no journals mx*.db in %s", dir)
 	}
-	vl := vltest.Start(b, "-retentionPeriod=100y")
+	// FLEET_BENCH_VL names a VictoriaLogs that already holds the shipped
+	// journals (from an earlier run), to measure queries again without
+	// shipping again; otherwise one is started and filled.
+	storeURL := os.Getenv("FLEET_BENCH_VL")
+	if storeURL == "" {
+		storeURL = vltest.Start(b, "-retentionPeriod=100y").URL
+	}
 	ctx := context.Background()
 	var shipped int64
 	t0 := time.Now()
 	for _, db := range dbs {
+		if os.Getenv("FLEET_BENCH_VL") != "" && os.Getenv("FLEET_BENCH_SHIP") == "" {
+			break
+		}
 		name := strings.TrimSuffix(filepath.Base(db), ".db")
 		j, err := journal.Open(ctx, db, journal.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		sink, err := ship.NewVictoriaLogs(vl.URL, time.Minute)
+		sink, err := ship.NewVictoriaLogs(storeURL, time.Minute)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,7 +74,7 @@ func BenchmarkCentralTraceVsFanOut(b *testing.B) {
 		shipped += st.Events
 	}
 	shipTime := time.Since(t0)
-	if resp, err := http.Get(vl.URL + "/internal/force_flush"); err == nil {
+	if resp, err := http.Get(storeURL + "/internal/force_flush"); err == nil {
 		resp.Body.Close()
 	}
 
@@ -111,7 +120,7 @@ func BenchmarkCentralTraceVsFanOut(b *testing.B) {
 		return d
 	}
 	fan := mk(`{"exporters":[`+strings.Join(exs, ",")+`],"timeout":"30s"}`, map[string]string{"token": token})
-	central := mk(`{"victoriaLogsUrl":"`+vl.URL+`","timeout":"30s"}`, nil)
+	central := mk(`{"victoriaLogsUrl":"`+storeURL+`","timeout":"30s"}`, nil)
 
 	f, err := os.Open(filepath.Join(dir, "qids.txt"))
 	if err != nil {
