@@ -82,8 +82,9 @@ type exporterProc struct {
 
 var metricsRE = regexp.MustCompile(`metrics: (http://\S+)/metrics`)
 
-// startExporter serves one host's log with the API on for token.
-func startExporter(t *testing.T, bin, name, log string) *exporterProc {
+// startExporter serves one host's log with the API on for token; extra
+// are more serve flags.
+func startExporter(t *testing.T, bin, name, log string, extra ...string) *exporterProc {
 	t.Helper()
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "mail.log")
@@ -99,6 +100,7 @@ func startExporter(t *testing.T, bin, name, log string) *exporterProc {
 	p.cmd = exec.Command(bin, "serve", "--config.file="+cfg, "--log.path="+logPath,
 		"--journal.path="+filepath.Join(dir, "journal.db"), "--web.listen-address=127.0.0.1:0",
 		"--log.timezone=UTC", "--journal.flush-interval=50ms", "--postfix.postqueue=")
+	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -87,6 +87,16 @@
     journalVerifyWindow: '3h',
     queueCollectorFor: '10m',
 
+    // Shipping to the fleet store: the oldest unshipped event older than
+    // shipLagSeconds while the backlog grew over shipLagWindow; send errors
+    // within shipErrorsWindow for shipErrorsFor; any refused row.
+    shipLagSeconds: 600,
+    shipLagWindow: '15m',
+    shipLagFor: '10m',
+    shipErrorsWindow: '10m',
+    shipErrorsFor: '10m',
+    shipRejectedWindow: '1h',
+
     // Dashboards.
     dashboardTags: ['mailtrail', 'postfix'],
     dashboardPrefix: 'Mailtrail / ',

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The docker-compose stack without Docker: two exporters following two
-# simulated Postfix hosts, the Debian prometheus with the mixin's rules and
-# prometheus-alertmanager, all on loopback. Grafana is not packaged for
+# simulated Postfix hosts and shipping their journals to VictoriaLogs (the
+# fleet store, docs/fleet.md), the Debian prometheus with the mixin's rules
+# and prometheus-alertmanager, all on loopback. Grafana is not packaged for
 # Debian, so it is not started: point a Grafana at these URLs with
 # provisioning/ to see the dashboards. Ctrl-C stops everything.
 set -euo pipefail
@@ -11,11 +12,15 @@ dir=${DEMO_STACK_DIR:-demo/stack}
 prom_port=${DEMO_PROMETHEUS_PORT:-9090}
 am_port=${DEMO_ALERTMANAGER_PORT:-9093}
 hook_port=${DEMO_WEBHOOK_PORT:-9099}
+vl_port=${DEMO_VICTORIALOGS_PORT:-9428}
 
 for bin in prometheus prometheus-alertmanager; do
   command -v "$bin" >/dev/null || { echo "demo-stack: $bin is not installed (bash scripts/deps.sh)" >&2; exit 1; }
 done
 [ -x bin/exporter ] || { echo "demo-stack: bin/exporter missing (make build)" >&2; exit 1; }
+# scripts/deps.sh installs VictoriaLogs with go install.
+vl=$(command -v victoria-logs || echo "$(go env GOPATH)/bin/victoria-logs")
+[ -x "$vl" ] || { echo "demo-stack: victoria-logs is not installed (bash scripts/deps.sh)" >&2; exit 1; }
 
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -25,6 +30,13 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
+
+# The fleet store: -retentionPeriod is how long it keeps rows (older ones
+# are refused at insert: the exporters' --ship.victorialogs.max-age is the
+# same), -delete.enable lets forget erase a subject's rows there too.
+"$vl" -storageDataPath="$dir/victorialogs" -retentionPeriod=30d -delete.enable \
+  -httpListenAddr="127.0.0.1:$vl_port" >"$dir/victorialogs.log" 2>&1 &
+pids+=($!)
 
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 targets=""
@@ -38,7 +50,8 @@ for host in mx1:9744:20 relay:9745:10; do
   pids+=($!)
   bin/exporter serve --instance="$name" --log.path="$dir/$name/mail.log" --log.timezone=UTC \
     --journal.path="$dir/$name/journal.db" --web.listen-address="127.0.0.1:$port" \
-    --postfix.postqueue= --tenant.domains=example.com >"$dir/$name/exporter.log" 2>&1 &
+    --postfix.postqueue= --tenant.domains=example.com \
+    --ship.victorialogs.url="http://127.0.0.1:$vl_port" --ship.victorialogs.max-age=30d >"$dir/$name/exporter.log" 2>&1 &
   pids+=($!)
   targets+="      - targets: ['127.0.0.1:$port']
         labels: {instance: $name}
@@ -95,6 +108,7 @@ mailtrail demo stack (logs and data in $dir/):
   exporter relay   http://127.0.0.1:9745/metrics
   Prometheus       http://127.0.0.1:$prom_port/alerts   (rules from rules/)
   Alertmanager     http://127.0.0.1:$am_port/
+  VictoriaLogs     http://127.0.0.1:$vl_port/select/vmui   (the fleet store; central mode's victoriaLogsUrl)
   notifications    $dir/notifications.jsonl
 Grafana is not packaged for Debian and is not started here; with a Grafana
 of your own, use provisioning/ (set the Prometheus URL to the one above) or

@@ -83,6 +83,13 @@ export interface MailtrailOptions extends DataSourceJsonData {
   timeout?: string;
   /** How many exporters are asked at once. */
   maxConcurrency?: number;
+  /**
+   * Central mode: the fleet store (VictoriaLogs) the exporters ship to; when set,
+   * trace, events, logins and stats are answered from it (docs/fleet.md).
+   */
+  victoriaLogsUrl?: string;
+  /** Basic-auth user for the fleet store (its password is secure). */
+  victoriaLogsUser?: string;
 }
 
 export interface MailtrailSecureJsonData {
@@ -90,6 +97,9 @@ export interface MailtrailSecureJsonData {
   tlsClientCert?: string;
   tlsClientKey?: string;
   tlsCACert?: string;
+  /** The fleet store's basic-auth password or bearer token. */
+  victoriaLogsPassword?: string;
+  victoriaLogsToken?: string;
 }
 
 export const DEFAULT_TIMEOUT = '5s';

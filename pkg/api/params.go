@@ -18,7 +18,7 @@ const (
 	maxQueryBytes = 4096
 	maxValueBytes = 256
 	maxTextBytes  = 200
-	defaultRange  = 24 * time.Hour
+	defaultRange  = apiv1.DefaultRange
 	maxRange      = apiv1.MaxRangeDays * 24 * time.Hour
 	defaultLimit  = 100
 	maxLimit      = apiv1.MaxLimit

@@ -1,5 +1,7 @@
 package apiv1
 
+import "time"
+
 // Prefix is where the API lives on the exporter's web address.
 const Prefix = "/api/v1/"
 
@@ -65,6 +67,10 @@ var Endpoints = map[string]Endpoint{
 	PathSuspensions:  {Role: RoleAdmin, Answer: "Suspensions"},
 	PathAlertmanager: {Role: RoleAdmin, Post: true, Answer: "AlertmanagerResult"},
 }
+
+// DefaultRange is how far back a search (events, logins, a trace by
+// message id, sender or recipient) looks when it is given no since.
+const DefaultRange = 24 * time.Hour
 
 // MaxLimit is the largest limit a listing takes; MaxStatPoints the most
 // points a stats series may have; MaxRangeDays the longest since..until.

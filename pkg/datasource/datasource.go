@@ -13,6 +13,8 @@ import (
 	sdkds "github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+
+	"github.com/mailtrail/mailtrail/pkg/fleet"
 )
 
 // PluginID is the plugin's id in plugin.json.
@@ -31,6 +33,8 @@ type Datasource struct {
 	client   *http.Client
 	disc     *discovery
 	mux      *sdkds.QueryTypeMux
+	// store is the fleet store in central mode, nil in fan-out mode.
+	store *fleet.Store
 
 	mu   sync.Mutex
 	info map[string]cachedInfo // by exporter name
@@ -96,6 +100,11 @@ func New(s *Settings, uid, name string) (*Datasource, error) {
 		}
 		d.disc = newDiscovery(pc, s)
 		go d.disc.run()
+	}
+	if s.VictoriaLogsURL != "" {
+		if d.store, err = newStore(s); err != nil {
+			return nil, err
+		}
 	}
 	d.mux = sdkds.NewQueryTypeMux()
 	d.mux.HandleFunc("", d.perQuery(d.queryEvents)) // the default type
@@ -237,13 +246,21 @@ func (d *Datasource) perQuery(fn func(context.Context, Query, backend.DataQuery)
 // answered, naming the others. It is OK while any exporter answers (the
 // queries answer from those), ERROR only when none does.
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+	if d.store != nil {
+		return d.centralHealth(ctx), nil
+	}
+	return d.exportersHealth(ctx), nil
+}
+
+// exportersHealth asks every exporter to describe itself.
+func (d *Datasource) exportersHealth(ctx context.Context) *backend.CheckHealthResult {
 	exs, derr := d.exporters(ctx)
 	if len(exs) == 0 {
 		msg := "no exporters configured or discovered"
 		if derr != nil {
 			msg += ": " + derr.Error()
 		}
-		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg}, nil
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg}
 	}
 	answers := fanOut(ctx, exs, d.settings.timeout, d.settings.MaxConcurrency, d.instanceInfo)
 	var fails []failure
@@ -266,7 +283,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if len(fails) == len(exs) {
 		res.Status = backend.HealthStatusError
 	}
-	return res, nil
+	return res
 }
 
 // sortedNames lists exporter names in order.

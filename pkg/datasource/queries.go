@@ -119,6 +119,9 @@ type instEvent struct {
 }
 
 func (d *Datasource) queryEvents(ctx context.Context, q Query, dq backend.DataQuery) backend.DataResponse {
+	if d.store != nil {
+		return d.centralEvents(ctx, q, dq)
+	}
 	params, cut := rangeParams(dq.TimeRange)
 	eventFilters(params, q)
 	setNonEmpty(params, "queue_id", q.QueueID, "message_id", q.MessageID)
@@ -144,6 +147,11 @@ func (d *Datasource) queryEvents(ctx context.Context, q Query, dq backend.DataQu
 			all = append(all, instEvent{inst, e})
 		}
 	}
+	return d.eventsAnswer(q, dq, all, g.notices, cut)
+}
+
+// eventsAnswer merges every instance's newest events into one logs frame.
+func (d *Datasource) eventsAnswer(q Query, dq backend.DataQuery, all []instEvent, notices []data.Notice, cut bool) backend.DataResponse {
 	// Newest first across the estate; each exporter sent its newest
 	// `limit`, so the merged newest `limit` are exact.
 	sort.SliceStable(all, func(i, j int) bool {
@@ -157,12 +165,12 @@ func (d *Datasource) queryEvents(ctx context.Context, q Query, dq backend.DataQu
 	})
 	if len(all) > q.Limit {
 		all = all[:q.Limit]
-		g.notices = append(g.notices, data.Notice{Severity: data.NoticeSeverityInfo,
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo,
 			Text: fmt.Sprintf("showing the newest %d events; raise the limit (at most %d) or narrow the filters for more", q.Limit, maxLimit)})
 	}
 	frame := d.eventsFrame(all)
 	frame.RefID = dq.RefID
-	frame.AppendNotices(rangeNotice(cut, g.notices)...)
+	frame.AppendNotices(rangeNotice(cut, notices)...)
 	return backend.DataResponse{Frames: data.Frames{frame}}
 }
 
@@ -220,6 +228,9 @@ func (d *Datasource) eventsFrame(evs []instEvent) *data.Frame {
 }
 
 func (d *Datasource) queryLogins(ctx context.Context, q Query, dq backend.DataQuery) backend.DataResponse {
+	if d.store != nil {
+		return d.centralLogins(ctx, q, dq)
+	}
 	params, cut := rangeParams(dq.TimeRange)
 	setNonEmpty(params, "user", q.User, "ip", q.IP, "outcome", q.Outcome)
 	params.Set("limit", strconv.Itoa(q.Limit))
@@ -229,7 +240,11 @@ func (d *Datasource) queryLogins(ctx context.Context, q Query, dq backend.DataQu
 	if err != nil {
 		return queryError(err)
 	}
-	rows := rowsOf(g.oks)
+	return loginsAnswer(dq, rowsOf(g.oks), g.notices, cut)
+}
+
+// loginsAnswer is the login table of every instance's rows.
+func loginsAnswer(dq backend.DataQuery, rows []instRow[Login], notices []data.Notice, cut bool) backend.DataResponse {
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].v.LastSeen.After(rows[j].v.LastSeen) })
 	n := len(rows)
 	inst, user, ip, svc, outc, country := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -248,7 +263,7 @@ func (d *Datasource) queryLogins(ctx context.Context, q Query, dq backend.DataQu
 		data.NewField("tls", nil, tls), data.NewField("country", nil, country))
 	frame.RefID = dq.RefID
 	frame.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable}
-	frame.AppendNotices(rangeNotice(cut, g.notices)...)
+	frame.AppendNotices(rangeNotice(cut, notices)...)
 	return backend.DataResponse{Frames: data.Frames{frame}}
 }
 
@@ -359,6 +374,9 @@ func statsStep(dq backend.DataQuery) time.Duration {
 // queryStats is the numeric query (alerting): one time series of matching
 // event counts per instance.
 func (d *Datasource) queryStats(ctx context.Context, q Query, dq backend.DataQuery) backend.DataResponse {
+	if d.store != nil {
+		return d.centralStats(ctx, q, dq)
+	}
 	params, cut := rangeParams(dq.TimeRange)
 	eventFilters(params, q)
 	params.Set("step", fmt.Sprintf("%ds", int64(statsStep(dq)/time.Second)))
@@ -368,9 +386,14 @@ func (d *Datasource) queryStats(ctx context.Context, q Query, dq backend.DataQue
 	if err != nil {
 		return queryError(err)
 	}
-	sort.Slice(g.oks, func(i, j int) bool { return g.oks[i].ex.Name < g.oks[j].ex.Name })
+	return statsAnswer(dq, g.oks, g.notices, cut)
+}
+
+// statsAnswer is one series frame per instance, in name order.
+func statsAnswer(dq backend.DataQuery, oks []answer[*apiv1.Stats], notices []data.Notice, cut bool) backend.DataResponse {
+	sort.Slice(oks, func(i, j int) bool { return oks[i].ex.Name < oks[j].ex.Name })
 	var frames data.Frames
-	for _, a := range g.oks {
+	for _, a := range oks {
 		ts := make([]time.Time, len(a.val.Points))
 		vs := make([]float64, len(a.val.Points))
 		for i, p := range a.val.Points {
@@ -384,7 +407,7 @@ func (d *Datasource) queryStats(ctx context.Context, q Query, dq backend.DataQue
 		frames = append(frames, f)
 	}
 	if len(frames) > 0 {
-		frames[0].AppendNotices(rangeNotice(cut, g.notices)...)
+		frames[0].AppendNotices(rangeNotice(cut, notices)...)
 	}
 	return backend.DataResponse{Frames: frames}
 }

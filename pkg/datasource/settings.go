@@ -18,6 +18,11 @@ type Settings struct {
 	Discovery      *DiscoverySettings `json:"discovery"`
 	Timeout        string             `json:"timeout"`
 	MaxConcurrency int                `json:"maxConcurrency"`
+	// VictoriaLogsURL, when set, is the fleet store (central mode): trace,
+	// events, logins and stats are answered from it (docs/fleet.md);
+	// VictoriaLogsUser goes with the secure victoriaLogsPassword.
+	VictoriaLogsURL  string `json:"victoriaLogsUrl"`
+	VictoriaLogsUser string `json:"victoriaLogsUser"`
 
 	// Parsed and secure values; not part of jsonData.
 	timeout       time.Duration
@@ -29,6 +34,10 @@ type Settings struct {
 	TLSClientCert string `json:"-"`
 	TLSClientKey  string `json:"-"`
 	TLSCACert     string `json:"-"`
+	// The fleet store's secrets: a password (basic auth with
+	// VictoriaLogsUser) or a bearer token.
+	VictoriaLogsPassword string `json:"-"`
+	VictoriaLogsToken    string `json:"-"`
 }
 
 // ExporterSetting is one statically configured exporter.
@@ -67,6 +76,8 @@ func ParseSettings(ds backend.DataSourceInstanceSettings) (*Settings, error) {
 	s.TLSClientCert = ds.DecryptedSecureJSONData["tlsClientCert"]
 	s.TLSClientKey = ds.DecryptedSecureJSONData["tlsClientKey"]
 	s.TLSCACert = ds.DecryptedSecureJSONData["tlsCACert"]
+	s.VictoriaLogsPassword = ds.DecryptedSecureJSONData["victoriaLogsPassword"]
+	s.VictoriaLogsToken = strings.TrimSpace(ds.DecryptedSecureJSONData["victoriaLogsToken"])
 	if err := s.validate(); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
@@ -74,8 +85,13 @@ func ParseSettings(ds backend.DataSourceInstanceSettings) (*Settings, error) {
 }
 
 func (s *Settings) validate() error {
-	if len(s.Exporters) == 0 && (s.Discovery == nil || s.Discovery.PrometheusURL == "") {
-		return errors.New("no exporters: list them under exporters or set discovery.prometheusUrl")
+	if len(s.Exporters) == 0 && (s.Discovery == nil || s.Discovery.PrometheusURL == "") && s.VictoriaLogsURL == "" {
+		return errors.New("no exporters: list them under exporters, set discovery.prometheusUrl, or name a fleet store in victoriaLogsUrl")
+	}
+	if s.VictoriaLogsURL != "" {
+		if _, err := parseBaseURL(s.VictoriaLogsURL); err != nil {
+			return fmt.Errorf("victoriaLogsUrl: %w", err)
+		}
 	}
 	seen := map[string]bool{}
 	for i, e := range s.Exporters {

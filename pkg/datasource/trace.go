@@ -41,7 +41,10 @@ func (n *node) service() string {
 
 // tracer follows one message across the estate.
 type tracer struct {
-	d      *Datasource
+	d *Datasource
+	// ask is one exporter's trace endpoint: the exporter's API in fan-out
+	// mode, the rows fetched from the fleet store in central mode.
+	ask    func(ctx context.Context, ex Exporter, params url.Values) (*apiv1.TraceResult, error)
 	exs    []Exporter
 	byName map[string]Exporter
 	info   map[string]InstanceInfo
@@ -72,7 +75,7 @@ func (t *tracer) fetch(ctx context.Context, asks []Exporter, params []url.Values
 	t.lookups += len(asks)
 	answers := fanOut(ctx, exs, t.d.settings.timeout, t.d.settings.MaxConcurrency, func(ctx context.Context, e Exporter) (*apiv1.TraceResult, error) {
 		i, _ := strconv.Atoi(e.Name)
-		return reqs[i].ex.api(t.d.client).Trace(ctx, reqs[i].p)
+		return t.ask(ctx, reqs[i].ex, reqs[i].p)
 	})
 	for i, a := range answers {
 		ex := reqs[i].ex
@@ -200,17 +203,30 @@ func (t *tracer) follow(ctx context.Context) error {
 }
 
 func (d *Datasource) queryTrace(ctx context.Context, q Query, dq backend.DataQuery) backend.DataResponse {
+	if d.store != nil {
+		return d.centralTrace(ctx, q, dq)
+	}
 	start, _, err := d.selectExporters(ctx, q.Instance)
 	if err != nil {
 		return queryError(err)
 	}
 	exs, notes, _ := d.selectExporters(ctx, "")
-	t := &tracer{d: d, exs: exs, byName: map[string]Exporter{}, nodes: map[string]*node{},
+	ask := func(ctx context.Context, ex Exporter, p url.Values) (*apiv1.TraceResult, error) {
+		return ex.api(d.client).Trace(ctx, p)
+	}
+	return d.runTrace(ctx, q, dq, start, exs, d.knownInfo(ctx, exs), ask, notes)
+}
+
+// runTrace follows the message q names from the start exporters through
+// exs, each asked through ask, and makes the trace frame.
+func (d *Datasource) runTrace(ctx context.Context, q Query, dq backend.DataQuery, start, exs []Exporter, info map[string]InstanceInfo,
+	ask func(context.Context, Exporter, url.Values) (*apiv1.TraceResult, error), notes []string) backend.DataResponse {
+	t := &tracer{d: d, ask: ask, exs: exs, byName: map[string]Exporter{}, nodes: map[string]*node{},
 		askedQ: map[string]bool{}, askedM: map[string]bool{}, fails: map[string]failure{}}
 	for _, e := range exs {
 		t.byName[e.Name] = e
 	}
-	t.info = d.knownInfo(ctx, exs)
+	t.info = info
 	first := url.Values{}
 	if qid := strings.TrimSpace(q.QueueID); qid != "" {
 		first.Set("queue_id", qid)

@@ -7,17 +7,17 @@
 package query
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
+	"github.com/mailtrail/mailtrail/pkg/assemble"
 	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
 )
 
 // ErrNotFound is returned when a lookup (a trace) finds nothing visible.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = assemble.ErrNotFound
 
 // Enricher adds what the log line does not say; nil means none.
 type Enricher interface {
@@ -66,7 +66,7 @@ func (a *Access) ownsEvent(e *event.Event) bool {
 }
 
 // systemKind reports whether k is one of the journal's own records.
-func systemKind(k event.Kind) bool { return k == event.KindAccess || k == event.KindErasure }
+func systemKind(k event.Kind) bool { return assemble.SystemKind(k) }
 
 // Visible reports whether the caller may see e on its own (outside a
 // trace, where the message decides; see Trace).
@@ -101,8 +101,4 @@ type Event = apiv1.Event
 
 // ParamError is a request the query cannot answer as asked; Param names
 // the parameter at fault.
-type ParamError struct {
-	Param, Msg string
-}
-
-func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
+type ParamError = assemble.ParamError

@@ -52,6 +52,19 @@ function setup(initial: Settings) {
 }
 
 describe('ConfigEditor', () => {
+  it('sets the fleet store for central mode and flags a bad URL', async () => {
+    const { last, user } = setup(settings());
+    const input = screen.getByLabelText(/^VictoriaLogs URL/);
+    await user.type(input, 'ftp://vl');
+    expect(screen.getByText('Use an http:// or https:// URL')).toBeInTheDocument();
+    await user.clear(input);
+    await user.type(input, 'http://victorialogs:9428');
+    expect(last().jsonData.victoriaLogsUrl).toBe('http://victorialogs:9428');
+    expect(screen.queryByText('Where are your exporters?')).not.toBeInTheDocument();
+    await user.type(screen.getByLabelText(/^Bearer token/), 'vl-secret');
+    expect(last().secureJsonData?.victoriaLogsToken).toBe('vl-secret');
+  });
+
   it('asks where the exporters are when none is set', () => {
     setup(settings());
     expect(screen.getByText('Where are your exporters?')).toBeInTheDocument();

@@ -95,7 +95,10 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     onReset: () => resetSecret(key),
   });
 
-  const nothingToAsk = exporters.every((r) => r.url.trim() === '') && !discovery.prometheusUrl?.trim();
+  const storeUrl = jsonData.victoriaLogsUrl ?? '';
+  const storeError = storeUrl.trim() === '' ? undefined : validateUrl(storeUrl);
+  const nothingToAsk =
+    exporters.every((r) => r.url.trim() === '') && !discovery.prometheusUrl?.trim() && storeUrl.trim() === '';
   const timeoutError = validateDuration(jsonData.timeout);
   const refreshError = validateDuration(discovery.refreshInterval);
   const concurrencyError = validateConcurrency(jsonData.maxConcurrency);
@@ -175,6 +178,51 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             width={12}
             value={discovery.refreshInterval ?? ''}
             onChange={(e: ChangeEvent<HTMLInputElement>) => setDiscovery({ refreshInterval: e.currentTarget.value })}
+          />
+        </Field>
+      </FieldSet>
+
+      <FieldSet label="Fleet store (central mode)">
+        <Field
+          label="VictoriaLogs URL"
+          description="The store the exporters ship their journals to. When set, trace, events, logins and stats are answered from it in one query each; offenders and instances still ask the exporters."
+          invalid={Boolean(storeError)}
+          error={storeError}
+        >
+          <Input
+            id="mailtrail-victorialogs-url"
+            placeholder="http://victorialogs:9428"
+            width={48}
+            value={storeUrl}
+            onChange={(e: ChangeEvent<HTMLInputElement>) =>
+              setJson({ victoriaLogsUrl: e.currentTarget.value || undefined })
+            }
+          />
+        </Field>
+        <Field label="User" description="Basic auth for the store, with the password below.">
+          <Input
+            id="mailtrail-victorialogs-user"
+            width={24}
+            value={jsonData.victoriaLogsUser ?? ''}
+            onChange={(e: ChangeEvent<HTMLInputElement>) =>
+              setJson({ victoriaLogsUser: e.currentTarget.value || undefined })
+            }
+          />
+        </Field>
+        <Field label="Password">
+          <SecretInput
+            id="mailtrail-victorialogs-password"
+            width={24}
+            {...secretProps('victoriaLogsPassword')}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('victoriaLogsPassword', e.currentTarget.value)}
+          />
+        </Field>
+        <Field label="Bearer token" description="Sent to the store instead of basic auth when set.">
+          <SecretInput
+            id="mailtrail-victorialogs-token"
+            width={48}
+            {...secretProps('victoriaLogsToken')}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('victoriaLogsToken', e.currentTarget.value)}
           />
         </Field>
       </FieldSet>
