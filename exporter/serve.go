@@ -36,6 +36,8 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	cmd := app.Command("serve", "Follow the mail logs, journal every event and serve metrics (the default command).").Default()
 	sf := addSourceFlags(cmd)
 	addShipFlags(cmd, sf)
+	bind(sf, cmd, "api.fleet-store-url", "api.fleet_store.url", "The fleet store (VictoriaLogs base URL, a select node in a cluster) the query API answers source=fleet from (docs/api.md); credentials in api.fleet_store of --config.file.", "", flagString,
+		func(c *config.Config, v string) { c.API.FleetStore.URL = v })
 	var (
 		check               bool
 		metricsPath         string

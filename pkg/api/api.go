@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/event"
+	"github.com/mailtrail/mailtrail/pkg/fleet"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/offenders"
 	"github.com/mailtrail/mailtrail/pkg/privacy"
@@ -103,6 +104,9 @@ type Config struct {
 	// access log's.
 	Queues []*journal.Queue
 	Logger *slog.Logger
+	// Fleet, when set, is the fleet store that source=fleet asks
+	// (fleet.go); nil answers such requests 409.
+	Fleet *fleet.Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

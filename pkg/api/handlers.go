@@ -51,6 +51,12 @@ func (a *API) trace(ctx context.Context, c *caller, p *params) (any, int, error)
 	} else {
 		req.Since, req.Until = since, until
 	}
+	if fl, err := a.fromFleet(c, p); err != nil || fl {
+		if err != nil {
+			return nil, 0, err
+		}
+		return a.fleetTrace(ctx, req)
+	}
 	res, err := query.Trace(ctx, a.cfg.Journal, req)
 	if err != nil {
 		return nil, 0, err
@@ -100,6 +106,15 @@ func (a *API) events(ctx context.Context, c *caller, p *params) (any, int, error
 		}
 		req.Cursor = cur
 	}
+	if fl, err := a.fromFleet(c, p); err != nil || fl {
+		if err != nil {
+			return nil, 0, err
+		}
+		if req.Asc || cur != "" {
+			return nil, 0, badRequest(apiv1.ParamSource, "fleet: one page, newest first: no order=asc, no cursor")
+		}
+		return a.fleetEvents(ctx, f, req.Limit)
+	}
 	page, err := query.Events(ctx, a.cfg.Journal, req)
 	if err != nil {
 		return nil, 0, err
@@ -120,6 +135,12 @@ func (a *API) logins(ctx context.Context, c *caller, p *params) (any, int, error
 	}
 	req.User = a.lookup("sasl_username", req.User)
 	req.IP = a.lookup("client_ip", req.IP)
+	if fl, err := a.fromFleet(c, p); err != nil || fl {
+		if err != nil {
+			return nil, 0, err
+		}
+		return a.fleetLogins(ctx, req)
+	}
 	rows, err := query.Logins(ctx, a.cfg.Journal, req)
 	if err != nil {
 		return nil, 0, err
@@ -154,6 +175,12 @@ func (a *API) stats(ctx context.Context, c *caller, p *params) (any, int, error)
 	}
 	if !given {
 		step = query.DefaultStep(f.Since, f.Until)
+	}
+	if fl, err := a.fromFleet(c, p); err != nil || fl {
+		if err != nil {
+			return nil, 0, err
+		}
+		return a.fleetStats(ctx, f, step)
 	}
 	res, err := query.Stats(ctx, a.cfg.Journal, query.StatsRequest{EventFilter: f, Step: step, Access: c.access(a.redactor)})
 	if err != nil {

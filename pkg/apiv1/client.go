@@ -21,21 +21,37 @@ type Client struct {
 	HTTP *http.Client
 	// Base is the exporter's base URL; the API lives under Base + Prefix.
 	Base *url.URL
+	// Source, when set (SourceFleet), is asked of trace, events, logins
+	// and stats as their source parameter, unless params name one.
+	Source string
+}
+
+// withSource adds c.Source to params that name no source.
+func (c *Client) withSource(params url.Values) url.Values {
+	if c.Source == "" || params.Has(ParamSource) {
+		return params
+	}
+	out := url.Values{}
+	for k, v := range params {
+		out[k] = v
+	}
+	out.Set(ParamSource, c.Source)
+	return out
 }
 
 // Trace asks for messages; params are the trace endpoint's.
 func (c *Client) Trace(ctx context.Context, params url.Values) (*TraceResult, error) {
-	return call[TraceResult](ctx, c, PathTrace, params)
+	return call[TraceResult](ctx, c, PathTrace, c.withSource(params))
 }
 
 // Events asks for one page of events.
 func (c *Client) Events(ctx context.Context, params url.Values) (*EventsPage, error) {
-	return call[EventsPage](ctx, c, PathEvents, params)
+	return call[EventsPage](ctx, c, PathEvents, c.withSource(params))
 }
 
 // Logins asks for the login audit.
 func (c *Client) Logins(ctx context.Context, params url.Values) ([]Login, error) {
-	r, err := call[Logins](ctx, c, PathLogins, params)
+	r, err := call[Logins](ctx, c, PathLogins, c.withSource(params))
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +74,7 @@ func (c *Client) Instance(ctx context.Context) (*InstanceInfo, error) {
 
 // Stats asks for event counts per step.
 func (c *Client) Stats(ctx context.Context, params url.Values) (*Stats, error) {
-	return call[Stats](ctx, c, PathStats, params)
+	return call[Stats](ctx, c, PathStats, c.withSource(params))
 }
 
 // Values asks for the distinct values of a field.

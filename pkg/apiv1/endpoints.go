@@ -36,6 +36,15 @@ type Endpoint struct {
 	Answer string
 }
 
+// ParamSource chooses where trace, events, logins and stats are answered
+// from: SourceJournal (the default, this exporter's journal) or
+// SourceFleet (the fleet store, every instance; docs/api.md).
+const (
+	ParamSource   = "source"
+	SourceJournal = "journal"
+	SourceFleet   = "fleet"
+)
+
 // Parameter lists shared by several endpoints.
 var (
 	rangeParams  = []string{"since", "until"}
@@ -52,12 +61,12 @@ func join(lists ...[]string) []string {
 
 // Endpoints is the API's table, by name. Callers must not modify it.
 var Endpoints = map[string]Endpoint{
-	PathTrace:     {Params: []string{"queue_id", "message_id", "sender", "recipient", "since", "until", "limit"}, Role: RoleViewer, Answer: "TraceResult"},
-	PathEvents:    {Params: join([]string{"limit", "cursor", "order"}, filterParams), Role: RoleViewer, Answer: "EventsPage"},
-	PathLogins:    {Params: join([]string{"user", "ip", "outcome", "limit"}, rangeParams), Role: RoleViewer, Answer: "Logins"},
+	PathTrace:     {Params: []string{"queue_id", "message_id", "sender", "recipient", "since", "until", "limit", ParamSource}, Role: RoleViewer, Answer: "TraceResult"},
+	PathEvents:    {Params: join([]string{"limit", "cursor", "order", ParamSource}, filterParams), Role: RoleViewer, Answer: "EventsPage"},
+	PathLogins:    {Params: join([]string{"user", "ip", "outcome", "limit", ParamSource}, rangeParams), Role: RoleViewer, Answer: "Logins"},
 	PathOffenders: {Role: RoleViewer, Answer: "Offenders"},
 	PathInstance:  {Role: RoleViewer, Answer: "InstanceInfo"},
-	PathStats:     {Params: join([]string{"step"}, filterParams), Role: RoleViewer, Answer: "Stats"},
+	PathStats:     {Params: join([]string{"step", ParamSource}, filterParams), Role: RoleViewer, Answer: "Stats"},
 	PathValues:    {Params: join([]string{"field", "limit"}, rangeParams), Role: RoleViewer, Answer: "Values"},
 	PathAccessLog: {Params: join([]string{"limit", "cursor"}, rangeParams), Role: RoleAdmin, Answer: "AccessLogPage"},
 	PathForget:    {Params: []string{"subject", "dry_run"}, Role: RoleAdmin, Post: true, Answer: "ForgetResult"},

@@ -167,6 +167,8 @@ type API struct {
 	// AllowAnonymous serves requests without a token (as an auditor).
 	AllowAnonymous bool       `yaml:"allow_anonymous"`
 	Tokens         []APIToken `yaml:"tokens"`
+	// FleetStore is the VictoriaLogs that source=fleet asks (fleet.go).
+	FleetStore FleetStore `yaml:"fleet_store"`
 }
 
 // APIToken is one API client: a bearer token given inline or (better) in

@@ -132,6 +132,9 @@ func Check(c *config.Config) error {
 	if _, err := api.New(api.Config{Tokens: tokens}); err != nil {
 		return err
 	}
+	if _, err := FleetStore(c.API.FleetStore); err != nil {
+		return err
+	}
 	if _, err := c.Redactor(); err != nil {
 		return err
 	}
@@ -435,6 +438,9 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 			res, answers, err := shipper.Forget(ctx, subjects, actor, 0)
 			return res, StoreAnswers(answers), err
 		}
+	}
+	if apiCfg.Fleet, err = FleetStore(c.API.FleetStore); err != nil {
+		return err
 	}
 	queryAPI, err := api.New(apiCfg)
 	if err != nil {
