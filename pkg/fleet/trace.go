@@ -14,25 +14,39 @@ import (
 	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
-// traceLogsQL selects, in one query, every row a trace of seed can reach
-// within a fixed depth. Q1 is the queue ids of the seed's messages and of
-// every message on any instance sharing their message ids (the hops of a
-// relayed message, a content filter's second queue id); the rows naming a
-// Q1 queue id, as their own or as the one they hand on to, give the rest:
-// their next_queue_id ("queued as", the NDR a bounce made) and, for the
-// rows handing on to Q1 (a delivery or bounce notice), their own queue id.
-// The answer is every row of those queue ids. Both ids of a row go into one
-// set through format + unroll, which saves evaluating Q1 twice more.
+// traceLogsQL selects, in one query, every row a trace can reach within
+// a fixed depth. The rows that name the trace's messages are the seed's
+// own, those handing on to it (a parent: "queued as", the bounce that made
+// an NDR) and those of every message on any instance sharing its message
+// ids (the hops of a relayed message, a content filter's second queue id,
+// their parents and next hops: the correlator puts the message id on every
+// row of a message after its message-id line). Their queue ids and
+// next_queue_ids, gathered into one set through format + unroll, select
+// the answer: every row of those queue ids.
+//
+// That is two scans of the whole store besides the seed's own lookup
+// (message ids, then the answer's queue ids); the earlier formulation
+// first gathered the queue ids of the message-id copies, then their rows,
+// a third scan, for the same rows (docs/fleet.md, Sizing). A trace by
+// message id needs no seed lookup: the message id is the set.
 // Subqueries keep only non-empty values: an empty one would match every
 // row without the field.
-func traceLogsQL(seed string) string {
-	ids := func(filter, field string) string {
-		return field + ":in(" + filter + " " + field + ":* | uniq by (" + field + "))"
+func traceLogsQL(queueID, messageID, instance string) string {
+	var named string
+	if queueID != "" {
+		seed := "queue_id:=" + q(queueID)
+		if instance != "" {
+			seed = "{instance=" + q(instance) + "} " + seed
+		}
+		named = "queue_id:in(" + q(queueID) + ") or next_queue_id:in(" + q(queueID) + ") or message_id:in(" + seed + " message_id:* | uniq by (message_id))"
+	} else {
+		// The message's copies on every instance (the instance, when
+		// given, only says where the trace starts), their parents and
+		// next hops.
+		qids := "message_id:=" + q(messageID) + " queue_id:* | uniq by (queue_id)"
+		named = "queue_id:in(" + qids + ") or next_queue_id:in(" + qids + ")"
 	}
-	q1 := "(" + seed + ") or " + ids("("+seed+")", "message_id")
-	q1 = "(" + q1 + ") queue_id:* | uniq by (queue_id)"
-	rows := "queue_id:in(" + q1 + ") or next_queue_id:in(" + q1 + ")"
-	return "queue_id:in((" + rows + `) | format "[<q:queue_id>,<q:next_queue_id>]" as ids | unroll (ids) | filter ids:* | uniq by (ids))`
+	return "queue_id:in((" + named + `) | format "[<q:queue_id>,<q:next_queue_id>]" as ids | unroll (ids) | filter ids:* | uniq by (ids))`
 }
 
 // Estate is the rows a trace needs, by instance; it answers each
@@ -47,14 +61,7 @@ type Estate struct {
 // TraceRows fetches the rows a trace of a queue id or a message id (one
 // of them; on one instance when instance is set) can reach.
 func (s *Store) TraceRows(ctx context.Context, queueID, messageID, instance string) (*Estate, error) {
-	seed := "queue_id:=" + q(queueID)
-	if queueID == "" {
-		seed = "message_id:=" + q(messageID)
-	}
-	if instance != "" {
-		seed = "{instance=" + q(instance) + "} " + seed
-	}
-	rows, cut, err := s.fetch(ctx, traceLogsQL(seed)+" "+systemFilter)
+	rows, cut, err := s.fetch(ctx, traceLogsQL(queueID, messageID, instance)+" "+systemFilter)
 	if err != nil {
 		return nil, err
 	}
