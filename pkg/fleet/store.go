@@ -246,6 +246,13 @@ func decodeRow(m map[string]string) (Row, error) {
 	return Row{Instance: fr.Instance, Event: apiv1.Event{Seq: fr.Seq, Event: fr.Event}}, nil
 }
 
+// unread drops the stored fields an answer does not read, so that the
+// store neither reads nor sends them: _msg repeats raw, leaf is for
+// checking the copy against the journal, the stream fields repeat
+// instance and service. It saves about a tenth of a trace's query time
+// (docs/fleet.md, Sizing).
+const unread = "delete _msg, _stream, _stream_id, leaf"
+
 // rowKey is the deduplication key.
 type rowKey struct {
 	inst string
@@ -256,7 +263,7 @@ type rowKey struct {
 // the store's order; cut says MaxRows stopped it.
 func (s *Store) fetch(ctx context.Context, logsql string) (rows []Row, cut bool, err error) {
 	seen := map[rowKey]bool{}
-	err = s.query(ctx, logsql, func(m map[string]string) error {
+	err = s.query(ctx, logsql+" | "+unread, func(m map[string]string) error {
 		r, err := decodeRow(m)
 		if err != nil {
 			// Rows other programs keep in the same store are not ours.
