@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 events=${EVENTS:-1000000}
 instances=${INSTANCES:-10}
 queries=${QUERIES:-200}
-bin=$PWD/${EXPORTER:-bin/exporter}
+bin=${EXPORTER:-bin/exporter}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
 [ -x "$bin" ] || go build -o "$bin" ./exporter
 if [ -n "${KEEP:-}" ]; then
   dir=$KEEP; mkdir -p "$dir"
