@@ -29,7 +29,8 @@ func FleetStore(fs config.FleetStore) (*fleet.Store, error) {
 	}}
 	st, err := fleet.New(fs.URL, c, fleet.Auth{User: fs.User, Password: password, Bearer: bearer})
 	if err != nil {
-		return nil, fmt.Errorf("api.fleet_store.url: %w", err)
+		// fleet.New names the plugin's setting; this is the exporter's.
+		return nil, fmt.Errorf("api.fleet_store.url (--api.fleet-store-url) %q: want the store's base URL, like http://victorialogs:9428", fs.URL)
 	}
 	return st, nil
 }
