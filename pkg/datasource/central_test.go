@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,17 +30,35 @@ func centralDatasource(t *testing.T, store string) *Datasource {
 	return d
 }
 
+// refusedAddr is a loopback address that refuses connections for the whole
+// test. A closed listener's port does not: the kernel hands it to the next
+// listener on port 0 (this test's own servers, another package's), and the
+// "down" store then answered as the 5xx one. A socket bound but never
+// listening holds the port and answers every connection with a reset.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.CloseOnExec(fd)
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+}
+
 // TestCentralStoreFailuresAreErrorFrames: a store that is down, refuses
 // the query, fails, is slow or answers garbage gives each query an error
 // naming the store (and the health check an error), never a panic or an
 // empty answer.
 func TestCentralStoreFailuresAreErrorFrames(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + ln.Addr().String()
-	ln.Close()
+	down := "http://" + refusedAddr(t)
 	serve := func(h http.HandlerFunc) string {
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)

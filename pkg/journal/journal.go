@@ -243,7 +243,8 @@ func (j *Journal) Path() string { return j.path }
 // queries).
 func (j *Journal) DB() *sql.DB { return j.db }
 
-// Close closes the database.
+// Close closes the database. A writer's write-ahead log is merged into the
+// file: the file alone is then the journal (copied, archived, verified).
 func (j *Journal) Close() error {
 	for _, s := range []*sql.Stmt{j.insertMany, j.insertOne, j.packMany} {
 		if s != nil {
@@ -254,10 +255,29 @@ func (j *Journal) Close() error {
 		j.stopFilters()
 		<-j.filtersDone
 	}
+	if !j.opts.ReadOnly {
+		j.mergeWAL()
+	}
 	err := j.db.Close()
 	unlockWriter(j.lock)
 	j.lock = nil
 	return err
+}
+
+// mergeWAL makes the connection that closes last merge and delete the
+// write-ahead log. SQLite does that on closing the last connection, but
+// skips it, silently, when that connection still carries an interrupt: a
+// query cancelled through its context (the filter build stopped by Close, an
+// API request whose client went away) calls sqlite3_interrupt, and the flag
+// stays set until the connection's next statement, so the close-time
+// checkpoint stops at its first page with SQLITE_INTERRUPT. Keeping one idle
+// connection and running a statement on it clears its flag, and the
+// checkpoint that statement runs merges the log even if some connection
+// still in use keeps the file from being deleted. Best effort: Close must
+// close even when this fails, and the log stays valid for the next open.
+func (j *Journal) mergeWAL() {
+	j.db.SetMaxIdleConns(1)
+	_, _ = j.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
 // lockWriter takes the journal's writer lock, a lock file beside it: the

@@ -32,6 +32,10 @@ type Queue struct {
 	pending []Record
 	closed  bool
 
+	// flushing is held from taking the pending records to their commit's
+	// end, so that a Flush finds no commit of earlier records in flight.
+	flushing sync.Mutex
+
 	wake chan struct{}
 	stop chan struct{}
 	done chan struct{}
@@ -99,7 +103,14 @@ func (q *Queue) run() {
 // Flush commits what is pending now (before an erasure, so that it covers
 // them, and before a listing that must see every record); on failure the
 // records stay queued.
+//
+// A Flush waits for the commit the background goroutine may have begun:
+// the records it took are no longer pending, but they are not committed
+// either, and an erasure that started meanwhile would miss them (and they
+// would bring the subject back after it).
 func (q *Queue) Flush() error {
+	q.flushing.Lock()
+	defer q.flushing.Unlock()
 	q.mu.Lock()
 	recs := q.pending
 	q.pending = nil
