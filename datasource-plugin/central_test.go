@@ -95,9 +95,7 @@ func TestCentralAnswersEqualFanOut(t *testing.T) {
 	for name, p := range procs {
 		p.waitShipped(t, strings.Count(logs[name], "\n"))
 	}
-	if resp, err := http.Get(vl.URL + "/internal/force_flush"); err == nil {
-		resp.Body.Close()
-	}
+	vltest.Flush(vl.URL)
 
 	fan := startPlugin(t, pluginBin, `{"exporters":[`+strings.Join(exs, ",")+`],"timeout":"10s"}`)
 	central := startPlugin(t, pluginBin, `{"victoriaLogsUrl":"`+vl.URL+`","timeout":"10s"}`)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -71,30 +70,19 @@ func shipState(db string) (last, count, cursor int64, err error) {
 // storeSeqs counts the store's rows of instance per seq, asking selectURL.
 func storeSeqs(t *testing.T, selectURL, instance string) (map[int64]int, error) {
 	t.Helper()
-	http.Get(selectURL + "/internal/force_flush")
-	q := url.Values{"query": {"instance:=" + strconv.Quote(instance) + " | fields seq"}}
-	resp, err := http.Get(selectURL + "/select/logsql/query?" + q.Encode())
+	rows, err := vltest.Query(selectURL, "instance:="+strconv.Quote(instance)+" | fields seq")
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("query: %s", resp.Status)
-	}
 	out := map[int64]int{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		var row struct{ Seq string }
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			return nil, err
-		}
-		n, err := strconv.ParseInt(row.Seq, 10, 64)
+	for _, row := range rows {
+		n, err := strconv.ParseInt(row["seq"], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("row without seq: %s", sc.Text())
+			return nil, fmt.Errorf("row without seq: %v", row)
 		}
 		out[n]++
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // waitShipped waits until e's writer's lines are journaled, shipped, and
@@ -220,18 +208,11 @@ func TestShipCluster(t *testing.T) {
 // field.
 func storeNaming(t *testing.T, base, instance, subject string) int {
 	t.Helper()
-	http.Get(base + "/internal/force_flush")
-	q := url.Values{"query": {"instance:=" + strconv.Quote(instance) + " *:i(" + strconv.Quote(subject) + ") | stats count() n"}}
-	resp, err := http.Get(base + "/select/logsql/query?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
+	rows := vltest.Rows(t, base, "instance:="+strconv.Quote(instance)+" *:i("+strconv.Quote(subject)+") | stats count() n")
+	if len(rows) != 1 {
+		t.Fatalf("count of rows naming %s: %v", subject, rows)
 	}
-	defer resp.Body.Close()
-	var row struct{ N string }
-	if err := json.NewDecoder(resp.Body).Decode(&row); err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(row.N)
+	n, _ := strconv.Atoi(rows[0]["n"])
 	return n
 }
 
@@ -283,7 +264,7 @@ func TestShipForget(t *testing.T) {
 	// The CLI, the store down: the journal is erased, the command fails
 	// and says the store still holds copies.
 	other := "user" // a local part every simulated address has
-	rows := storeRows(t, vl.URL, `instance:=mx1 recipient:~"@" | fields recipient`)
+	rows := vltest.Rows(t, vl.URL, `instance:=mx1 recipient:~"@" | fields recipient`)
 	for _, row := range rows {
 		if rc := row["recipient"]; !strings.Contains(rc, "erased") && rc != "" {
 			other = rc
@@ -307,32 +288,8 @@ func TestShipForget(t *testing.T) {
 		t.Fatalf("second forget: %s", cli)
 	}
 	if n := storeNaming(t, vl.URL, "mx1", other); n != 0 {
-		t.Fatalf("after the second forget, %d rows name %s: %v\n%s", n, other, storeRows(t, vl.URL, `instance:=mx1 *:i("`+other+`")`), cli)
+		t.Fatalf("after the second forget, %d rows name %s: %v\n%s", n, other, vltest.Rows(t, vl.URL, `instance:=mx1 *:i("`+other+`")`), cli)
 	}
-}
-
-// storeRows returns the store's rows for query, as strings.
-func storeRows(t *testing.T, base, query string) []map[string]string {
-	t.Helper()
-	resp, err := http.Get(base + "/select/logsql/query?" + url.Values{"query": {query}}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("query %q: %s", query, resp.Status)
-	}
-	var out []map[string]string
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]string
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // A store that cannot be reached is a log line and a metric; serve goes on

@@ -113,9 +113,7 @@ func TestFleetSourceAnswersAsTheJournals(t *testing.T) {
 	}
 	insts := []string{"mx1", "mx2"}
 	apis := []*API{fleetAPI(t, "mx1", 11, vl.URL, store), fleetAPI(t, "mx2", 12, vl.URL, nil)}
-	if resp, err := http.Get(vl.URL + "/internal/force_flush"); err == nil {
-		resp.Body.Close()
-	}
+	vltest.Flush(vl.URL)
 	ctx := context.Background()
 	rng := "since=2024-06-01T00:00:00Z&until=2024-06-02T12:00:00Z"
 

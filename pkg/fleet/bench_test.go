@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,9 +73,7 @@ func BenchmarkCentralTraceVsFanOut(b *testing.B) {
 		shipped += st.Events
 	}
 	shipTime := time.Since(t0)
-	if resp, err := http.Get(storeURL + "/internal/force_flush"); err == nil {
-		resp.Body.Close()
-	}
+	vltest.Flush(storeURL)
 
 	token := "bench-token-0123456789abcdef"
 	cfg := filepath.Join(b.TempDir(), "mailtrail.yml")

@@ -40,9 +40,7 @@ func insert(t *testing.T, base string, rows []apiv1.FleetRow) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("insert: %s", resp.Status)
 	}
-	if resp, err := http.Get(base + "/internal/force_flush"); err == nil {
-		resp.Body.Close()
-	}
+	vltest.Flush(base)
 }
 
 func row(inst string, seq int64, at time.Duration, e event.Event) apiv1.FleetRow {

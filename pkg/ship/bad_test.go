@@ -188,7 +188,7 @@ func TestBadStore(t *testing.T) {
 
 	ctx = context.Background()
 	head, _ := j.LastSeq(ctx)
-	counts := seqCounts(t, storeRows(t, vl.URL, "instance:=mx1"))
+	counts := seqCounts(t, vltest.Rows(t, vl.URL, "instance:=mx1"))
 	if int64(len(counts)) != head {
 		t.Fatalf("store holds %d distinct seqs of mx1, journal %d", len(counts), head)
 	}
@@ -197,7 +197,7 @@ func TestBadStore(t *testing.T) {
 			t.Errorf("seq %d stored %d times", seq, n)
 		}
 	}
-	if c := seqCounts(t, storeRows(t, vl.URL, "instance:=mx3")); len(c) != 19 || c[7] != 0 {
+	if c := seqCounts(t, vltest.Rows(t, vl.URL, "instance:=mx3")); len(c) != 19 || c[7] != 0 {
 		t.Fatalf("mx3 in store: %v, want 19 seqs without 7", c)
 	}
 	if got := testutil.ToFloat64(m.rejected.WithLabelValues(SinkVictoriaLogs)); got != 1 {

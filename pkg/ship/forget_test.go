@@ -35,7 +35,7 @@ func TestForgetReachesTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	naming := func(inst string) int {
-		return len(storeRows(t, vl.URL, `instance:=`+inst+` *:i("USER3@example.org")`))
+		return len(vltest.Rows(t, vl.URL, `instance:=`+inst+` *:i("USER3@example.org")`))
 	}
 	if n := naming("mx1"); n != 10 {
 		t.Fatalf("before: %d rows of mx1 name the subject, want 10", n)
@@ -51,16 +51,16 @@ func TestForgetReachesTheStore(t *testing.T) {
 	if n := naming("mx1"); n != 0 {
 		t.Fatalf("after: %d rows of mx1 still name the subject", n)
 	}
-	rows := storeRows(t, vl.URL, "instance:=mx1")
+	rows := vltest.Rows(t, vl.URL, "instance:=mx1")
 	for _, r := range rows {
 		for k, v := range r {
-			if s, ok := v.(string); ok && strings.Contains(strings.ToLower(s), "user3@example.org") {
+			if strings.Contains(strings.ToLower(v), "user3@example.org") {
 				t.Fatalf("row %v still names the subject in %s", r["seq"], k)
 			}
 		}
 	}
-	if c := seqCounts(t, rows); len(c) != 70 || len(storeRows(t, vl.URL, `instance:=mx1 "`+res.StandIn+`"`)) != 10 {
-		t.Fatalf("after: the store holds %d events of mx1 (want 70), with the stand-in %d (want 10)", len(c), len(storeRows(t, vl.URL, `"`+res.StandIn+`"`)))
+	if c := seqCounts(t, rows); len(c) != 70 || len(vltest.Rows(t, vl.URL, `instance:=mx1 "`+res.StandIn+`"`)) != 10 {
+		t.Fatalf("after: the store holds %d events of mx1 (want 70), with the stand-in %d (want 10)", len(c), len(vltest.Rows(t, vl.URL, `"`+res.StandIn+`"`)))
 	}
 	if n := naming("mx9"); n != 1 {
 		t.Fatalf("the other instance's row was touched: %d", n)

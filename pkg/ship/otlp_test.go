@@ -32,11 +32,11 @@ func TestOTLPIntoVictoriaLogs(t *testing.T) {
 	if c, _ := j.ShipCursor(ctx, SinkOTLP); c != 120 {
 		t.Fatalf("otlp cursor %d, want 120", c)
 	}
-	rows := storeRows(t, vl.URL, "instance:=mx2")
+	rows := vltest.Rows(t, vl.URL, "instance:=mx2")
 	if counts := seqCounts(t, rows); len(rows) != 120 || len(counts) != 120 {
 		t.Fatalf("store holds %d rows, %d seqs; want 120 each", len(rows), len(counts))
 	}
-	got := storeRows(t, vl.URL, "instance:=mx2 seq:=33")
+	got := vltest.Rows(t, vl.URL, "instance:=mx2 seq:=33")
 	if len(got) != 1 {
 		t.Fatalf("seq 33: %d rows", len(got))
 	}

@@ -42,12 +42,12 @@ func TestRecheckAfterStoreCrash(t *testing.T) {
 	vl.Restart()
 	commitEvents(t, j, 201, 100)
 	waitFor(t, "every event in the store", func() bool {
-		return len(seqCounts(t, storeRows(t, vl.URL, "instance:=mx1"))) == 300
+		return len(seqCounts(t, vltest.Rows(t, vl.URL, "instance:=mx1"))) == 300
 	})
 	if got := testutil.ToFloat64(m.resent.WithLabelValues(SinkVictoriaLogs)); got < 1 {
 		t.Fatalf("resent %v events, want the lost ones (some)", got)
 	}
-	counts := seqCounts(t, storeRows(t, vl.URL, "instance:=mx1"))
+	counts := seqCounts(t, vltest.Rows(t, vl.URL, "instance:=mx1"))
 	for seq, n := range counts {
 		if n > 1 {
 			t.Errorf("seq %d stored %d times: a recheck sends only what is missing", seq, n)

@@ -1,13 +1,9 @@
 package ship
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
@@ -50,43 +46,13 @@ func commitEvents(t testing.TB, j *journal.Journal, first, n int) {
 	}
 }
 
-// storeRows returns the rows the store holds for query, flushed first.
-func storeRows(t testing.TB, base, query string) []map[string]any {
-	t.Helper()
-	if resp, err := http.Get(base + "/internal/force_flush"); err == nil {
-		resp.Body.Close()
-	}
-	resp, err := http.Get(base + "/select/logsql/query?query=" + url.QueryEscape(query))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("query %q: %s", query, resp.Status)
-	}
-	var rows []map[string]any
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("query %q: %v: %s", query, err, sc.Text())
-		}
-		rows = append(rows, m)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
 // seqCounts counts the rows per seq.
-func seqCounts(t testing.TB, rows []map[string]any) map[int64]int {
+func seqCounts(t testing.TB, rows []map[string]string) map[int64]int {
 	t.Helper()
 	out := map[int64]int{}
 	for _, r := range rows {
 		var seq int64
-		if _, err := fmt.Sscan(fmt.Sprint(r["seq"]), &seq); err != nil {
+		if _, err := fmt.Sscan(r["seq"], &seq); err != nil {
 			t.Fatalf("row without seq: %v", r)
 		}
 		out[seq]++
@@ -120,7 +86,7 @@ func TestDrainVictoriaLogs(t *testing.T) {
 	if st, err := Drain(ctx, j, sink, Options{Instance: "mx1"}); err != nil || st.Events != 10 || st.Cursor != 160 {
 		t.Fatalf("third drain: %+v %v, want the 10 new events", st, err)
 	}
-	rows := storeRows(t, vl.URL, "instance:=mx1")
+	rows := vltest.Rows(t, vl.URL, "instance:=mx1")
 	counts := seqCounts(t, rows)
 	if len(rows) != 160 || len(counts) != 160 {
 		t.Fatalf("store holds %d rows, %d seqs; want 160 each", len(rows), len(counts))
@@ -134,7 +100,7 @@ func TestDrainVictoriaLogs(t *testing.T) {
 	if _, err := j.ReadAfter(ctx, 76, 1, func(s *journal.Shipped) error { leaf = hex.EncodeToString(s.Leaf[:]); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	got := storeRows(t, vl.URL, "seq:=77")
+	got := vltest.Rows(t, vl.URL, "seq:=77")
 	if len(got) != 1 {
 		t.Fatalf("seq 77: %d rows", len(got))
 	}

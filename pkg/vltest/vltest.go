@@ -4,9 +4,12 @@
 package vltest
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,4 +177,51 @@ func (n *Node) Port() int {
 	_, p, _ := net.SplitHostPort(n.Addr)
 	port, _ := strconv.Atoi(p)
 	return port
+}
+
+// Flush makes the rows a store (a single node, or a cluster's insert or
+// select node) has taken searchable at once instead of a second or so
+// later; a store that does not answer is left to the query that follows.
+func Flush(base string) {
+	if resp, err := http.Get(base + "/internal/force_flush"); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// Query returns the rows the store at base holds for a LogsQL query,
+// flushed first. VictoriaLogs writes every field's value as a JSON string.
+func Query(base, query string) ([]map[string]string, error) {
+	Flush(base)
+	resp, err := http.Get(base + "/select/logsql/query?" + url.Values{"query": {query}}.Encode())
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("query %q: %s", query, resp.Status)
+	}
+	var rows []map[string]string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]string
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return nil, fmt.Errorf("query %q: %w: %s", query, err, sc.Text())
+		}
+		rows = append(rows, m)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("query %q: %w", query, err)
+	}
+	return rows, nil
+}
+
+// Rows is Query in a test: an error fails it.
+func Rows(t testing.TB, base, query string) []map[string]string {
+	t.Helper()
+	rows, err := Query(base, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
