@@ -242,13 +242,9 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 	if err := privacy.CheckSubject(subject); err != nil {
 		return nil, 0, badRequest("subject", "%v", err)
 	}
-	dryRun := false
-	switch v := p.get("dry_run"); v {
-	case "", "false":
-	case "true":
-		dryRun = true
-	default:
-		return nil, 0, badRequest("dry_run", "%q: want true or false", v)
+	dryRun, err := p.boolean("dry_run")
+	if err != nil {
+		return nil, 0, err
 	}
 	subjects := a.cfg.Privacy.Subjects(subject)
 	// Access records of earlier searches for the subject (and policy
@@ -275,7 +271,6 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 	// transaction, and a client that gives up does not undo it.
 	var res journal.EraseResult
 	var stores []apiv1.ForgetStore
-	var err error
 	if a.cfg.Erase != nil {
 		res, stores, err = a.cfg.Erase(context.WithoutCancel(ctx), subjects, "api:"+c.name)
 	} else {

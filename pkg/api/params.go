@@ -199,6 +199,18 @@ func (p *params) enum(name, def string, vals ...string) (string, error) {
 	return "", badRequest(name, "must be one of %s", strings.Join(vals, ", "))
 }
 
+// boolean reads a true/false parameter, false when absent.
+func (p *params) boolean(name string) (bool, error) {
+	switch v := p.get(name); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, badRequest(name, "%q: want true or false", v)
+	}
+}
+
 func (p *params) limit() (int, error) {
 	if !p.has("limit") {
 		return defaultLimit, nil

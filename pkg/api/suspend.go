@@ -94,13 +94,9 @@ func (a *API) suspend(_ context.Context, c *caller, p *params) (any, int, error)
 			return nil, 0, badRequest("for", "%q: want a positive duration such as 30m or 24h", v)
 		}
 	}
-	permanent := false
-	switch v := p.get("permanent"); v {
-	case "", "false":
-	case "true":
-		permanent = true
-	default:
-		return nil, 0, badRequest("permanent", "%q: want true or false", v)
+	permanent, err := p.boolean("permanent")
+	if err != nil {
+		return nil, 0, err
 	}
 	if permanent && dur > 0 {
 		return nil, 0, badRequest("for", "give for or permanent=true, not both")
