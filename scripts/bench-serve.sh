@@ -37,7 +37,7 @@ metric() { # metric NAME: its value in the exporter's /metrics, summed over its 
 one() {
   rm -f "$dir"/journal.db* "$dir/mail.log" "$dir/out"
   : >"$dir/mail.log"
-  MAILTRAIL_CPUPROFILE=${CPUPROFILE:-} MAILTRAIL_MEMPROFILE=${MEMPROFILE:-} MAILTRAIL_TRACE=${TRACE:-} "${pin[@]}" "$bin" serve --instance=bench --log.timezone=UTC \
+  MAILTRAIL_CPUPROFILE=${CPUPROFILE:-} MAILTRAIL_MEMPROFILE=${MEMPROFILE:-} "${pin[@]}" "$bin" serve --instance=bench --log.timezone=UTC \
     --journal.path="$dir/journal.db" --log.path="$dir/mail.log" --no-journald \
     --web.listen-address=127.0.0.1:0 --log.level=warn "${extra[@]}" >"$dir/out" 2>&1 &
   pid=$!
