@@ -314,7 +314,10 @@ func (b *batcher) committer(ctx context.Context) {
 		if err == nil {
 			hot, _ = b.cfg.Journal.HotEvents()
 		}
-		clear(bt.recs) // drop references to line text
+		// The records are not cleared: ParseInto sets every field of the
+		// ones filled next, and clearing a batch of 784-byte records (the
+		// line text they point to lives no longer than one batch more)
+		// cost 3% of serve's CPU.
 		b.done <- committed{recs: bt.recs[:0], err: err, hot: hot}
 	}
 }
