@@ -102,8 +102,9 @@ type Journal struct {
 	hot      []entry
 	blockEnc blockEncoder
 	terms    termSet
-	// batchBuf and fresh hold a commit's encoded events; reused.
+	// batchBuf, ends and fresh hold a commit's encoded events; reused.
 	batchBuf []byte
+	ends     []int
 	fresh    []entry
 	// legacy marks a read-only journal of a schema before blocks.
 	legacy bool
@@ -423,7 +424,9 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 	// the leaf then reads them in place, where building them again for
 	// every leaf cost a copy and a cleared stack buffer.
 	first := int64(j.tree.Size()) + 1
-	ends := make([]int, 4*len(recs))
+	ends := j.ends[:0]
+	ends = append(ends, make([]int, 4*len(recs))...)
+	j.ends = ends
 	for i := range recs {
 		r := &recs[i]
 		e := &r.Event
@@ -449,11 +452,18 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 	fresh := j.fresh[:0]
 	fresh = append(fresh, make([]entry, len(recs))...)
 	j.fresh = fresh
+	// A batch's lines mostly come from one source, in runs: its id is
+	// looked up once a run, not hashed from its name for every event.
+	var lastSrc string
+	var src int64 = -1
 	for i := range recs {
 		r := &recs[i]
-		src, err := j.sourceID(ctx, tx, r.Source)
-		if err != nil {
-			return err
+		if src < 0 || r.Source != lastSrc {
+			id, err := j.sourceID(ctx, tx, r.Source)
+			if err != nil {
+				return err
+			}
+			lastSrc, src = r.Source, id
 		}
 		t := r.Event.Time
 		if t.IsZero() {
