@@ -477,6 +477,7 @@ func (j *Journal) writeBlock(ctx context.Context, tx *sql.Tx, es []entry) error 
 	if _, err := tx.ExecContext(ctx, "INSERT INTO block_data (first_seq, data) VALUES (?, ?)", m.first, blob); err != nil {
 		return fmt.Errorf("seal block at %d: %w", m.first, err)
 	}
+	j.written += len(blob)
 	return j.writePostings(ctx, tx, m.first, es)
 }
 

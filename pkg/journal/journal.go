@@ -102,6 +102,10 @@ type Journal struct {
 	hot      []entry
 	blockEnc blockEncoder
 	terms    termSet
+	// merger merges the write-ahead log beside the commits (a writer's
+	// only); written is what the transaction under way wrote, roughly.
+	merger  *walMerger
+	written int
 	// batchBuf, ends and fresh hold a commit's encoded events; reused.
 	batchBuf []byte
 	ends     []int
@@ -174,7 +178,7 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		}
 		q.Set("mode", "ro")
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open(sqliteDriver, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
@@ -233,6 +237,7 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 			}
 		}
 		j.startFilters()
+		j.merger = startWALMerger(db)
 	}
 	return j, nil
 }
@@ -255,6 +260,9 @@ func (j *Journal) Close() error {
 	if j.stopFilters != nil {
 		j.stopFilters()
 		<-j.filtersDone
+	}
+	if j.merger != nil {
+		j.merger.close()
 	}
 	if !j.opts.ReadOnly {
 		j.mergeWAL()
@@ -397,6 +405,7 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 		return fmt.Errorf("journal %s: begin: %w", j.path, err)
 	}
 	undo := j.saveState()
+	j.written = 0
 	if err := j.commit(ctx, tx, recs, positions); err != nil {
 		tx.Rollback()
 		undo()
@@ -405,6 +414,11 @@ func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourceP
 	if err := tx.Commit(); err != nil {
 		undo()
 		return fmt.Errorf("journal %s: commit: %w", j.path, err)
+	}
+	if j.merger != nil {
+		// The pages near the ends of the b-trees (tree frontier, positions,
+		// the indexes' last leaves) are written by every commit.
+		j.merger.wrote(j.written + 8<<10)
 	}
 	return nil
 }
@@ -638,6 +652,7 @@ func (j *Journal) insertHot(ctx context.Context, tx *sql.Tx, es []entry) error {
 				qid = string(e.qid)
 			}
 			args = append(args, e.seq, e.t, int64(e.kind), qid, e.src, e.data)
+			j.written += len(e.data) + len(e.qid) + 24
 		}
 		if len(chunk) == insertChunk {
 			if _, err := tx.StmtContext(ctx, j.insertMany).ExecContext(ctx, args...); err != nil {

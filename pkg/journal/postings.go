@@ -112,6 +112,7 @@ func (j *Journal) writePacked(ctx context.Context, tx *sql.Tx, gen, first int64,
 		args = append(args[:0], gen, first)
 		for _, r := range chunk {
 			args = append(args, r.bucket, r.terms)
+			j.written += len(r.terms) + 16
 		}
 		var err error
 		if len(chunk) == packedChunk {

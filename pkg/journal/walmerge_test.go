@@ -1,0 +1,110 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrail/mailtrail/pkg/event"
+)
+
+// The journal's own connections leave the log to the merger: a commit
+// never waits for a checkpoint's copy and fsyncs.
+func TestNoAutomaticCheckpoint(t *testing.T) {
+	j := openTemp(t)
+	var pages int
+	if err := j.DB().QueryRowContext(context.Background(), "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if pages != 0 {
+		t.Fatalf("wal_autocheckpoint = %d, want 0", pages)
+	}
+}
+
+// Commits alone, with nobody else checkpointing, get their pages into the
+// database file: the merger runs beside them.
+func TestWALMergedBesideCommits(t *testing.T) {
+	j := openTemp(t)
+	ctx := context.Background()
+	before := fileSize(t, j.Path())
+	rng := rand.New(rand.NewPCG(1, 2))
+	// Random text compresses badly: about 8 MB of blocks.
+	for b := 0; b < 40; b++ {
+		recs := make([]Record, 2048)
+		for i := range recs {
+			recs[i] = Record{Source: "/var/log/mail.log", Event: event.Event{Kind: event.KindUnknown,
+				Raw: fmt.Sprintf("line %d %d %s", b, i, noise(rng, 200))}}
+		}
+		if err := j.Commit(ctx, recs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fileSize(t, j.Path()) < before+(4<<20) {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes after 80k events: the log was not merged", fileSize(t, j.Path()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Under a writer that never pauses, a passive merge can copy pages but
+// never start the log over; past restartAt pages the merger waits for a
+// restart, so the log's file stays bounded.
+func TestWALMergerBoundsLog(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flood.db")
+	db, err := sql.Open(sqliteDriver, "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (v BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	const restartAt = 500 // pages: ~2 MiB
+	m := newWALMerger(db, restartAt)
+	go m.run()
+	defer m.close()
+	blob := []byte(strings.Repeat("x", 64<<10))
+	var largest int64
+	for i := 0; i < 1000; i++ { // ~64 MiB written, without a pause
+		if _, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (?)", blob); err != nil {
+			t.Fatal(err)
+		}
+		m.wrote(len(blob))
+		if st, err := os.Stat(path + "-wal"); err == nil {
+			largest = max(largest, st.Size())
+		}
+	}
+	// The log outgrows restartAt while the merger catches up (the writer
+	// restarts it itself past twice as long, and a restart finds more
+	// written meanwhile): a few times restartAt, not the whole flood.
+	if limit := int64(8 * restartAt * pageBytes); largest > limit {
+		t.Fatalf("log grew to %d bytes under a flood of 64 MiB; want under %d", largest, limit)
+	}
+}
+
+func noise(rng *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('!' + rng.IntN(90))
+	}
+	return string(b)
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
