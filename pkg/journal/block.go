@@ -464,17 +464,22 @@ func (s *termSet) block(es []entry) []int64 {
 	return s.distinct
 }
 
+const (
+	insertBlockSQL     = "INSERT INTO blocks (first_seq, last_seq, min_time, max_time, kinds, events, sum) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	insertBlockDataSQL = "INSERT INTO block_data (first_seq, data) VALUES (?, ?)"
+)
+
 // writeBlock stores es as a sealed block with its postings.
 func (j *Journal) writeBlock(ctx context.Context, tx *sql.Tx, es []entry) error {
 	m, blob, err := j.blockEnc.encode(es)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO blocks (first_seq, last_seq, min_time, max_time, kinds, events, sum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	if _, err := tx.StmtContext(ctx, j.insertBlock).ExecContext(ctx,
 		m.first, m.last, m.minT, m.maxT, int64(m.kinds), m.events, int64(m.sum)); err != nil {
 		return fmt.Errorf("seal block at %d: %w", m.first, err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO block_data (first_seq, data) VALUES (?, ?)", m.first, blob); err != nil {
+	if _, err := tx.StmtContext(ctx, j.insertBlockData).ExecContext(ctx, m.first, blob); err != nil {
 		return fmt.Errorf("seal block at %d: %w", m.first, err)
 	}
 	j.written += len(blob)

@@ -86,6 +86,8 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+const saveMerkleSQL = "INSERT INTO merkle (id, size, frontier) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier"
+
 func (j *Journal) saveTree(ctx context.Context, db execer) error {
 	var frontier []byte
 	for _, h := range j.tree.Frontier() {
@@ -94,8 +96,12 @@ func (j *Journal) saveTree(ctx context.Context, db execer) error {
 	if frontier == nil {
 		frontier = []byte{}
 	}
-	_, err := db.ExecContext(ctx, "INSERT INTO merkle (id, size, frontier) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
-		int64(j.tree.Size()), frontier)
+	var err error
+	if tx, ok := db.(*sql.Tx); ok && j.saveMerkle != nil {
+		_, err = tx.StmtContext(ctx, j.saveMerkle).ExecContext(ctx, int64(j.tree.Size()), frontier)
+	} else {
+		_, err = db.ExecContext(ctx, saveMerkleSQL, int64(j.tree.Size()), frontier)
+	}
 	if err != nil {
 		return fmt.Errorf("save Merkle tree: %w", err)
 	}
