@@ -52,7 +52,10 @@ type walMerger struct {
 	db *sql.DB
 	// mu keeps merges one at a time: SQLite lets only one checkpoint run,
 	// and a second one gives up at once as busy.
-	mu    sync.Mutex
+	mu sync.Mutex
+	// conn is the merges' own connection (under mu), so that they do not
+	// take the pool's and open more, each with its page cache.
+	conn  *sql.Conn
 	nudge chan struct{}
 	stop  chan struct{}
 	done  chan struct{}
@@ -154,13 +157,37 @@ func (m *walMerger) restartLocked(ctx context.Context) {
 // or writer in the way), the log's length and how much of it is merged, in
 // pages.
 func (m *walMerger) checkpoint(ctx context.Context, mode string) (busy, frames int, err error) {
+	if m.conn == nil {
+		if m.conn, err = m.db.Conn(ctx); err != nil {
+			return 0, 0, err
+		}
+		// A checkpoint copies pages through a buffer of its own: the
+		// connection's page cache would only hold memory.
+		if _, err = m.conn.ExecContext(ctx, "PRAGMA cache_size = -64"); err != nil {
+			m.dropConn()
+			return 0, 0, err
+		}
+	}
 	var merged int
-	err = m.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &merged)
+	if err = m.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &merged); err != nil {
+		m.dropConn() // the next merge starts on a fresh one
+	}
 	return busy, frames, err
 }
 
-// close stops the merger, after the merge under way if any.
+func (m *walMerger) dropConn() {
+	m.conn.Close()
+	m.conn = nil
+}
+
+// close stops the merger, after the merge under way if any, and gives its
+// connection back.
 func (m *walMerger) close() {
 	close(m.stop)
 	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conn != nil {
+		m.dropConn()
+	}
 }
