@@ -33,14 +33,15 @@ const (
 	// (1000 pages of 4 KiB): commits nudge the merger once they have
 	// written this much since the last nudge.
 	mergeBytes = 4 << 20
-	// restartFrames is the log's length (pages) past which a merge also
-	// waits for the log to be reset. A passive merge beside a writer that
-	// never pauses copies what was committed but cannot start the log
-	// over (SQLite restarts it only when a writer finds every frame
-	// merged), so under a long flood the file would only grow; the
-	// restart bounds it at ~64 MiB, at the price of holding the next
-	// commit back while it runs, as every merge did before.
-	restartFrames = 16000
+	// logLimit is the log's length (pages, ~64 MiB) past which the
+	// committer merges itself, as SQLite's own checkpoint did. A merge
+	// beside a writer that never pauses copies what was committed but
+	// cannot start the log over (SQLite restarts it only when a writer
+	// finds every frame merged), so under a long flood the file would
+	// only grow. A merge between two commits finds every frame merged and
+	// the next commit starts the log over. Like SQLite's own, it is
+	// PASSIVE: it never waits for readers.
+	logLimit = 16000
 	// mergeEvery merges what other writers (the access log, jobs,
 	// erasures, retention) left in the log, which commits do not count.
 	mergeEvery = 30 * time.Second
@@ -59,39 +60,50 @@ type walMerger struct {
 	nudge chan struct{}
 	stop  chan struct{}
 	done  chan struct{}
-	// pending is what was written since the last nudge; the committer's.
-	pending int
-	// logPages is the log's length found by the last merge (0 after a
-	// restart), sinceMerge what commits wrote since that merge began:
-	// together, about how long the log is now.
+	// pending is what was written since the last nudge, slack how much
+	// longer than limit the log may grow before the committer merges
+	// again after a merge that a reader kept from finishing; both the
+	// committer's.
+	pending, slack int64
+	// logPages is the log's length found by the last merge (0 once a
+	// merge between commits finished), sinceMerge what commits wrote
+	// since that merge began: together, about how long the log is now.
 	logPages, sinceMerge atomic.Int64
-	// restartAt is restartFrames, lower in tests.
-	restartAt int
+	// hold keeps merges back from a merge between commits to the next
+	// commit, which starts the log over only if no merge runs beside it.
+	hold atomic.Bool
+	// limit is logLimit, lower in tests.
+	limit int64
 }
 
 const pageBytes = 4096
 
 func startWALMerger(db *sql.DB) *walMerger {
-	m := newWALMerger(db, restartFrames)
+	m := newWALMerger(db, logLimit)
 	go m.run()
 	return m
 }
 
-func newWALMerger(db *sql.DB, restartAt int) *walMerger {
-	return &walMerger{db: db, nudge: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), restartAt: restartAt}
+func newWALMerger(db *sql.DB, limit int) *walMerger {
+	return &walMerger{db: db, nudge: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), limit: int64(limit)}
 }
 
-// wrote counts n bytes committed and nudges the merger once enough are.
-// It waits only when the merger has fallen so far behind that the log is
-// twice restartAt long: then it restarts the log itself, as SQLite's own
-// checkpoint would have, so that the file stays bounded.
+// wrote counts n bytes committed (the committer calls it between
+// transactions) and nudges the merger once enough are. It merges itself,
+// and waits for it, only when the merger has fallen so far behind that
+// the log is limit pages long.
 func (m *walMerger) wrote(n int) {
+	m.hold.Store(false)
 	since := m.sinceMerge.Add(int64(n))
-	if m.logPages.Load()*pageBytes+since >= int64(2*m.restartAt*pageBytes) {
-		m.restart(context.Background())
+	if m.logPages.Load()*pageBytes+since >= (m.limit*pageBytes)+m.slack {
+		if m.mergeBetweenCommits(context.Background()) {
+			m.slack = 0
+		} else {
+			m.slack += m.limit * pageBytes / 4
+		}
 		return
 	}
-	m.pending += n
+	m.pending += int64(n)
 	if m.pending < mergeBytes {
 		return
 	}
@@ -123,56 +135,56 @@ func (m *walMerger) run() {
 func (m *walMerger) merge(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sinceMerge.Store(0)
-	busy, frames, err := m.checkpoint(ctx, "PASSIVE")
-	if err != nil || busy != 0 {
+	if m.hold.Load() {
 		return
 	}
-	m.logPages.Store(int64(frames))
-	if frames >= m.restartAt {
-		m.restartLocked(ctx)
+	m.sinceMerge.Store(0)
+	// A log SQLite could not read (another checkpoint, a writer
+	// restarting it) gives -1: the estimate stays as it was.
+	if _, frames, _, err := m.checkpoint(ctx); err == nil && frames >= 0 {
+		m.logPages.Store(int64(frames))
 	}
 }
 
-// restart merges the whole log and has the next commit start it over. It
-// waits for the commit under way, and the next waits for it.
-func (m *walMerger) restart(ctx context.Context) {
+// mergeBetweenCommits merges the whole log while no commit runs, so that
+// the next one starts it over, and reports whether it could: a reader of
+// an older snapshot keeps the pages it reads in the log.
+func (m *walMerger) mergeBetweenCommits(ctx context.Context) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.restartLocked(ctx)
-}
-
-func (m *walMerger) restartLocked(ctx context.Context) {
 	m.sinceMerge.Store(0)
-	busy, _, err := m.checkpoint(ctx, "RESTART")
-	switch {
-	case err != nil, busy != 0:
-		// A reader kept the log in use: the next merge tries again.
-	default:
-		m.logPages.Store(0)
+	busy, frames, merged, err := m.checkpoint(ctx)
+	if err != nil || frames < 0 {
+		return false
 	}
+	if busy == 0 && merged == frames {
+		m.logPages.Store(0)
+		m.hold.Store(true)
+		return true
+	}
+	m.logPages.Store(int64(frames))
+	return false
 }
 
-// checkpoint runs one checkpoint: whether it could not finish (a reader
-// or writer in the way), the log's length and how much of it is merged, in
-// pages.
-func (m *walMerger) checkpoint(ctx context.Context, mode string) (busy, frames int, err error) {
+// checkpoint runs one passive checkpoint: whether it could not finish (a
+// reader or writer in the way), the log's length and how much of it is
+// merged, in pages.
+func (m *walMerger) checkpoint(ctx context.Context) (busy, frames, merged int, err error) {
 	if m.conn == nil {
 		if m.conn, err = m.db.Conn(ctx); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		// A checkpoint copies pages through a buffer of its own: the
 		// connection's page cache would only hold memory.
 		if _, err = m.conn.ExecContext(ctx, "PRAGMA cache_size = -64"); err != nil {
 			m.dropConn()
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
-	var merged int
-	if err = m.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &merged); err != nil {
+	if err = m.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &merged); err != nil {
 		m.dropConn() // the next merge starts on a fresh one
 	}
-	return busy, frames, err
+	return busy, frames, merged, err
 }
 
 func (m *walMerger) dropConn() {

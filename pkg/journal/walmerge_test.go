@@ -54,9 +54,9 @@ func TestWALMergedBesideCommits(t *testing.T) {
 	}
 }
 
-// Under a writer that never pauses, a passive merge can copy pages but
-// never start the log over; past restartAt pages the merger waits for a
-// restart, so the log's file stays bounded.
+// Under a writer that never pauses, a merge beside it can copy pages but
+// never start the log over; past the limit the writer merges between two
+// of its commits, so the log's file stays bounded.
 func TestWALMergerBoundsLog(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "flood.db")
@@ -69,8 +69,8 @@ func TestWALMergerBoundsLog(t *testing.T) {
 	if _, err := db.ExecContext(ctx, "CREATE TABLE t (v BLOB)"); err != nil {
 		t.Fatal(err)
 	}
-	const restartAt = 500 // pages: ~2 MiB
-	m := newWALMerger(db, restartAt)
+	const limit = 500 // pages: ~2 MiB
+	m := newWALMerger(db, limit)
 	go m.run()
 	defer m.close()
 	blob := []byte(strings.Repeat("x", 64<<10))
@@ -84,11 +84,13 @@ func TestWALMergerBoundsLog(t *testing.T) {
 			largest = max(largest, st.Size())
 		}
 	}
-	// The log outgrows restartAt while the merger catches up (the writer
-	// restarts it itself past twice as long, and a restart finds more
-	// written meanwhile): a few times restartAt, not the whole flood.
-	if limit := int64(8 * restartAt * pageBytes); largest > limit {
-		t.Fatalf("log grew to %d bytes under a flood of 64 MiB; want under %d", largest, limit)
+	t.Logf("largest log: %d bytes (limit %d pages)", largest, limit)
+	// Commits are counted by their payload, not by the pages SQLite
+	// writes for them (b-tree pages, frame headers), and a merge beside
+	// the writer sees the log a little late: a few times the limit, not
+	// the whole flood.
+	if most := int64(3 * limit * pageBytes); largest > most {
+		t.Fatalf("log grew to %d bytes under a flood of 64 MiB; want at most %d", largest, most)
 	}
 }
 
