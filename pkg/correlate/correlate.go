@@ -118,10 +118,13 @@ type Correlator struct {
 	key, skey, ckey []byte
 	enc             []byte
 
-	// The last message and session records read from or written to the
+	// The message and session records last read from or written to the
 	// cache, decoded (see memo).
-	mmemo msgMemo
-	smemo sessMemo
+	mmemo memo[msgRec]
+	smemo memo[sessRec]
+	// used counts the bytes Set so far, twice; bucketBytes is the size of
+	// one of fastcache's buckets (see memo).
+	used, bucketBytes uint64
 	// memoGen is the value of gen the memos belong to; gen counts Resets,
 	// which may come from another goroutine.
 	memoGen uint64
@@ -151,13 +154,17 @@ func New(cfg Config) *Correlator {
 		cfg.MessageTTL = DefaultMessageTTL
 	}
 	ring := ringBytes(cfg.MaxBytes)
-	return &Correlator{
-		cfg:        cfg,
-		cache:      fastcache.New(ring),
-		ring:       ring,
-		sessionTTL: int64(cfg.SessionTTL / time.Second),
-		messageTTL: int64(cfg.MessageTTL / time.Second),
+	c := &Correlator{
+		cfg:         cfg,
+		cache:       fastcache.New(ring),
+		ring:        ring,
+		bucketBytes: uint64(ring / 512),
+		sessionTTL:  int64(cfg.SessionTTL / time.Second),
+		messageTTL:  int64(cfg.MessageTTL / time.Second),
 	}
+	c.mmemo.init()
+	c.smemo.init()
+	return c
 }
 
 // Config returns the configuration in force, defaults and the 32 MiB floor
@@ -196,7 +203,9 @@ func (c *Correlator) Observe(e *event.Event) Note {
 		now = t
 	}
 	if g := c.gen.Load(); g != c.memoGen {
-		c.mmemo, c.smemo, c.memoGen = msgMemo{}, sessMemo{}, g
+		c.mmemo.reset()
+		c.smemo.reset()
+		c.memoGen = g
 	}
 	if e.QueueID != "" {
 		return c.observeMessage(e, now)
@@ -242,7 +251,7 @@ func (c *Correlator) observeSession(e *event.Event, now int64) {
 		existed := c.cache.Has(c.skey)
 		r := sessRec{seen: now}
 		r.f[sClientHost], r.f[sClientIP] = str(e.ClientHost), str(e.ClientIP)
-		c.putSession(e, &r)
+		c.putSession(&r)
 		if !existed {
 			c.sessIns.Add(1)
 		}
@@ -263,7 +272,7 @@ func (c *Correlator) observeSession(e *event.Event, now int64) {
 		}
 		r.f[sTLSProtocol], r.f[sTLSCipher], r.f[sTLSTrust] = str(e.TLSProtocol), str(e.TLSCipher), str(e.TLSTrust)
 		r.seen = now
-		c.putSession(e, &r)
+		c.putSession(&r)
 	default:
 		if e.ClientIP != "" && (e.SASLUsername != "" || e.Kind == event.KindAuthFailure) {
 			return // nothing the session could add
@@ -276,13 +285,12 @@ func (c *Correlator) observeSession(e *event.Event, now int64) {
 }
 
 // getSession looks up e's smtpd session into r; its key is left in c.skey.
-// r's fields alias memory nothing writes to (see msgMemo).
+// r's fields alias memory nothing writes to (see memo).
 func (c *Correlator) getSession(e *event.Event, now int64, r *sessRec) bool {
 	c.skey = sessionKey(c.skey, e.Host, e.Service, e.PID)
-	if m := &c.smemo; m.ok && m.pid == e.PID && m.host == e.Host && m.service == e.Service {
-		*r = m.r
+	if m, ok := c.smemo.get(c.skey, c.used); ok {
+		*r = *m
 	} else {
-		m.ok = false
 		// A nil buffer: the value gets memory of its own, which the
 		// record, the memo and the events filled from it may keep.
 		v, ok := c.cache.HasGet(nil, c.skey)
@@ -294,7 +302,7 @@ func (c *Correlator) getSession(e *event.Event, now int64, r *sessRec) bool {
 			c.sessDel.Add(1)
 			return false
 		}
-		c.memoSession(e, r, !c.noMemo)
+		memoGot(c, &c.smemo, c.skey, r)
 	}
 	if now-r.seen > c.sessionTTL {
 		c.delSession()
@@ -327,7 +335,7 @@ func (c *Correlator) fillFromSession(e *event.Event, r *sessRec) {
 func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 	c.key = messageKey(c.key, e.Host, e.QueueID)
 	var r msgRec
-	found := c.getMessage(c.key, e.Host, e.QueueID, now, &r)
+	found := c.getMessage(c.key, now, &r)
 	var note Note
 	switch e.Kind {
 	case event.KindClient:
@@ -338,7 +346,7 @@ func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 		// a previous message under a reused queue id.
 		nr := msgRec{seen: now, origin: originPickup}
 		nr.f[mSender] = str(e.Sender)
-		c.putMessage(c.key, e.Host, e.QueueID, &nr, found)
+		c.putMessage(c.key, &nr, found)
 		if e.Origin == "" {
 			e.Origin = originNames[originPickup]
 		}
@@ -355,7 +363,7 @@ func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 		}
 		r.seen = now
 		note = c.fillFromMessage(e, &r)
-		c.putMessage(c.key, e.Host, e.QueueID, &r, found)
+		c.putMessage(c.key, &r, found)
 	case event.KindQueued:
 		if found && r.flags&flagEnded != 0 {
 			r, found = msgRec{}, true
@@ -390,7 +398,7 @@ func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 		n := c.fillFromMessage(e, &r)
 		n.NewMessage = note.NewMessage
 		note = n
-		c.putMessage(c.key, e.Host, e.QueueID, &r, found)
+		c.putMessage(c.key, &r, found)
 	case event.KindBounceNotice:
 		if found {
 			note = c.fillFromMessage(e, &r)
@@ -419,7 +427,7 @@ func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 			// between still needs the original's fields.
 			r.flags |= flagEnded
 			r.seen = now
-			c.putMessage(c.key, e.Host, e.QueueID, &r, true)
+			c.putMessage(c.key, &r, true)
 		}
 	default:
 		if found {
@@ -451,13 +459,13 @@ func (c *Correlator) startFromClient(e *event.Event, now int64, existed bool) {
 	nr := msgRec{seen: now, origin: origin}
 	nr.f[mClientHost], nr.f[mClientIP] = str(e.ClientHost), str(e.ClientIP)
 	nr.f[mSASLMethod], nr.f[mSASLUsername] = str(e.SASLMethod), str(e.SASLUsername)
-	c.putMessage(c.key, e.Host, e.QueueID, &nr, existed)
+	c.putMessage(c.key, &nr, existed)
 	// The session remembers its SASL identity for the lines that do not
 	// repeat it (disconnect, a later reject).
 	if sok && e.SASLUsername != "" && len(s.f[sSASLUsername]) == 0 {
 		s.f[sSASLMethod], s.f[sSASLUsername] = str(e.SASLMethod), str(e.SASLUsername)
 		s.seen = now
-		c.putSession(e, &s)
+		c.putSession(&s)
 	}
 }
 
@@ -471,7 +479,7 @@ func (c *Correlator) startFromClient(e *event.Event, now int64, existed bool) {
 func (c *Correlator) link(e *event.Event, p *msgRec, pfound bool, kind uint8, now int64) {
 	c.ckey = messageKey(c.ckey, e.Host, e.NextQueueID)
 	var r msgRec
-	found := c.getMessage(c.ckey, e.Host, e.NextQueueID, now, &r)
+	found := c.getMessage(c.ckey, now, &r)
 	switch kind {
 	case linkBounce:
 		if !found {
@@ -492,16 +500,15 @@ func (c *Correlator) link(e *event.Event, p *msgRec, pfound bool, kind uint8, no
 	r.link = kind
 	r.f[mParent] = str(e.QueueID)
 	r.seen = now
-	c.putMessage(c.ckey, e.Host, e.NextQueueID, &r, found)
+	c.putMessage(c.ckey, &r, found)
 }
 
 // getMessage looks up the message of key (host and qid) into r, whose
-// fields then alias memory nothing writes to (see msgMemo).
-func (c *Correlator) getMessage(key []byte, host, qid string, now int64, r *msgRec) bool {
-	if m := &c.mmemo; m.ok && m.qid == qid && m.host == host {
-		*r = m.r
+// fields then alias memory nothing writes to (see memo).
+func (c *Correlator) getMessage(key []byte, now int64, r *msgRec) bool {
+	if m, ok := c.mmemo.get(key, c.used); ok {
+		*r = *m
 	} else {
-		m.ok = false
 		// A nil buffer: see getSession.
 		v, ok := c.cache.HasGet(nil, key)
 		if !ok {
@@ -512,7 +519,7 @@ func (c *Correlator) getMessage(key []byte, host, qid string, now int64, r *msgR
 			c.msgDel.Add(1)
 			return false
 		}
-		c.memoMessage(host, qid, r, !c.noMemo)
+		memoGot(c, &c.mmemo, key, r)
 	}
 	if now-r.seen > c.messageTTL {
 		c.delMessage(key)
@@ -523,11 +530,10 @@ func (c *Correlator) getMessage(key []byte, host, qid string, now int64, r *msgR
 	return true
 }
 
-func (c *Correlator) putMessage(key []byte, host, qid string, r *msgRec, existed bool) {
+func (c *Correlator) putMessage(key []byte, r *msgRec, existed bool) {
 	c.enc = r.encode(c.enc[:0])
-	c.cache.Set(key, c.enc)
-	c.smemo.ok = false
-	c.memoMessage(host, qid, r, !c.noMemo && fits(key, c.enc))
+	until, ok := c.set(key)
+	memoSet(c, &c.mmemo, key, r, until, ok)
 	if !existed {
 		c.msgIns.Add(1)
 	}

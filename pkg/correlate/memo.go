@@ -1,90 +1,145 @@
 package correlate
 
 import (
+	"bytes"
+	"hash/maphash"
 	"unsafe"
-
-	"github.com/mailtrail/mailtrail/pkg/event"
 )
 
-// msgMemo is the last message record the correlator read from or wrote to
-// the cache, decoded: most lines of a message follow one another, and
-// each of them would otherwise look the record up and decode it again.
-// The cache stays the source of truth (every change is written through,
-// and Message reads the cache), so the memo must never hold what the cache
-// no longer does. fastcache loses an entry only to Del, Reset, or a Set of
-// another key overwriting it in its ring (a Set of the same key replaces
-// it), so every Set and Del invalidates the memo of any other key, and
-// Observe drops both memos after a Reset. A Set fastcache silently skips
-// (an entry too large for a chunk, see fits) leaves no memo either.
+// memoSlots is the number of records of each kind the memo keeps: more
+// than the messages and sessions a busy log interleaves.
+const memoSlots = 256
+
+// memo keeps the records the correlator last read from or wrote to the
+// cache, decoded: the lines of a message or session come close together,
+// and each would otherwise look its record up and decode it again.
 //
-// The memo keeps the record's fields, which alias either the strings of
-// an event or a buffer fastcache returned for this record alone: neither
-// is ever written to, so events are filled with views of them (fill)
-// instead of copies.
-type msgMemo struct {
-	ok        bool
-	host, qid string
-	r         msgRec
+// The cache stays the source of truth (every change is written through,
+// and Message and Session read the cache), so the memo must never hold
+// what the cache no longer does. fastcache loses an entry only to Del,
+// Reset, or the Sets that come after it wrapping its bucket's ring over
+// it (a Set of the same key replaces it; a Set of another key with the
+// same 64-bit hash, which the design ignores, replaces it too). Each of
+// its 512 buckets is a ring of ring/512 bytes, and a Set advances the
+// bucket's write position by its entry, 4+len(k)+len(v) bytes, plus less
+// than that skipped at the end of a 64 KiB chunk. So an entry written
+// stays at least until Sets worth bucket−len bytes (counted twice: see
+// used) have followed it, whichever buckets they went to. A record the
+// memo got from a Get (where it lies in the ring is unknown) is kept only
+// until the next Set. Del and Reset drop records explicitly (Observe drops
+// all after a Reset, which may come from another goroutine).
+//
+// The records' fields alias either an event's strings or a buffer
+// fastcache returned for that record alone: neither is ever written to,
+// so events are filled with views of them (fill) instead of copies. The
+// slots keep their records' buffers and events' lines on the Go heap,
+// outside MaxBytes: a few hundred KiB at most.
+type memo[R any] struct {
+	seed  maphash.Seed
+	slots [memoSlots]memoSlot[R]
 }
 
-// sessMemo is msgMemo for the last session record.
-type sessMemo struct {
-	ok            bool
-	pid           int
-	host, service string
-	r             sessRec
+type memoSlot[R any] struct {
+	ok bool
+	// until is the value of Correlator.used up to which the record is
+	// certainly still in the cache.
+	until uint64
+	key   []byte
+	r     R
 }
 
-// memoMessage makes r the message memo for (host, qid), or drops the memo
-// if ok is false.
-func (c *Correlator) memoMessage(host, qid string, r *msgRec, ok bool) {
-	m := &c.mmemo
-	m.ok = ok
-	if ok {
-		m.host, m.qid, m.r = host, qid, *r
+func (m *memo[R]) init() { m.seed = maphash.MakeSeed() }
+
+func (m *memo[R]) slot(key []byte) *memoSlot[R] {
+	return &m.slots[maphash.Bytes(m.seed, key)%memoSlots]
+}
+
+// get returns the record of key if it is memoised and still in the cache
+// by the count of bytes Set so far (used).
+func (m *memo[R]) get(key []byte, used uint64) (*R, bool) {
+	s := m.slot(key)
+	if !s.ok || s.until < used || !bytes.Equal(s.key, key) {
+		return nil, false
+	}
+	return &s.r, true
+}
+
+// put memoises r as the record of key until used passes until.
+func (m *memo[R]) put(key []byte, r *R, until uint64) {
+	s := m.slot(key)
+	s.ok, s.until, s.r = true, until, *r
+	s.key = append(s.key[:0], key...)
+}
+
+// drop forgets key's record.
+func (m *memo[R]) drop(key []byte) {
+	if s := m.slot(key); s.ok && bytes.Equal(s.key, key) {
+		s.ok = false
 	}
 }
 
-// memoSession makes r the session memo for e's smtpd process, or drops the
-// memo if ok is false.
-func (c *Correlator) memoSession(e *event.Event, r *sessRec, ok bool) {
-	m := &c.smemo
-	m.ok = ok
-	if ok {
-		m.host, m.service, m.pid, m.r = e.Host, e.Service, e.PID, *r
+// reset forgets every record.
+func (m *memo[R]) reset() {
+	for i := range m.slots {
+		m.slots[i].ok = false
+		m.slots[i].r = *new(R) // nothing of an erased record stays referenced
 	}
 }
 
-// putSession writes r as the session of e's smtpd process, whose key is
-// in c.skey.
-func (c *Correlator) putSession(e *event.Event, r *sessRec) {
+// set writes key and the encoded record in c.enc to the cache and returns
+// the value of c.used up to which they certainly stay there, or false if
+// fastcache does not store them.
+func (c *Correlator) set(key []byte) (uint64, bool) {
+	c.cache.Set(key, c.enc)
+	n := uint64(4 + len(key) + len(c.enc))
+	// Counted twice: a Set may skip up to its own size at a chunk's end.
+	c.used += 2 * n
+	if n >= 64<<10 || n >= c.bucketBytes {
+		// fastcache drops an entry that does not fit in a chunk, without
+		// a word, and the key keeps its previous value.
+		return 0, false
+	}
+	return c.used + c.bucketBytes - n, true
+}
+
+// memoGot memoises a record just read from the cache, until the next Set.
+func memoGot[R any](c *Correlator, m *memo[R], key []byte, r *R) {
+	if !c.noMemo {
+		m.put(key, r, c.used)
+	}
+}
+
+// memoSet memoises a record just written to the cache, or drops key's
+// record if fastcache did not store it.
+func memoSet[R any](c *Correlator, m *memo[R], key []byte, r *R, until uint64, stored bool) {
+	if stored && !c.noMemo {
+		m.put(key, r, until)
+	} else {
+		m.drop(key)
+	}
+}
+
+// putSession writes r as the session whose key is in c.skey.
+func (c *Correlator) putSession(r *sessRec) {
 	c.enc = r.encode(c.enc[:0])
-	c.cache.Set(c.skey, c.enc)
-	c.mmemo.ok = false
-	c.memoSession(e, r, !c.noMemo && fits(c.skey, c.enc))
+	until, ok := c.set(c.skey)
+	memoSet(c, &c.smemo, c.skey, r, until, ok)
 }
 
 // delSession deletes the session whose key is in c.skey.
 func (c *Correlator) delSession() {
 	c.cache.Del(c.skey)
-	c.smemo.ok = false
+	c.smemo.drop(c.skey)
 }
 
 // delMessage deletes the message of key.
 func (c *Correlator) delMessage(key []byte) {
 	c.cache.Del(key)
-	c.mmemo.ok = false
-}
-
-// fits reports whether fastcache's Set stores k and v: an entry (a 4-byte
-// header, the key and the value) must fit in one of its 64 KiB chunks, or
-// Set drops it without a word and the key keeps its previous value.
-func fits(k, v []byte) bool {
-	return 4+len(k)+len(v) < 64<<10
+	c.mmemo.drop(key)
 }
 
 // fill sets an empty event field to a record's field, as a view of its
-// bytes: they are never written to (see msgMemo).
+// bytes: they are never written to (see memo).
 func fill(dst *string, src []byte) {
 	if *dst == "" && len(src) > 0 {
 		*dst = unsafe.String(unsafe.SliceData(src), len(src))

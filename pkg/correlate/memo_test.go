@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,6 +48,24 @@ func (p *memoPair) compareState() {
 	p.t.Helper()
 	if a, b := p.memo.Stats(), p.bare.Stats(); a != b {
 		p.t.Fatalf("after %d events: stats with the memo %+v, without %+v", p.n, a, b)
+	}
+	checkMemo(p.t, p.memo, &p.memo.mmemo, (*msgRec).encode)
+	checkMemo(p.t, p.memo, &p.memo.smemo, (*sessRec).encode)
+}
+
+// checkMemo fails if a record the memo holds as current is not in the
+// cache as it is in the memo.
+func checkMemo[R any](t *testing.T, c *Correlator, m *memo[R], encode func(*R, []byte) []byte) {
+	t.Helper()
+	for i := range m.slots {
+		s := &m.slots[i]
+		if !s.ok || s.until < c.used {
+			continue
+		}
+		v, ok := c.cache.HasGet(nil, s.key)
+		if want := encode(&s.r, nil); !ok || !bytes.Equal(v, want) {
+			t.Fatalf("memo slot %d: key %q holds %q, the cache %q (%v)", i, s.key, want, v, ok)
+		}
 	}
 }
 
