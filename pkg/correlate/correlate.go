@@ -125,6 +125,8 @@ type Correlator struct {
 	// used counts the bytes Set so far, twice; bucketBytes is the size of
 	// one of fastcache's buckets (see memo).
 	used, bucketBytes uint64
+	// lines counts the lines observed, for sweeping the memo.
+	lines uint64
 	// memoGen is the value of gen the memos belong to; gen counts Resets,
 	// which may come from another goroutine.
 	memoGen uint64
@@ -206,6 +208,10 @@ func (c *Correlator) Observe(e *event.Event) Note {
 		c.mmemo.reset()
 		c.smemo.reset()
 		c.memoGen = g
+	}
+	if c.lines++; c.lines%memoSweep == 0 {
+		c.mmemo.sweep(c.lines, c.used)
+		c.smemo.sweep(c.lines, c.used)
 	}
 	if e.QueueID != "" {
 		return c.observeMessage(e, now)

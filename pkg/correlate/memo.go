@@ -10,6 +10,10 @@ import (
 // than the messages and sessions a busy log interleaves.
 const memoSlots = 256
 
+// memoSweep is how many lines a memoised record is certainly kept for,
+// and half the most it keeps an event's strings alive (see memo).
+const memoSweep = 4096
+
 // memo keeps the records the correlator last read from or wrote to the
 // cache, decoded: the lines of a message or session come close together,
 // and each would otherwise look its record up and decode it again.
@@ -31,9 +35,13 @@ const memoSlots = 256
 //
 // The records' fields alias either an event's strings or a buffer
 // fastcache returned for that record alone: neither is ever written to,
-// so events are filled with views of them (fill) instead of copies. The
-// slots keep their records' buffers and events' lines on the Go heap,
-// outside MaxBytes: a few hundred KiB at most.
+// so events are filled with views of them (fill) instead of copies. An
+// event's strings may be pieces of a large read of the log, which a
+// record would keep alive: every memoSweep lines, the records memoised
+// before the previous sweep are dropped (sweep), so the memo keeps nothing
+// of a line more than 2×memoSweep lines old (ingest's batches hold as
+// many). Otherwise it holds 512 records and keys, some 100 KiB of Go heap
+// outside MaxBytes.
 type memo[R any] struct {
 	seed  maphash.Seed
 	slots [memoSlots]memoSlot[R]
@@ -44,8 +52,10 @@ type memoSlot[R any] struct {
 	// until is the value of Correlator.used up to which the record is
 	// certainly still in the cache.
 	until uint64
-	key   []byte
-	r     R
+	// line is the value of Correlator.lines when it was memoised.
+	line uint64
+	key  []byte
+	r    R
 }
 
 func (m *memo[R]) init() { m.seed = maphash.MakeSeed() }
@@ -64,10 +74,11 @@ func (m *memo[R]) get(key []byte, used uint64) (*R, bool) {
 	return &s.r, true
 }
 
-// put memoises r as the record of key until used passes until.
-func (m *memo[R]) put(key []byte, r *R, until uint64) {
+// put memoises r as the record of key until used passes until; line is
+// the number of the line being observed.
+func (m *memo[R]) put(key []byte, r *R, until, line uint64) {
 	s := m.slot(key)
-	s.ok, s.until, s.r = true, until, *r
+	s.ok, s.until, s.line, s.r = true, until, line, *r
 	s.key = append(s.key[:0], key...)
 }
 
@@ -83,6 +94,19 @@ func (m *memo[R]) reset() {
 	for i := range m.slots {
 		m.slots[i].ok = false
 		m.slots[i].r = *new(R) // nothing of an erased record stays referenced
+	}
+}
+
+// sweep drops the records memoised before line−memoSweep, and those no
+// longer valid, with what they reference.
+func (m *memo[R]) sweep(line, used uint64) {
+	for i := range m.slots {
+		s := &m.slots[i]
+		if s.ok && s.until >= used && line-s.line < memoSweep {
+			continue
+		}
+		s.ok = false
+		s.r = *new(R)
 	}
 }
 
@@ -105,7 +129,7 @@ func (c *Correlator) set(key []byte) (uint64, bool) {
 // memoGot memoises a record just read from the cache, until the next Set.
 func memoGot[R any](c *Correlator, m *memo[R], key []byte, r *R) {
 	if !c.noMemo {
-		m.put(key, r, c.used)
+		m.put(key, r, c.used, c.lines)
 	}
 }
 
@@ -113,7 +137,7 @@ func memoGot[R any](c *Correlator, m *memo[R], key []byte, r *R) {
 // record if fastcache did not store it.
 func memoSet[R any](c *Correlator, m *memo[R], key []byte, r *R, until uint64, stored bool) {
 	if stored && !c.noMemo {
-		m.put(key, r, until)
+		m.put(key, r, until, c.lines)
 	} else {
 		m.drop(key)
 	}

@@ -3,9 +3,11 @@ package correlate
 import (
 	"bytes"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -253,5 +255,77 @@ func TestMemoResetBesideObserve(t *testing.T) {
 	c.Observe(&d)
 	if d.Sender != "" || d.ClientIP != "" {
 		t.Errorf("a delivery after the reset was enriched: %+v", d)
+	}
+}
+
+// TestMemoKeepsNoLines: the records the memo keeps stop aliasing the
+// strings of the events they were built from after 2×memoSweep lines: the
+// strings may be pieces of a large read of the log, which the memo would
+// otherwise keep alive for as long as a slot is not reused.
+func TestMemoKeepsNoLines(t *testing.T) {
+	var evs [3]event.Event
+	synthMessage(&evs, 1, synthStart)
+	conn := event.Event{Time: synthStart, Host: "mail", Service: "postfix/submission", Program: "smtpd", PID: evs[0].PID,
+		Kind: event.KindConnect, ClientHost: evs[0].ClientHost, ClientIP: evs[0].ClientIP}
+	tls := conn
+	tls.Kind, tls.TLSProtocol, tls.TLSCipher, tls.TLSTrust = event.KindTLS, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "Trusted"
+	all := []*event.Event{&conn, &tls, &evs[0], &evs[1], &evs[2]}
+	fields := func(e *event.Event) []*string {
+		return []*string{&e.Host, &e.Service, &e.Program, &e.QueueID, &e.ClientHost, &e.ClientIP, &e.SASLMethod,
+			&e.SASLUsername, &e.MessageID, &e.Sender, &e.TLSProtocol, &e.TLSCipher, &e.TLSTrust}
+	}
+	// Every string field a piece of one large buffer, as a bulk read's
+	// lines are.
+	var big strings.Builder
+	for _, e := range all {
+		for _, f := range fields(e) {
+			big.WriteString(*f)
+		}
+	}
+	buf := big.String() + strings.Repeat(" ", 1<<20)
+	off := 0
+	for _, e := range all {
+		for _, f := range fields(e) {
+			*f, off = buf[off:off+len(*f)], off+len(*f)
+		}
+	}
+	c := New(Config{})
+	for _, e := range all {
+		c.Observe(e)
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(buf)))
+	hi := lo + uintptr(len(buf))
+	pieces := func() int {
+		n := 0
+		count := func(fs [][]byte) {
+			for _, f := range fs {
+				if p := uintptr(unsafe.Pointer(unsafe.SliceData(f))); len(f) > 0 && p >= lo && p < hi {
+					n++
+				}
+			}
+		}
+		for i := range c.mmemo.slots {
+			count(c.mmemo.slots[i].r.f[:])
+			count(c.smemo.slots[i].r.f[:])
+		}
+		return n
+	}
+	if pieces() == 0 {
+		t.Fatal("fixture: the memo holds no piece of the buffer to begin with")
+	}
+	// Lines of other programs, as many as two sweeps.
+	for i := range 2 * memoSweep {
+		o := event.Event{Time: synthStart, Host: "mail", Service: "postfix/postscreen", Program: "postscreen", PID: 9,
+			Kind: event.KindPostscreen, ClientIP: "192.0.2." + strconv.Itoa(i%250)}
+		c.Observe(&o)
+	}
+	if n := pieces(); n > 0 {
+		t.Errorf("after %d lines the memo still keeps %d pieces of the lines it was built from", 2*memoSweep, n)
+	}
+	// The records still enrich, from the cache.
+	d := event.Event{Time: synthStart, Host: "mail", Service: "postfix", Program: "smtp", QueueID: evs[0].QueueID, Kind: event.KindDelivery}
+	c.Observe(&d)
+	if d.Sender != evs[2].Sender || d.SASLUsername != evs[0].SASLUsername || d.MessageID != evs[1].MessageID {
+		t.Errorf("delivery %+v", d)
 	}
 }
