@@ -9,7 +9,9 @@
 // where new values overwrite the oldest ones once it is full. That is the
 // bound: a flood of messages that are never removed (a log cut short, a
 // queue that keeps growing) costs evictions of the oldest state, never
-// memory.
+// memory. The records of the last few hundred messages and sessions are
+// also kept decoded beside it (memo.go), written through, for the lines
+// that follow.
 package correlate
 
 import (
