@@ -9,7 +9,9 @@
 // where new values overwrite the oldest ones once it is full. That is the
 // bound: a flood of messages that are never removed (a log cut short, a
 // queue that keeps growing) costs evictions of the oldest state, never
-// memory.
+// memory. The records of the last few hundred messages and sessions are
+// also kept decoded beside it (memo.go), written through, for the lines
+// that follow.
 package correlate
 
 import (
@@ -113,11 +115,27 @@ type Correlator struct {
 	// that come without an event (Message, Session).
 	now atomic.Int64
 
-	// Scratch buffers, one per record that can be decoded at once, so that
-	// Observe allocates nothing but the strings it fills in.
-	key, skey, ckey  []byte
-	mval, sval, cval []byte
-	enc, tmp         []byte
+	// Scratch buffers for keys and encoding, so that building them
+	// allocates nothing.
+	key, skey, ckey []byte
+	enc             []byte
+
+	// The message and session records last read from or written to the
+	// cache, decoded (see memo).
+	mmemo memo[msgRec]
+	smemo memo[sessRec]
+	// used counts the bytes Set so far, twice; bucketBytes is the size of
+	// one of fastcache's buckets (see memo).
+	used, bucketBytes uint64
+	// lines counts the lines observed, for sweeping the memo.
+	lines uint64
+	// memoGen is the value of gen the memos belong to; gen counts Resets,
+	// which may come from another goroutine.
+	memoGen uint64
+	gen     atomic.Uint64
+	// noMemo turns the memos off, for the tests that compare against
+	// lookups in the cache alone.
+	noMemo bool
 
 	sessIns, sessDel, msgIns, msgDel, expirations atomic.Uint64
 
@@ -140,13 +158,17 @@ func New(cfg Config) *Correlator {
 		cfg.MessageTTL = DefaultMessageTTL
 	}
 	ring := ringBytes(cfg.MaxBytes)
-	return &Correlator{
-		cfg:        cfg,
-		cache:      fastcache.New(ring),
-		ring:       ring,
-		sessionTTL: int64(cfg.SessionTTL / time.Second),
-		messageTTL: int64(cfg.MessageTTL / time.Second),
+	c := &Correlator{
+		cfg:         cfg,
+		cache:       fastcache.New(ring),
+		ring:        ring,
+		bucketBytes: uint64(ring / 512),
+		sessionTTL:  int64(cfg.SessionTTL / time.Second),
+		messageTTL:  int64(cfg.MessageTTL / time.Second),
 	}
+	c.mmemo.init()
+	c.smemo.init()
+	return c
 }
 
 // Config returns the configuration in force, defaults and the 32 MiB floor
@@ -159,6 +181,7 @@ func (c *Correlator) Config() Config { return c.cfg }
 // their enrichment). Safe beside Observe.
 func (c *Correlator) Reset() {
 	c.cache.Reset()
+	c.gen.Add(1)
 	c.sessIns.Store(0)
 	c.sessDel.Store(0)
 	c.msgIns.Store(0)
@@ -182,6 +205,15 @@ func (c *Correlator) Observe(e *event.Event) Note {
 			c.now.Store(t)
 		}
 		now = t
+	}
+	if g := c.gen.Load(); g != c.memoGen {
+		c.mmemo.reset()
+		c.smemo.reset()
+		c.memoGen = g
+	}
+	if c.lines++; c.lines%memoSweep == 0 {
+		c.mmemo.sweep(c.lines, c.used)
+		c.smemo.sweep(c.lines, c.used)
 	}
 	if e.QueueID != "" {
 		return c.observeMessage(e, now)
@@ -227,8 +259,7 @@ func (c *Correlator) observeSession(e *event.Event, now int64) {
 		existed := c.cache.Has(c.skey)
 		r := sessRec{seen: now}
 		r.f[sClientHost], r.f[sClientIP] = str(e.ClientHost), str(e.ClientIP)
-		c.enc = r.encode(c.enc[:0])
-		c.cache.Set(c.skey, c.enc)
+		c.putSession(&r)
 		if !existed {
 			c.sessIns.Add(1)
 		}
@@ -241,7 +272,7 @@ func (c *Correlator) observeSession(e *event.Event, now int64) {
 		// Even when the lookup missed: an overwritten entry's index stays
 		// in fastcache's map until its bucket wraps, and deleting it keeps
 		// the entry count, hence the derived evictions, current.
-		c.cache.Del(c.skey)
+		c.delSession()
 	case event.KindTLS:
 		var r sessRec
 		if e.TLSProtocol == "" || !c.getSession(e, now, &r) {
@@ -249,8 +280,7 @@ func (c *Correlator) observeSession(e *event.Event, now int64) {
 		}
 		r.f[sTLSProtocol], r.f[sTLSCipher], r.f[sTLSTrust] = str(e.TLSProtocol), str(e.TLSCipher), str(e.TLSTrust)
 		r.seen = now
-		c.enc = r.encode(c.enc[:0])
-		c.cache.Set(c.skey, c.enc)
+		c.putSession(&r)
 	default:
 		if e.ClientIP != "" && (e.SASLUsername != "" || e.Kind == event.KindAuthFailure) {
 			return // nothing the session could add
@@ -262,22 +292,28 @@ func (c *Correlator) observeSession(e *event.Event, now int64) {
 	}
 }
 
-// getSession looks up e's smtpd session into r; its key is left in c.skey
-// and r aliases c.sval.
+// getSession looks up e's smtpd session into r; its key is left in c.skey.
+// r's fields alias memory nothing writes to (see memo).
 func (c *Correlator) getSession(e *event.Event, now int64, r *sessRec) bool {
 	c.skey = sessionKey(c.skey, e.Host, e.Service, e.PID)
-	v, ok := c.cache.HasGet(c.sval[:0], c.skey)
-	c.sval = v
-	if !ok {
-		return false
-	}
-	if !r.decode(v) {
-		c.cache.Del(c.skey)
-		c.sessDel.Add(1)
-		return false
+	if m, ok := c.smemo.get(c.skey, c.used); ok {
+		*r = *m
+	} else {
+		// A nil buffer: the value gets memory of its own, which the
+		// record, the memo and the events filled from it may keep.
+		v, ok := c.cache.HasGet(nil, c.skey)
+		if !ok {
+			return false
+		}
+		if !r.decode(v) {
+			c.delSession()
+			c.sessDel.Add(1)
+			return false
+		}
+		memoGot(c, &c.smemo, c.skey, r)
 	}
 	if now-r.seen > c.sessionTTL {
-		c.cache.Del(c.skey)
+		c.delSession()
 		c.sessDel.Add(1)
 		c.expirations.Add(1)
 		return false
@@ -286,30 +322,28 @@ func (c *Correlator) getSession(e *event.Event, now int64, r *sessRec) bool {
 }
 
 func (c *Correlator) fillFromSession(e *event.Event, r *sessRec) {
-	var f filler
-	f.add(&e.ClientHost, r.f[sClientHost])
-	f.add(&e.ClientIP, r.f[sClientIP])
+	fill(&e.ClientHost, r.f[sClientHost])
+	fill(&e.ClientIP, r.f[sClientIP])
 	// A failed authentication is not the identity of a later success (nor
 	// the other way round).
 	if e.Kind != event.KindAuthFailure {
-		f.add(&e.SASLMethod, r.f[sSASLMethod])
-		f.add(&e.SASLUsername, r.f[sSASLUsername])
+		fill(&e.SASLMethod, r.f[sSASLMethod])
+		fill(&e.SASLUsername, r.f[sSASLUsername])
 	}
 	// A SASL submission happened inside the session's TLS (STARTTLS or
 	// smtps): the login audit reads it from the client= line, which does
 	// not say so itself.
 	if e.Kind == event.KindClient {
-		f.add(&e.TLSProtocol, r.f[sTLSProtocol])
-		f.add(&e.TLSCipher, r.f[sTLSCipher])
-		f.add(&e.TLSTrust, r.f[sTLSTrust])
+		fill(&e.TLSProtocol, r.f[sTLSProtocol])
+		fill(&e.TLSCipher, r.f[sTLSCipher])
+		fill(&e.TLSTrust, r.f[sTLSTrust])
 	}
-	c.tmp = f.apply(c.tmp)
 }
 
 func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 	c.key = messageKey(c.key, e.Host, e.QueueID)
 	var r msgRec
-	found := c.getMessage(c.key, now, &r, &c.mval)
+	found := c.getMessage(c.key, now, &r)
 	var note Note
 	switch e.Kind {
 	case event.KindClient:
@@ -392,7 +426,7 @@ func (c *Correlator) observeMessage(e *event.Event, now int64) Note {
 			note = c.fillFromMessage(e, &r)
 			c.msgDel.Add(1)
 		}
-		c.cache.Del(c.key) // even on a miss: see the disconnect case
+		c.delMessage(c.key) // even on a miss: see the disconnect case
 	case event.KindExpired:
 		if found {
 			note = c.fillFromMessage(e, &r)
@@ -439,8 +473,7 @@ func (c *Correlator) startFromClient(e *event.Event, now int64, existed bool) {
 	if sok && e.SASLUsername != "" && len(s.f[sSASLUsername]) == 0 {
 		s.f[sSASLMethod], s.f[sSASLUsername] = str(e.SASLMethod), str(e.SASLUsername)
 		s.seen = now
-		c.enc = s.encode(c.enc[:0])
-		c.cache.Set(c.skey, c.enc)
+		c.putSession(&s)
 	}
 }
 
@@ -454,7 +487,7 @@ func (c *Correlator) startFromClient(e *event.Event, now int64, existed bool) {
 func (c *Correlator) link(e *event.Event, p *msgRec, pfound bool, kind uint8, now int64) {
 	c.ckey = messageKey(c.ckey, e.Host, e.NextQueueID)
 	var r msgRec
-	found := c.getMessage(c.ckey, now, &r, &c.cval)
+	found := c.getMessage(c.ckey, now, &r)
 	switch kind {
 	case linkBounce:
 		if !found {
@@ -478,20 +511,26 @@ func (c *Correlator) link(e *event.Event, p *msgRec, pfound bool, kind uint8, no
 	c.putMessage(c.ckey, &r, found)
 }
 
-// getMessage looks up key into r, which then aliases *buf.
-func (c *Correlator) getMessage(key []byte, now int64, r *msgRec, buf *[]byte) bool {
-	v, ok := c.cache.HasGet((*buf)[:0], key)
-	*buf = v
-	if !ok {
-		return false
-	}
-	if !r.decode(v) {
-		c.cache.Del(key)
-		c.msgDel.Add(1)
-		return false
+// getMessage looks up the message of key (host and qid) into r, whose
+// fields then alias memory nothing writes to (see memo).
+func (c *Correlator) getMessage(key []byte, now int64, r *msgRec) bool {
+	if m, ok := c.mmemo.get(key, c.used); ok {
+		*r = *m
+	} else {
+		// A nil buffer: see getSession.
+		v, ok := c.cache.HasGet(nil, key)
+		if !ok {
+			return false
+		}
+		if !r.decode(v) {
+			c.delMessage(key)
+			c.msgDel.Add(1)
+			return false
+		}
+		memoGot(c, &c.mmemo, key, r)
 	}
 	if now-r.seen > c.messageTTL {
-		c.cache.Del(key)
+		c.delMessage(key)
 		c.msgDel.Add(1)
 		c.expirations.Add(1)
 		return false
@@ -501,23 +540,22 @@ func (c *Correlator) getMessage(key []byte, now int64, r *msgRec, buf *[]byte) b
 
 func (c *Correlator) putMessage(key []byte, r *msgRec, existed bool) {
 	c.enc = r.encode(c.enc[:0])
-	c.cache.Set(key, c.enc)
+	until, ok := c.set(key)
+	memoSet(c, &c.mmemo, key, r, until, ok)
 	if !existed {
 		c.msgIns.Add(1)
 	}
 }
 
 func (c *Correlator) fillFromMessage(e *event.Event, r *msgRec) Note {
-	var f filler
 	var parent string
-	f.add(&e.Sender, r.f[mSender])
-	f.add(&e.ClientHost, r.f[mClientHost])
-	f.add(&e.ClientIP, r.f[mClientIP])
-	f.add(&e.SASLMethod, r.f[mSASLMethod])
-	f.add(&e.SASLUsername, r.f[mSASLUsername])
-	f.add(&e.MessageID, r.f[mMessageID])
-	f.add(&parent, r.f[mParent])
-	c.tmp = f.apply(c.tmp)
+	fill(&e.Sender, r.f[mSender])
+	fill(&e.ClientHost, r.f[mClientHost])
+	fill(&e.ClientIP, r.f[mClientIP])
+	fill(&e.SASLMethod, r.f[mSASLMethod])
+	fill(&e.SASLUsername, r.f[mSASLUsername])
+	fill(&e.MessageID, r.f[mMessageID])
+	fill(&parent, r.f[mParent])
 	if e.Size == 0 {
 		e.Size = r.size
 	}
@@ -528,39 +566,6 @@ func (c *Correlator) fillFromMessage(e *event.Event, r *msgRec) Note {
 		e.Origin = originNames[r.origin]
 	}
 	return Note{Parent: parent}
-}
-
-// filler collects the empty fields of an event that a record can fill, so
-// that they are filled from one allocated string: an event's strings must
-// outlive the buffer the record was decoded into.
-type filler struct {
-	n   int
-	dst [8]*string
-	src [8][]byte
-}
-
-func (f *filler) add(dst *string, src []byte) {
-	if *dst == "" && len(src) > 0 {
-		f.dst[f.n], f.src[f.n] = dst, src
-		f.n++
-	}
-}
-
-func (f *filler) apply(buf []byte) []byte {
-	if f.n == 0 {
-		return buf
-	}
-	buf = buf[:0]
-	for _, s := range f.src[:f.n] {
-		buf = append(buf, s...)
-	}
-	all := string(buf)
-	off := 0
-	for i, s := range f.src[:f.n] {
-		*f.dst[i] = all[off : off+len(s)]
-		off += len(s)
-	}
-	return buf
 }
 
 // Stats reports the state's size and evictions so far.
