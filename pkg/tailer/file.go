@@ -604,6 +604,14 @@ func (s *splitter) lineEnd() event.Position {
 // feed cuts chunk into lines and sends them. The whole lines of a chunk
 // share one string: one allocation per read instead of one per line.
 func (s *splitter) feed(ctx context.Context, chunk []byte) error {
+	// Room for every line the chunk ends, counted first (a vector
+	// search): growing the batch line by line copied it again and again,
+	// and sizing it by the read before over- or undershot.
+	if n := bytes.Count(chunk, newline); cap(s.batch)-len(s.batch) < n {
+		b := make([]Line, len(s.batch), len(s.batch)+n)
+		copy(b, s.batch)
+		s.batch = b
+	}
 	text := ""
 	for len(chunk) > 0 {
 		i := bytes.IndexByte(chunk, '\n')
@@ -663,11 +671,11 @@ func (s *splitter) send(ctx context.Context) error {
 		return nil
 	}
 	err := send(ctx, s.f.out, s.batch)
-	// The next read likely gives as many lines: room for them saves
-	// growing the slice line by line.
-	s.batch = make([]Line, 0, len(s.batch))
+	s.batch = nil // feed makes the next one as long as it needs
 	return err
 }
+
+var newline = []byte{'\n'}
 
 // ReadFile reads path (plain or .gz) once, to its end, from start if start
 // names this file's content, else from its beginning; it returns the
