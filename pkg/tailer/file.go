@@ -23,6 +23,10 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
+// readSize is how much one read of a file asks for: the lines of a read go
+// out as one batch, and each read also re-checks the file's fingerprint.
+const readSize = 256 << 10
+
 // fingerprintBytes bounds the content a fingerprint covers: the first line,
 // or this many bytes of a file whose first line is longer.
 const fingerprintBytes = 4096
@@ -410,7 +414,7 @@ func (f *follower) readSegment(ctx context.Context, s segment) (event.Position, 
 		return pos, fmt.Errorf("seek %s: %w", s.path, err)
 	}
 	sp := f.newSplitter(s.id.fp, s.id.inode, s.offset)
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, readSize)
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
@@ -482,7 +486,7 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (event.Position
 		return event.Position{}, false, fmt.Errorf("seek %s: %w", f.cfg.Path, err)
 	}
 	sp := f.newSplitter(fp, inode, offset)
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, readSize)
 	readAll := func() (int, error) {
 		total := 0
 		for {
