@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mailtrail/mailtrail/pkg/event"
 
@@ -414,8 +415,8 @@ func (f *follower) readSegment(ctx context.Context, s segment) (event.Position, 
 		return pos, fmt.Errorf("seek %s: %w", s.path, err)
 	}
 	sp := f.newSplitter(s.id.fp, s.id.inode, s.offset)
-	buf := make([]byte, readSize)
 	for {
+		buf := sp.buffer()
 		n, err := r.Read(buf)
 		if n > 0 {
 			if err := sp.feed(ctx, buf[:n]); err != nil {
@@ -486,10 +487,10 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (event.Position
 		return event.Position{}, false, fmt.Errorf("seek %s: %w", f.cfg.Path, err)
 	}
 	sp := f.newSplitter(fp, inode, offset)
-	buf := make([]byte, readSize)
 	readAll := func() (int, error) {
 		total := 0
 		for {
+			buf := sp.buffer()
 			n, err := file.Read(buf)
 			if n > 0 {
 				total += n
@@ -594,6 +595,32 @@ type splitter struct {
 	cut     bool   // the unfinished line exceeded max
 	start   int64  // offset of the unfinished line
 	batch   []Line // lines cut but not yet sent
+	// buf is what the file is read into. The whole lines of a read are
+	// pieces of it (a string over the same memory, not a copy), so once
+	// a line was cut from it, it is never written again: the next read
+	// gets a new one.
+	buf  []byte
+	kept bool // lines point into buf
+}
+
+// text is chunk as a string. A read that filled a good part of buf gives
+// buf's memory itself: nothing writes to it again (buffer() makes a new
+// one). A short read, as when following a quiet log, is copied instead,
+// so that a few lines do not pin and use up a whole buffer each.
+func (s *splitter) text(chunk []byte) string {
+	if len(chunk) < readSize/4 {
+		return string(chunk)
+	}
+	s.kept = true
+	return unsafe.String(unsafe.SliceData(chunk), len(chunk))
+}
+
+// buffer is where the next read goes.
+func (s *splitter) buffer() []byte {
+	if s.buf == nil || s.kept {
+		s.buf, s.kept = make([]byte, readSize), false
+	}
+	return s.buf
 }
 
 func (s *splitter) pos() event.Position {
@@ -605,8 +632,9 @@ func (s *splitter) lineEnd() event.Position {
 	return event.Position{Fingerprint: s.fp, Inode: s.inode, Offset: s.start}
 }
 
-// feed cuts chunk into lines and sends them. The whole lines of a chunk
-// share one string: one allocation per read instead of one per line.
+// feed cuts chunk, which the last buffer() holds, into lines and sends
+// them. The whole lines of a chunk share one string, the buffer's memory:
+// no copy and no allocation per line.
 func (s *splitter) feed(ctx context.Context, chunk []byte) error {
 	// Room for every line the chunk ends, counted first (a vector
 	// search): growing the batch line by line copied it again and again,
@@ -626,7 +654,7 @@ func (s *splitter) feed(ctx context.Context, chunk []byte) error {
 		if i >= 0 && len(s.pending) == 0 && !s.cut && len(part) <= s.max {
 			// The common case: a whole line inside the chunk.
 			if text == "" {
-				text = string(chunk)
+				text = s.text(chunk)
 			}
 			from := len(text) - len(chunk)
 			s.off += int64(i + 1)
