@@ -694,7 +694,17 @@ func (s *splitter) emit(text string, cut bool) {
 	if cut {
 		s.f.cfg.Observer.LineCut(s.f.cfg.Path)
 	}
-	s.batch = append(s.batch, Line{Source: s.f.cfg.Path, Text: text, Pos: s.pos(), Cut: cut})
+	n := len(s.batch)
+	if n == cap(s.batch) {
+		s.batch = append(s.batch, Line{})
+	} else {
+		s.batch = s.batch[:n+1]
+	}
+	// Field by field into the zeroed slot: a composite literal is built
+	// aside and then copied whole, Ack's zero included.
+	l := &s.batch[n]
+	l.Source, l.Text, l.Cut = s.f.cfg.Path, text, cut
+	l.Pos.Fingerprint, l.Pos.Inode, l.Pos.Offset = s.fp, s.inode, s.off
 }
 
 // send hands the batch over; the receiver owns it from then on.
