@@ -26,7 +26,10 @@ import (
 
 // readSize is how much one read of a file asks for: the lines of a read go
 // out as one batch, and each read also re-checks the file's fingerprint.
-const readSize = 256 << 10
+// 256 KiB cost a tenth less CPU per line, but the batches waiting in
+// serve's channel (64 of them) then pinned four times the memory: peak RSS
+// 165-174 instead of 123-125 MiB.
+const readSize = 64 << 10
 
 // fingerprintBytes bounds the content a fingerprint covers: the first line,
 // or this many bytes of a file whose first line is longer.
