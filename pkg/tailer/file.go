@@ -379,6 +379,38 @@ func fingerprint(r io.Reader) (string, error) {
 	return hex.EncodeToString(sum[:8]), nil
 }
 
+// headCache computes the fingerprint of an open file as fingerprint does,
+// for the follower, which checks it after every read: it keeps the bytes it
+// last hashed, and while the file begins with the same bytes their
+// fingerprint is the one it has, with no hashing and no allocation.
+type headCache struct {
+	buf   [fingerprintBytes]byte
+	bytes []byte // what was hashed last
+	fp    string // their fingerprint
+}
+
+func (h *headCache) of(file *os.File) (string, error) {
+	n, err := file.ReadAt(h.buf[:], 0)
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	b := h.buf[:n]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i+1]
+	} else if n < fingerprintBytes {
+		return "", nil
+	}
+	if h.bytes != nil && bytes.Equal(b, h.bytes) {
+		return h.fp, nil
+	}
+	fp, err := fingerprint(bytes.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	h.bytes, h.fp = append(h.bytes[:0], b...), fp
+	return fp, nil
+}
+
 func inodeOf(st fs.FileInfo) uint64 {
 	if s, ok := st.Sys().(*syscall.Stat_t); ok {
 		return s.Ino
@@ -498,8 +530,8 @@ func (f *follower) followCurrent(ctx context.Context, s segment) (event.Position
 			if n > 0 {
 				total += n
 				if sp.fp == "" {
-					sp.fp, _ = fingerprint(io.NewSectionReader(file, 0, fingerprintBytes))
-				} else if fp, err := fingerprint(io.NewSectionReader(file, 0, fingerprintBytes)); err == nil && fp != sp.fp {
+					sp.fp, _ = sp.head.of(file)
+				} else if fp, err := sp.head.of(file); err == nil && fp != sp.fp {
 					// Truncated and written again past our offset since
 					// we last looked: what we read belongs to the middle
 					// of other lines.
@@ -598,6 +630,7 @@ type splitter struct {
 	cut     bool   // the unfinished line exceeded max
 	start   int64  // offset of the unfinished line
 	batch   []Line // lines cut but not yet sent
+	head    headCache
 	// buf is what the file is read into. The whole lines of a read are
 	// pieces of it (a string over the same memory, not a copy), so once
 	// a line was cut from it, it is never written again: the next read
