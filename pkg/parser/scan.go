@@ -130,10 +130,17 @@ func kvEach(s string, fn func(key, val string) bool) {
 
 // indexAnyOf is strings.IndexAny for the short literal sets the parser
 // uses: strings.IndexAny builds a lookup table on every call, which costs
-// more than the search on log-line lengths.
+// more than the search on log-line lengths, and a strings.IndexByte call on
+// the set per byte of s cost more than the rest of a delivery line. The set
+// is a 256-bit mask built in a few instructions; each byte of s is then one
+// shift and test.
 func indexAnyOf(s, set string) int {
+	var m [4]uint64
+	for j := 0; j < len(set); j++ {
+		m[set[j]>>6] |= 1 << (set[j] & 63)
+	}
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(set, s[i]) >= 0 {
+		if c := s[i]; m[c>>6]&(1<<(c&63)) != 0 {
 			return i
 		}
 	}
@@ -178,31 +185,63 @@ func paren(s string) (inner, rest string, ok bool) {
 // as a short id; one without digits must be hex ("BABABABABA"), which keeps
 // words like NOQUEUE or CONFIGURATION out.
 func queueIDPrefix(s string) (id, rest string, ok bool) {
+	// One table lookup a byte, its classes gathered in seen: this runs
+	// for most Postfix lines, and the tests of a byte against ranges, then
+	// a second pass for digits and a third (strings.Trim) for hex, cost
+	// more than a line's envelope.
+	var seen uint8
 	n := 0
-	upper := true
 	for n < len(s) && n < 32 {
-		c := s[n]
-		if c >= 'a' && c <= 'z' {
-			upper = false
-			if c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' {
-				return "", s, false
-			}
-		} else if !isDigit(c) && (c < 'A' || c > 'Z') {
+		c := qidClass[s[n]]
+		if c == 0 {
 			break
 		}
+		if c == qidVowel {
+			return "", s, false
+		}
+		seen |= c
 		n++
 	}
 	if n < 5 || n+1 >= len(s) || s[n] != ':' || s[n+1] != ' ' {
 		return "", s, false
 	}
+	upper := seen&qidLower == 0
 	if !upper && n < 10 {
 		return "", s, false
 	}
-	if upper && !hasDigit(s[:n]) && strings.Trim(s[:n], "ABCDEF") != "" {
+	if upper && seen&qidDigit == 0 && seen&qidUpperNonHex != 0 {
 		return "", s, false
 	}
 	return s[:n], s[n+2:], true
 }
+
+// The classes of the bytes a queue id may hold (0: none).
+const (
+	qidDigit = 1 << iota
+	qidUpperHex
+	qidUpperNonHex
+	qidLower // a lower-case consonant
+	qidVowel // a lower-case vowel: never in a long id
+)
+
+var qidClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = qidDigit
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = qidUpperNonHex
+		if c <= 'F' {
+			t[c] = qidUpperHex
+		}
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = qidLower
+	}
+	for _, c := range "aeiou" {
+		t[c] = qidVowel
+	}
+	return t
+}()
 
 func hasDigit(s string) bool {
 	for i := 0; i < len(s); i++ {
