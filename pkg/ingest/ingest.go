@@ -147,6 +147,8 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 					}
 				}
 			}
+			// The records hold the lines' strings, not the slice.
+			tailer.Recycle(ls)
 		case <-ticker.C:
 			if err := b.handOff(ctx); err != nil {
 				return b.shutdown(err)

@@ -676,9 +676,7 @@ func (s *splitter) feed(ctx context.Context, chunk []byte) error {
 	// search): growing the batch line by line copied it again and again,
 	// and sizing it by the read before over- or undershot.
 	if n := bytes.Count(chunk, newline); cap(s.batch)-len(s.batch) < n {
-		b := make([]Line, len(s.batch), len(s.batch)+n)
-		copy(b, s.batch)
-		s.batch = b
+		s.batch = append(takeLines(len(s.batch)+n), s.batch...)
 	}
 	text := ""
 	for len(chunk) > 0 {
