@@ -442,8 +442,12 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 	// batch to batch (allocating it anew cost more than filling it): the
 	// events that stay in the hot table get bytes of their own in addHot.
 	buf := j.batchBuf[:0]
-	if buf == nil {
-		buf = make([]byte, 0, 64<<10) // non-nil: an empty codec is not NULL
+	if want := 320 * len(recs); buf == nil || cap(buf) < want {
+		// Room for the batch at once (an event's leaf bytes are ~290 on
+		// the simulated log): grown by append from a small start it was
+		// copied some twenty times over. Non-nil: an empty codec is not
+		// NULL.
+		buf = make([]byte, 0, max(want, 64<<10))
 	}
 	// Each event's leaf bytes (the RFC 6962 prefix, then appendLeaf's
 	// layout) are written once, here, and its queue id and codec bytes are
