@@ -131,10 +131,11 @@ func replay(ctx context.Context, c *config.Config, files []string, show bool, st
 	err = srv.Replay(ctx, files, o)
 	close(stopProgress)
 	progressDone.Wait()
-	sum.size = srv.Journal().Size()
+	// The size at rest: Close merges the write-ahead log into the file.
 	if cerr := srv.Close(); err == nil {
 		err = cerr
 	}
+	sum.size = srv.Journal().Size()
 	sum.elapsed = time.Since(sum.start)
 	sum.cpu = cpuTime() - cpu0
 	var ru syscall.Rusage

@@ -23,7 +23,10 @@ const sqliteDriver = "sqlite3-mailtrail"
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		// journal_size_limit: a log that a flood made long is cut back to
+		// what SQLite's own checkpoints kept it at (1000 pages) when it
+		// starts over, rather than keeping its longest size on disk.
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 4194304", nil)
 		return err
 	}})
 }
@@ -33,7 +36,7 @@ const (
 	// (1000 pages of 4 KiB): commits nudge the merger once they have
 	// written this much since the last nudge.
 	mergeBytes = 4 << 20
-	// logLimit is the log's length (pages, ~64 MiB) past which the
+	// logLimit is the log's length (pages, 16 MiB) past which the
 	// committer merges itself, as SQLite's own checkpoint did. A merge
 	// beside a writer that never pauses copies what was committed but
 	// cannot start the log over (SQLite restarts it only when a writer
@@ -41,7 +44,7 @@ const (
 	// only grow. A merge between two commits finds every frame merged and
 	// the next commit starts the log over. Like SQLite's own, it is
 	// PASSIVE: it never waits for readers.
-	logLimit = 16000
+	logLimit = 4096
 	// mergeEvery merges what other writers (the access log, jobs,
 	// erasures, retention) left in the log, which commits do not count.
 	mergeEvery = 30 * time.Second

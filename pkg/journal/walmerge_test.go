@@ -15,7 +15,8 @@ import (
 )
 
 // The journal's own connections leave the log to the merger: a commit
-// never waits for a checkpoint's copy and fsyncs.
+// never waits for a checkpoint's copy and fsyncs; a log a flood made long
+// is cut back when it starts over.
 func TestNoAutomaticCheckpoint(t *testing.T) {
 	j := openTemp(t)
 	var pages int
@@ -24,6 +25,13 @@ func TestNoAutomaticCheckpoint(t *testing.T) {
 	}
 	if pages != 0 {
 		t.Fatalf("wal_autocheckpoint = %d, want 0", pages)
+	}
+	var limit int
+	if err := j.DB().QueryRowContext(context.Background(), "PRAGMA journal_size_limit").Scan(&limit); err != nil {
+		t.Fatal(err)
+	}
+	if limit != 4<<20 {
+		t.Fatalf("journal_size_limit = %d, want %d", limit, 4<<20)
 	}
 }
 
