@@ -104,8 +104,10 @@ type Journal struct {
 	// hot are the events of the hot table, oldest first: sealed into a
 	// block once there are BlockEvents of them. Only a writer keeps them.
 	hot      []entry
-	blockEnc blockEncoder
-	terms    termSet
+	// sealers compress the blocks a commit seals, side by side; blocks
+	// holds a commit's full blocks.
+	sealers []*sealer
+	blocks  [][]entry
 	// merger merges the write-ahead log beside the commits (a writer's
 	// only); written is what the transaction under way wrote, roughly.
 	merger  *walMerger
@@ -189,8 +191,7 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	// Queries (the API's, the verifier's) run beside ingest; a connection
 	// closed for being idle loses its page cache and its parsed schema.
 	db.SetMaxIdleConns(8)
-	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, opts: opts, signer: opts.Signer,
-		blockEnc: blockEncoder{zstd: opts.Compression == CompressZstd}}
+	j := &Journal{db: db, path: path, now: opts.Now, sources: map[string]int64{}, opts: opts, signer: opts.Signer}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
@@ -620,11 +621,14 @@ func (j *Journal) addHot(ctx context.Context, tx *sql.Tx, fresh []entry) error {
 		all = append(j.hot[:persisted:persisted], fresh...)
 	}
 	sealed := 0
+	blocks := j.blocks[:0]
 	for len(all)-sealed >= be {
-		if err := j.writeBlock(ctx, tx, all[sealed:sealed+be]); err != nil {
-			return err
-		}
+		blocks = append(blocks, all[sealed:sealed+be])
 		sealed += be
+	}
+	j.blocks = blocks
+	if err := j.writeBlocks(ctx, tx, blocks); err != nil {
+		return err
 	}
 	if sealed > 0 && persisted > 0 {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM events WHERE seq <= ?", all[min(sealed, persisted)-1].seq); err != nil {
