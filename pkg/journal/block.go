@@ -279,6 +279,15 @@ type blockEncoder struct {
 // encode returns es's block metadata and data; the data is valid until the
 // next call.
 func (b *blockEncoder) encode(es []entry) (blockMeta, []byte, error) {
+	if cap(b.payload) == 0 {
+		// Room at once for a block like this one: grown by append from
+		// nothing, each encoder's buffer was copied a dozen times over.
+		n := 0
+		for i := range es {
+			n += len(es[i].data) + len(es[i].qid) + 48
+		}
+		b.payload = make([]byte, 0, n+n/8)
+	}
 	b.payload = appendBlockPayload(b.payload[:0], es)
 	var blob []byte
 	if b.zstd {
@@ -352,33 +361,36 @@ var termFields = [64]byte{
 
 // term hashes a field and value into a posting term (FNV-1a, 64 bits).
 // Addresses are compared case-insensitively, so they are hashed in lower
-// case.
+// case: ASCII ones folded as they are hashed (one pass, where a check
+// first and the hash after cost two), others through strings.ToLower.
 func term(field byte, v []byte) int64 {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	h = (h ^ uint64(field)) * prime
-	fold := field == termSender || field == termRecipient
-	if fold && !isASCII(v) {
-		v = []byte(strings.ToLower(string(v)))
-		fold = false
+	const offset = 14695981039346656037
+	start := (uint64(offset) ^ uint64(field)) * fnvPrime
+	if field != termSender && field != termRecipient {
+		return int64(fnv1a(start, v))
 	}
+	h := start
 	for _, c := range v {
-		if fold && 'A' <= c && c <= 'Z' {
+		if c >= utf8.RuneSelf {
+			return int64(fnv1a(start, []byte(strings.ToLower(string(v)))))
+		}
+		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		h = (h ^ uint64(c)) * prime
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return int64(h)
 }
 
-func isASCII(v []byte) bool {
+const fnvPrime = 1099511628211
+
+func fnv1a(h uint64, v []byte) uint64 {
 	for _, c := range v {
-		if c >= utf8.RuneSelf {
-			return false
-		}
+		h = (h ^ uint64(c)) * fnvPrime
 	}
-	return true
+	return h
 }
+
 
 // appendTerms appends the posting terms of an event.
 func appendTerms(dst []int64, e *entry) []int64 {
