@@ -391,7 +391,6 @@ func fnv1a(h uint64, v []byte) uint64 {
 	return h
 }
 
-
 // appendTerms appends the posting terms of an event.
 func appendTerms(dst []int64, e *entry) []int64 {
 	if e.tomb {

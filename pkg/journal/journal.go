@@ -103,7 +103,7 @@ type Journal struct {
 	packed, rowPostings bool
 	// hot are the events of the hot table, oldest first: sealed into a
 	// block once there are BlockEvents of them. Only a writer keeps them.
-	hot      []entry
+	hot []entry
 	// sealers compress the blocks a commit seals, side by side; blocks
 	// holds a commit's full blocks.
 	sealers []*sealer
