@@ -20,6 +20,7 @@ import (
 
 	"github.com/mailtrail/mailtrail/pkg/config"
 	"github.com/mailtrail/mailtrail/pkg/correlate"
+	"github.com/mailtrail/mailtrail/pkg/cputime"
 	"github.com/mailtrail/mailtrail/pkg/event"
 	"github.com/mailtrail/mailtrail/pkg/server"
 )
@@ -89,7 +90,7 @@ func replay(ctx context.Context, c *config.Config, files []string, show bool, st
 		return nil, err
 	}
 	sum := &replaySummary{start: time.Now(), files: len(files), journal: c.Journal.Path}
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	var total int64
 	for _, f := range files {
 		st, err := os.Stat(f)
@@ -137,7 +138,7 @@ func replay(ctx context.Context, c *config.Config, files []string, show bool, st
 	}
 	sum.size = srv.Journal().Size()
 	sum.elapsed = time.Since(sum.start)
-	sum.cpu = cpuTime() - cpu0
+	sum.cpu = cputime.Process() - cpu0
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		sum.maxRSS = ru.Maxrss * 1024 // Linux reports KiB
@@ -174,14 +175,6 @@ func uncompressedSize(path string, size int64) int64 {
 		return size
 	}
 	return int64(binary.LittleEndian.Uint32(b[:]))
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (s *replaySummary) write(w io.Writer) {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/cputime"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 )
@@ -27,7 +27,7 @@ func BenchmarkCommit(b *testing.B) {
 	ctx := context.Background()
 
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	const batch = 8192
 	for done := 0; done < b.N; {
 		n := min(batch, b.N-done)
@@ -39,7 +39,7 @@ func BenchmarkCommit(b *testing.B) {
 		done += len(chunk)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/event")
 	if _, err := j.DB().Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		b.Fatal(err)
 	}
@@ -106,14 +106,6 @@ func fill(b *testing.B, j *Journal, recs []Record, n int) {
 		}
 		done += len(chunk)
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // simulatedRecords parses 100k lines of the simulator's mix.

@@ -3,10 +3,10 @@ package ship
 import (
 	"bytes"
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/cputime"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
@@ -42,14 +42,6 @@ func simulatedJournal(b *testing.B) *journal.Journal {
 	return j
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // benchShip ships the whole journal to sink once per op, from cursor 0,
 // and reports events per CPU-second of this process (the exporter's side:
 // journal reads, leaf hashes, encoding, HTTP; the store is another
@@ -58,7 +50,7 @@ func benchShip(b *testing.B, sink Sink) {
 	j := simulatedJournal(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		if err := j.SetShipCursor(ctx, sink.Name(), 0); err != nil {
 			b.Fatal(err)
@@ -70,7 +62,7 @@ func benchShip(b *testing.B, sink Sink) {
 	}
 	b.StopTimer()
 	n := float64(benchEvents) * float64(b.N)
-	b.ReportMetric(n/(cpuTime()-cpu0).Seconds(), "events/CPU-s")
+	b.ReportMetric(n/(cputime.Process()-cpu0).Seconds(), "events/CPU-s")
 	b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
 }
 

@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/cputime"
 	"github.com/mailtrail/mailtrail/pkg/simulate"
 	"github.com/mailtrail/mailtrail/pkg/tailer"
 )
@@ -39,7 +39,7 @@ func BenchmarkFollowFile(b *testing.B) {
 	}
 	b.SetBytes(int64(len(benchLog) / benchLines))
 	b.ResetTimer()
-	before := cpuTime(b)
+	before := cputime.Process()
 	done := 0
 	for done < b.N {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -65,13 +65,5 @@ func BenchmarkFollowFile(b *testing.B) {
 		done += n
 	}
 	// Whole passes: done may exceed b.N.
-	b.ReportMetric(float64(cpuTime(b)-before)/float64(done), "cpu-ns/op")
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(cputime.Process()-before)/float64(done), "cpu-ns/op")
 }
