@@ -252,9 +252,8 @@ func (j *Journal) EraseNoted(ctx context.Context, subjects []string, actor, note
 	// The log still holds the pages as they were before; emptying it is
 	// what makes the subject leave the files. A reader holding an old
 	// snapshot keeps it busy; the next erasure or checkpoint retries.
-	var busy, logPages, moved int
-	if err := j.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &moved); err == nil {
-		res.WALTruncated = busy == 0
+	if j.merger != nil { // a writer's: always
+		res.WALTruncated, _ = j.merger.truncate(ctx)
 	}
 	return res, nil
 }

@@ -169,10 +169,31 @@ func (m *walMerger) mergeBetweenCommits(ctx context.Context) bool {
 	return false
 }
 
+// truncate merges the whole log and empties its file, after the merge
+// under way if any: SQLite runs one checkpoint at a time and gives up at
+// once beside another, so an erasure's truncation beside a merge would
+// fail for no reason of its own. It reports whether the file was emptied
+// (a reader of an older snapshot keeps it).
+func (m *walMerger) truncate(ctx context.Context) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	busy, _, _, err := m.run1(ctx, "TRUNCATE")
+	if err != nil || busy != 0 {
+		return false, err
+	}
+	m.logPages.Store(0)
+	return true, nil
+}
+
 // checkpoint runs one passive checkpoint: whether it could not finish (a
 // reader or writer in the way), the log's length and how much of it is
 // merged, in pages.
 func (m *walMerger) checkpoint(ctx context.Context) (busy, frames, merged int, err error) {
+	return m.run1(ctx, "PASSIVE")
+}
+
+// run1 runs one checkpoint of mode on the merger's connection.
+func (m *walMerger) run1(ctx context.Context, mode string) (busy, frames, merged int, err error) {
 	if m.conn == nil {
 		if m.conn, err = m.db.Conn(ctx); err != nil {
 			return 0, 0, 0, err
@@ -184,7 +205,7 @@ func (m *walMerger) checkpoint(ctx context.Context) (busy, frames, merged int, e
 			return 0, 0, 0, err
 		}
 	}
-	if err = m.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &merged); err != nil {
+	if err = m.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &merged); err != nil {
 		m.dropConn() // the next merge starts on a fresh one
 	}
 	return busy, frames, merged, err

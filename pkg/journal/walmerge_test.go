@@ -118,3 +118,45 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return st.Size()
 }
+
+// An erasure empties the log's file even while the merger is merging: it
+// waits for the merge instead of failing beside it (SQLite gives up at
+// once on a second checkpoint).
+func TestTruncateBesideMerges(t *testing.T) {
+	j := openTemp(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	stop := make(chan struct{})
+	merging := make(chan struct{})
+	go func() {
+		defer close(merging)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				j.merger.merge(ctx)
+			}
+		}
+	}()
+	for i := 0; i < 30; i++ {
+		recs := make([]Record, 64)
+		for k := range recs {
+			recs[k] = Record{Source: "/var/log/mail.log", Event: event.Event{Kind: event.KindUnknown, Raw: noise(rng, 300)}}
+		}
+		if err := j.Commit(ctx, recs, nil); err != nil {
+			t.Fatal(err)
+		}
+		done, err := j.merger.truncate(ctx)
+		if err != nil || !done {
+			close(stop)
+			<-merging
+			t.Fatalf("truncation %d beside merges: done %v, %v", i, done, err)
+		}
+	}
+	close(stop)
+	<-merging
+	if st, err := os.Stat(j.Path() + "-wal"); err != nil || st.Size() != 0 {
+		t.Fatalf("log file after the last truncation: %v, %v", st, err)
+	}
+}
