@@ -45,8 +45,8 @@ const (
 	// the next commit starts the log over. Like SQLite's own, it is
 	// PASSIVE: it never waits for readers.
 	logLimit = 4096
-	// mergeEvery merges what other writers (the access log, jobs,
-	// erasures, retention) left in the log, which commits do not count.
+	// mergeEvery merges what writers other than Commit (erasures,
+	// retention, jobs) left in the log: only Commit counts what it wrote.
 	mergeEvery = 30 * time.Second
 )
 
@@ -72,9 +72,11 @@ type walMerger struct {
 	// merge between commits finished), sinceMerge what commits wrote
 	// since that merge began: together, about how long the log is now.
 	logPages, sinceMerge atomic.Int64
-	// hold keeps merges back from a merge between commits to the next
-	// commit, which starts the log over only if no merge runs beside it.
-	hold atomic.Bool
+	// holdUntil (Unix ns) keeps merges back from a merge between commits
+	// to the next commit, which starts the log over only if no merge runs
+	// beside it; for a second at most, so that a journal no commit comes
+	// to is still merged.
+	holdUntil atomic.Int64
 	// limit is logLimit, lower in tests.
 	limit int64
 }
@@ -96,7 +98,7 @@ func newWALMerger(db *sql.DB, limit int) *walMerger {
 // and waits for it, only when the merger has fallen so far behind that
 // the log is limit pages long.
 func (m *walMerger) wrote(n int) {
-	m.hold.Store(false)
+	m.holdUntil.Store(0)
 	since := m.sinceMerge.Add(int64(n))
 	if m.logPages.Load()*pageBytes+since >= (m.limit*pageBytes)+m.slack {
 		if m.mergeBetweenCommits(context.Background()) {
@@ -138,7 +140,7 @@ func (m *walMerger) run() {
 func (m *walMerger) merge(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.hold.Load() {
+	if time.Now().UnixNano() < m.holdUntil.Load() {
 		return
 	}
 	m.sinceMerge.Store(0)
@@ -162,7 +164,7 @@ func (m *walMerger) mergeBetweenCommits(ctx context.Context) bool {
 	}
 	if busy == 0 && merged == frames {
 		m.logPages.Store(0)
-		m.hold.Store(true)
+		m.holdUntil.Store(time.Now().Add(time.Second).UnixNano())
 		return true
 	}
 	m.logPages.Store(int64(frames))
