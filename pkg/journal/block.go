@@ -517,26 +517,27 @@ func (j *Journal) writeBlock(ctx context.Context, tx *sql.Tx, es []entry) error 
 	return j.writeSealed(ctx, tx, s)
 }
 
-// writeBlocks stores each of blocks as a sealed block with its postings.
-// Their compression and terms, a third of a commit's CPU, are worked out
-// side by side (the rows are written in order after), so that a batch
-// arriving faster than one core seals keeps the second busy: ingest's
-// committer, which waits for this, is what the parsing waits for.
-func (j *Journal) writeBlocks(ctx context.Context, tx *sql.Tx, blocks [][]entry) error {
+// writeBlocks stores es, whole blocks of be events, as sealed blocks with
+// their postings. Their compression and terms, a third of a commit's CPU,
+// are worked out side by side (the rows are written in order after), so
+// that a batch arriving faster than one core seals keeps the second busy:
+// ingest's committer, which waits for this, is what the parsing waits for.
+func (j *Journal) writeBlocks(ctx context.Context, tx *sql.Tx, es []entry, be int) error {
+	n := len(es) / be
 	var wg sync.WaitGroup
-	for i := 1; i < len(blocks); i++ {
+	for i := 1; i < n; i++ {
 		s := j.sealer(i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.prepare(blocks[i])
+			s.prepare(es[i*be : (i+1)*be])
 		}()
 	}
-	if len(blocks) > 0 {
-		j.sealer(0).prepare(blocks[0])
+	if n > 0 {
+		j.sealer(0).prepare(es[:be])
 	}
 	wg.Wait()
-	for i := range blocks {
+	for i := 0; i < n; i++ {
 		if err := j.writeSealed(ctx, tx, j.sealers[i]); err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func (j *Journal) loadTree(ctx context.Context) error {
 		}
 		j.tree = t
 		j.lastCheckpointTime = j.now().UnixNano()
-		return j.saveTree(ctx, j.db)
+		return j.saveTree(ctx, j.saveMerkle)
 	}
 	if err != nil {
 		return fmt.Errorf("read Merkle tree: %w", err)
@@ -82,13 +82,11 @@ func (j *Journal) loadTree(ctx context.Context) error {
 	return nil
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 const saveMerkleSQL = "INSERT INTO merkle (id, size, frontier) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier"
 
-func (j *Journal) saveTree(ctx context.Context, db execer) error {
+// saveTree stores the tree's frontier with save, the prepared saveMerkle
+// statement or its form inside a transaction.
+func (j *Journal) saveTree(ctx context.Context, save *sql.Stmt) error {
 	var frontier []byte
 	for _, h := range j.tree.Frontier() {
 		frontier = append(frontier, h[:]...)
@@ -96,13 +94,7 @@ func (j *Journal) saveTree(ctx context.Context, db execer) error {
 	if frontier == nil {
 		frontier = []byte{}
 	}
-	var err error
-	if tx, ok := db.(*sql.Tx); ok && j.saveMerkle != nil {
-		_, err = tx.StmtContext(ctx, j.saveMerkle).ExecContext(ctx, int64(j.tree.Size()), frontier)
-	} else {
-		_, err = db.ExecContext(ctx, saveMerkleSQL, int64(j.tree.Size()), frontier)
-	}
-	if err != nil {
+	if _, err := save.ExecContext(ctx, int64(j.tree.Size()), frontier); err != nil {
 		return fmt.Errorf("save Merkle tree: %w", err)
 	}
 	return nil

@@ -104,10 +104,8 @@ type Journal struct {
 	// hot are the events of the hot table, oldest first: sealed into a
 	// block once there are BlockEvents of them. Only a writer keeps them.
 	hot []entry
-	// sealers compress the blocks a commit seals, side by side; blocks
-	// holds a commit's full blocks.
+	// sealers compress the blocks a commit seals, side by side.
 	sealers []*sealer
-	blocks  [][]entry
 	// merger merges the write-ahead log beside the commits (a writer's
 	// only); written is what the transaction under way wrote, roughly.
 	merger  *walMerger
@@ -530,7 +528,7 @@ func (j *Journal) commit(ctx context.Context, tx *sql.Tx, recs []Record, positio
 		return err
 	}
 	if len(recs) > 0 {
-		if err := j.saveTree(ctx, tx); err != nil {
+		if err := j.saveTree(ctx, tx.StmtContext(ctx, j.saveMerkle)); err != nil {
 			return err
 		}
 		if err := j.maybeCheckpoint(ctx, tx, now); err != nil {
@@ -620,14 +618,8 @@ func (j *Journal) addHot(ctx context.Context, tx *sql.Tx, fresh []entry) error {
 	if persisted > 0 {
 		all = append(j.hot[:persisted:persisted], fresh...)
 	}
-	sealed := 0
-	blocks := j.blocks[:0]
-	for len(all)-sealed >= be {
-		blocks = append(blocks, all[sealed:sealed+be])
-		sealed += be
-	}
-	j.blocks = blocks
-	if err := j.writeBlocks(ctx, tx, blocks); err != nil {
+	sealed := len(all) / be * be
+	if err := j.writeBlocks(ctx, tx, all[:sealed], be); err != nil {
 		return err
 	}
 	if sealed > 0 && persisted > 0 {
