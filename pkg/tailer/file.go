@@ -369,14 +369,26 @@ func fingerprint(r io.Reader) (string, error) {
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return "", err
 	}
-	buf = buf[:n]
-	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-		buf = buf[:i+1]
-	} else if n < fingerprintBytes {
+	b, ok := head(buf[:n])
+	if !ok {
 		return "", nil
 	}
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:8]), nil
+	return hashHead(b), nil
+}
+
+// head is what a fingerprint covers of buf, a file's first
+// fingerprintBytes or fewer: its first line, or all of buf if the line is
+// longer; ok is false while the file has no complete first line.
+func head(buf []byte) (b []byte, ok bool) {
+	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+		return buf[:i+1], true
+	}
+	return buf, len(buf) == fingerprintBytes
+}
+
+func hashHead(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // headCache computes the fingerprint of an open file as fingerprint does,
@@ -394,21 +406,14 @@ func (h *headCache) of(file *os.File) (string, error) {
 	if err != nil && err != io.EOF {
 		return "", err
 	}
-	b := h.buf[:n]
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i+1]
-	} else if n < fingerprintBytes {
+	b, ok := head(h.buf[:n])
+	if !ok {
 		return "", nil
 	}
-	if h.bytes != nil && bytes.Equal(b, h.bytes) {
-		return h.fp, nil
+	if h.bytes == nil || !bytes.Equal(b, h.bytes) {
+		h.bytes, h.fp = append(h.bytes[:0], b...), hashHead(b)
 	}
-	fp, err := fingerprint(bytes.NewReader(b))
-	if err != nil {
-		return "", err
-	}
-	h.bytes, h.fp = append(h.bytes[:0], b...), fp
-	return fp, nil
+	return h.fp, nil
 }
 
 func inodeOf(st fs.FileInfo) uint64 {
