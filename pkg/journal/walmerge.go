@@ -146,7 +146,7 @@ func (m *walMerger) merge(ctx context.Context) {
 	m.sinceMerge.Store(0)
 	// A log SQLite could not read (another checkpoint, a writer
 	// restarting it) gives -1: the estimate stays as it was.
-	if _, frames, _, err := m.checkpoint(ctx); err == nil && frames >= 0 {
+	if _, frames, _, err := m.checkpoint(ctx, "PASSIVE"); err == nil && frames >= 0 {
 		m.logPages.Store(int64(frames))
 	}
 }
@@ -158,7 +158,7 @@ func (m *walMerger) mergeBetweenCommits(ctx context.Context) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sinceMerge.Store(0)
-	busy, frames, merged, err := m.checkpoint(ctx)
+	busy, frames, merged, err := m.checkpoint(ctx, "PASSIVE")
 	if err != nil || frames < 0 {
 		return false
 	}
@@ -179,7 +179,7 @@ func (m *walMerger) mergeBetweenCommits(ctx context.Context) bool {
 func (m *walMerger) truncate(ctx context.Context) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	busy, _, _, err := m.run1(ctx, "TRUNCATE")
+	busy, _, _, err := m.checkpoint(ctx, "TRUNCATE")
 	if err != nil || busy != 0 {
 		return false, err
 	}
@@ -187,15 +187,10 @@ func (m *walMerger) truncate(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// checkpoint runs one passive checkpoint: whether it could not finish (a
-// reader or writer in the way), the log's length and how much of it is
-// merged, in pages.
-func (m *walMerger) checkpoint(ctx context.Context) (busy, frames, merged int, err error) {
-	return m.run1(ctx, "PASSIVE")
-}
-
-// run1 runs one checkpoint of mode on the merger's connection.
-func (m *walMerger) run1(ctx context.Context, mode string) (busy, frames, merged int, err error) {
+// checkpoint runs one checkpoint of mode on the merger's connection:
+// whether it could not finish (a reader or writer in the way), the log's
+// length and how much of it is merged, in pages.
+func (m *walMerger) checkpoint(ctx context.Context, mode string) (busy, frames, merged int, err error) {
 	if m.conn == nil {
 		if m.conn, err = m.db.Conn(ctx); err != nil {
 			return 0, 0, 0, err
