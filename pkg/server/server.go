@@ -399,8 +399,11 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Each send carries what one read gave, up to 64 KiB of lines.
-	lines := make(chan []tailer.Line, 64)
+	// Each send carries what one read gave, up to 64 KiB of lines: 16 of
+	// them are 1 MiB, a batch's worth of the simulated log, enough to keep
+	// the parser fed while the readers wake. At 64 the lines waiting held
+	// 7 MB of heap, and the collector let the heap grow twice that.
+	lines := make(chan []tailer.Line, 16)
 	sourcesDone := make(chan error, 1)
 	go func() {
 		sourcesDone <- ingest.RunSources(ctx, ingest.Sources{
