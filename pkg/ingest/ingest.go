@@ -80,8 +80,8 @@ const (
 // it has, so a clean shutdown keeps everything read, and returns ctx's
 // error).
 //
-// A batch is committed in the background while the next one is parsed and
-// correlated, so that a log arriving faster than one core keeps up uses
+// A batch is committed in the background while the next ones are parsed
+// and correlated, so that a log arriving faster than one core keeps up uses
 // two; batches are committed one at a time and in order, each in one
 // transaction with the positions its lines were read up to.
 func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
@@ -104,7 +104,10 @@ func Run(ctx context.Context, cfg Config, lines <-chan []tailer.Line) error {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	b := &batcher{cfg: cfg, recs: make([]journal.Record, 0, cfg.BatchSize), pos: map[string]event.Position{},
-		todo: make(chan batch), done: make(chan committed)}
+		todo: make(chan batch, 1), progress: make(chan progress, 4)}
+	// progress has room for all the committer can have to tell at once (a
+	// batch's done, the next one's sealed and done), so the committer,
+	// which tells of sealing inside the journal's commit, never waits.
 	b.hot, b.blockEvents = cfg.Journal.HotEvents()
 	b.limit = journal.AlignedCommitSize(cfg.BatchSize, b.hot, b.blockEvents)
 	// The background commits outlive ctx by as much as shutdown allows:
@@ -172,12 +175,14 @@ type batch struct {
 	acks      []pendingAck
 }
 
-// committed is the committer's answer for a batch: its error, or the
-// journal's hot events after it.
-type committed struct {
-	recs []journal.Record // emptied, for the batcher to fill again
-	err  error
-	hot  int
+// progress is what the committer tells of a batch, in order: that it is
+// sealed (journal.CommitSealed), then that it is committed, with its
+// error or the journal's hot events after it.
+type progress struct {
+	sealed bool
+	recs   []journal.Record // emptied, for the batcher to fill again
+	err    error
+	hot    int
 }
 
 type batcher struct {
@@ -188,14 +193,15 @@ type batcher struct {
 	// faster than the flush interval (journal.CommitSize). hot is the
 	// journal's hot events once the batches handed off are committed.
 	limit, hot, blockEvents int
-	// The committer takes batches from todo and answers on done; inFlight
-	// says a batch was handed off and its answer not yet received.
-	todo          chan batch
-	done          chan committed
-	inFlight      bool
-	cancelCommits func()
-	// spare are the records of the last batch committed, filled next.
-	spare []journal.Record
+	// The committer takes batches from todo and tells its progress on
+	// progress: of the batches handed off, sealed are sealed and done
+	// committed (or failed).
+	todo                 chan batch
+	progress             chan progress
+	handed, sealed, done int
+	cancelCommits        func()
+	// spare are the records of batches committed, filled next.
+	spare [][]journal.Record
 	pos   map[string]event.Position
 	order []string // sources in pos, in first-seen order
 	// The newest line's position waits here until a line of another
@@ -311,39 +317,66 @@ func (b *batcher) add(l tailer.Line, ref time.Time) {
 // committer commits the batches handed off, in order.
 func (b *batcher) committer(ctx context.Context) {
 	for bt := range b.todo {
-		err := b.commit(ctx, bt)
+		told := false
+		sealed := func() {
+			if !told {
+				told = true
+				b.progress <- progress{sealed: true}
+			}
+		}
+		err := b.commit(ctx, bt, sealed)
+		sealed()
 		hot := 0
 		if err == nil {
 			hot, _ = b.cfg.Journal.HotEvents()
 		}
 		// The records are not cleared: ParseInto sets every field of the
 		// ones filled next, and clearing a batch of 784-byte records (the
-		// line text they point to lives no longer than one batch more)
+		// line text they point to lives no longer than two batches more)
 		// cost 3% of serve's CPU.
-		b.done <- committed{recs: bt.recs[:0], err: err, hot: hot}
+		b.progress <- progress{recs: bt.recs[:0], err: err, hot: hot}
 	}
 }
 
-// wait waits for the batch in flight, if any, to be committed.
-func (b *batcher) wait(ctx context.Context) error {
-	if !b.inFlight {
+// waitUntil takes the committer's progress until ok holds, or a commit
+// failed, or ctx ends.
+func (b *batcher) waitUntil(ctx context.Context, ok func() bool) error {
+	for !ok() {
+		select {
+		case p := <-b.progress:
+			if err := b.answer(p); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// waitCommitted waits for every batch handed off to be committed.
+func (b *batcher) waitCommitted(ctx context.Context) error {
+	return b.waitUntil(ctx, func() bool { return b.done == b.handed })
+}
+
+func (b *batcher) answer(p progress) error {
+	if p.sealed {
+		b.sealed++
 		return nil
 	}
-	select {
-	case c := <-b.done:
-		b.answer(c)
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
+	b.done++
+	if p.err != nil {
+		return p.err
 	}
-}
-
-func (b *batcher) answer(c committed) {
-	b.inFlight = false
-	b.hot = c.hot
-	if cap(c.recs) > cap(b.spare) {
-		b.spare = c.recs
+	if b.done == b.handed {
+		// Nothing else in flight: the journal's count, in case another
+		// writer (the access log) committed in between.
+		b.hot = p.hot
 	}
+	if len(b.spare) < 2 {
+		b.spare = append(b.spare, p.recs)
+	}
+	return nil
 }
 
 // take empties the batch being filled and returns it with the positions
@@ -358,8 +391,10 @@ func (b *batcher) take() batch {
 	}
 	bt := batch{recs: b.recs, positions: b.checkpoints(positions), acks: b.acks}
 	b.acks = nil
-	b.recs, b.spare = b.spare, nil
-	if b.recs == nil {
+	if n := len(b.spare); n > 0 {
+		b.recs = b.spare[n-1]
+		b.spare = b.spare[:n-1]
+	} else {
 		b.recs = make([]journal.Record, 0, b.cfg.BatchSize)
 	}
 	clear(b.pos)
@@ -367,52 +402,57 @@ func (b *batcher) take() batch {
 	return bt
 }
 
-// handOff gives the batch to the committer once the one before it is
-// committed: while the journal fails, at most one more batch is read.
+// handOff queues the batch for the committer as soon as the batch before
+// it is sealed (journal.CommitSealed): the parsing then goes on beside that
+// batch's one-threaded database writes, where waiting until it was
+// committed left a core idle. At most one batch waits in the queue, so
+// while the journal fails, at most two more batches are read.
 func (b *batcher) handOff(ctx context.Context) error {
 	if len(b.recs) == 0 {
 		return nil
 	}
-	if err := b.wait(ctx); err != nil {
+	// Once the batch before is sealed, the committer has taken it, and
+	// the queue has room.
+	if err := b.waitUntil(ctx, func() bool { return b.sealed == b.handed }); err != nil {
 		return err
 	}
 	n := len(b.recs)
 	bt := b.take()
-	// The committer, done with the batch before, is waiting for this one.
 	acked := len(bt.acks) > 0
 	b.todo <- bt
-	b.inFlight = true
-	b.limit = journal.AlignedCommitSize(b.cfg.BatchSize, (b.hot+n)%b.blockEvents, b.blockEvents)
+	b.handed++
+	b.hot = (b.hot + n) % b.blockEvents
+	b.limit = journal.AlignedCommitSize(b.cfg.BatchSize, b.hot, b.blockEvents)
 	if acked {
 		// Senders that wait for their lines' commit (RELP) are answered
 		// before more is read, as when commits did not run in the
 		// background: their window, not the parsing, bounds their rate.
-		return b.wait(ctx)
+		return b.waitCommitted(ctx)
 	}
 	return nil
 }
 
 // finish commits what is left once the lines have ended.
 func (b *batcher) finish(ctx context.Context) error {
-	if err := b.wait(ctx); err != nil {
+	if err := b.waitCommitted(ctx); err != nil {
 		return b.shutdown(err)
 	}
 	if len(b.recs) == 0 {
 		return nil
 	}
-	return b.commit(ctx, b.take())
+	return b.commit(ctx, b.take(), nil)
 }
 
 // commit commits a batch, retrying with growing pauses while the journal
 // fails (a full disk, an I/O error): nothing read is dropped, and since
-// the batcher waits for it before handing off the next batch, the sources
-// wait too.
-func (b *batcher) commit(ctx context.Context, bt batch) error {
+// the batcher hands off no batch past the one queued after it, the
+// sources wait too. sealed, if not nil, is journal.CommitSealed's.
+func (b *batcher) commit(ctx context.Context, bt batch, sealed func()) error {
 	recs, positions := bt.recs, bt.positions
 	pause := 100 * time.Millisecond
 	for {
 		start := time.Now()
-		err := b.cfg.Journal.Commit(ctx, recs, positions)
+		err := b.cfg.Journal.CommitSealed(ctx, recs, positions, sealed)
 		if err == nil {
 			if b.cfg.Observer != nil {
 				b.cfg.Observer.Committed(len(recs), time.Since(start))
@@ -464,22 +504,22 @@ func (b *batcher) checkpoints(positions []journal.SourcePosition) []journal.Sour
 func (b *batcher) shutdown(why error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if b.inFlight {
+	for b.done < b.handed {
+		var p progress
 		select {
-		case c := <-b.done:
-			b.answer(c)
+		case p = <-b.progress:
 		case <-ctx.Done():
+			// The commits under way and queued end at once now.
 			b.cancelCommits()
-			c := <-b.done
-			b.answer(c)
-			if c.err != nil {
-				b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", c.err)
-			}
+			p = <-b.progress
+		}
+		if err := b.answer(p); err != nil {
+			b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", err)
 		}
 	}
 	if len(b.recs) > 0 {
 		n := len(b.recs)
-		if err := b.commit(ctx, b.take()); err != nil {
+		if err := b.commit(ctx, b.take(), nil); err != nil {
 			b.cfg.Logger.Error("events read before shutdown were not journaled; they will be read again", "err", err, "events", n)
 		}
 	}

@@ -537,12 +537,21 @@ func (j *Journal) writeBlocks(ctx context.Context, tx *sql.Tx, es []entry, be in
 		j.sealer(0).prepare(es[:be])
 	}
 	wg.Wait()
+	j.callSealed()
 	for i := 0; i < n; i++ {
 		if err := j.writeSealed(ctx, tx, j.sealers[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// callSealed tells the committer, once, that the commit's CPU work is done.
+func (j *Journal) callSealed() {
+	if j.sealed != nil {
+		j.sealed()
+		j.sealed = nil
+	}
 }
 
 // writeSealed writes a prepared block's rows.

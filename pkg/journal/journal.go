@@ -114,6 +114,9 @@ type Journal struct {
 	batchBuf []byte
 	ends     []int
 	fresh    []entry
+	// sealed is CommitSealed's callback for the commit under way, until
+	// it is called.
+	sealed func()
 	// legacy marks a read-only journal of a schema before blocks.
 	legacy bool
 
@@ -400,8 +403,19 @@ const insertChunk = 64
 // Commit writes a batch of records and the positions they were read up to,
 // in one transaction: after a crash either all of it is there or none.
 func (j *Journal) Commit(ctx context.Context, recs []Record, positions []SourcePosition) error {
+	return j.CommitSealed(ctx, recs, positions, nil)
+}
+
+// CommitSealed is Commit that calls sealed, if not nil, once the batch's
+// blocks are compressed and indexed and what is left is mostly writing
+// rows, one-threaded, in the transaction; or, if the commit ends before
+// that, as it ends. A caller that commits in the background can go on to
+// work that uses the other cores meanwhile.
+func (j *Journal) CommitSealed(ctx context.Context, recs []Record, positions []SourcePosition, sealed func()) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.sealed = sealed
+	defer j.callSealed()
 	// A commit does not begin once ctx has ended, and a begun one is not
 	// cut short: the batch would only be read again. Without a cancellable
 	// context the driver also runs each statement on this goroutine rather

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -125,5 +126,56 @@ func TestCloseMergesWALAfterCancelledQuery(t *testing.T) {
 	}
 	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
 		t.Fatalf("%s-wal left with %d bytes after Close", path, fi.Size())
+	}
+}
+
+// CommitSealed's callback comes once per commit, after the blocks are
+// sealed and before the transaction makes the events visible; a commit
+// that fails before sealing still calls it, so a caller waiting for it is
+// never left waiting.
+func TestCommitSealedBeforeRows(t *testing.T) {
+	ctx := context.Background()
+	j, err := Open(ctx, filepath.Join(t.TempDir(), "j.db"), Options{BlockEvents: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	batch := func(from, n int) []Record {
+		var recs []Record
+		for i := from; i < from+n; i++ {
+			recs = append(recs, Record{Source: "a", Event: event.Event{Raw: fmt.Sprintf("line %d", i)}})
+		}
+		return recs
+	}
+	for _, tc := range []struct {
+		name   string
+		n      int
+		before int64
+	}{
+		{"two blocks", 128, 0},
+		{"less than a block", 10, 128},
+	} {
+		calls := 0
+		err := j.CommitSealed(ctx, batch(0, tc.n), nil, func() {
+			calls++
+			if n, err := j.Count(ctx); err != nil || n != tc.before {
+				t.Errorf("%s: when sealed, readers see %d events (%v), want %d", tc.name, n, err, tc.before)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if calls != 1 {
+			t.Errorf("%s: sealed called %d times, want once", tc.name, calls)
+		}
+		if n, err := j.Count(ctx); err != nil || n != tc.before+int64(tc.n) {
+			t.Errorf("%s: after the commit, %d events (%v), want %d", tc.name, n, err, tc.before+int64(tc.n))
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	calls := 0
+	if err := j.CommitSealed(cancelled, batch(0, 64), nil, func() { calls++ }); err == nil || calls != 1 {
+		t.Errorf("a commit on a cancelled context: err %v, sealed called %d times; want an error and one call", err, calls)
 	}
 }
