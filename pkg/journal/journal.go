@@ -172,7 +172,8 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: compression %q: want %s or %s", path, opts.Compression, CompressS2, CompressZstd)
 	}
 	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
+	// WAL mode is set by the driver's connect hook (walmerge.go), after
+	// the page size.
 	// NORMAL is durable against process crashes (kill -9) in WAL mode; a
 	// power loss may drop the last commits, events and positions together.
 	q.Set("_synchronous", "NORMAL")
@@ -250,7 +251,12 @@ func open(ctx context.Context, path string, opts Options) (*Journal, error) {
 			}
 		}
 		j.startFilters()
-		j.merger = startWALMerger(db)
+		var pageBytes int
+		if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageBytes); err != nil {
+			j.Close()
+			return nil, fmt.Errorf("open journal %s: read page size: %w", path, err)
+		}
+		j.merger = startWALMerger(db, pageBytes)
 	}
 	return j, nil
 }

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,12 +22,22 @@ import (
 // (walMerger), which a commit only nudges.
 const sqliteDriver = "sqlite3-mailtrail"
 
+// pageSize is the page size of a journal created now. SQLite's default
+// of 4 KiB made every commit and every merge a syscall per 4 KiB (the log's
+// frames are written, and merged, one page each): with 16 KiB pages replay
+// costs 4% less CPU (a fifth less system time) and runs 6% faster, in a
+// journal of the same size; 32 and 64 KiB measured no better. A journal
+// keeps the page size it was created with.
+const pageSize = 16384
+
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// The page size before WAL mode: only a database without a
+		// page yet takes it, and turning WAL on writes the first.
 		// journal_size_limit: a log that a flood made long is cut back to
-		// what SQLite's own checkpoints kept it at (1000 pages) when it
-		// starts over, rather than keeping its longest size on disk.
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 4194304", nil)
+		// 4 MiB when it starts over, rather than keeping its longest size
+		// on disk.
+		_, err := c.Exec("PRAGMA page_size = "+strconv.Itoa(pageSize)+"; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 4194304", nil)
 		return err
 	}})
 }
@@ -36,7 +47,7 @@ const (
 	// (1000 pages of 4 KiB): commits nudge the merger once they have
 	// written this much since the last nudge.
 	mergeBytes = 4 << 20
-	// logLimit is the log's length (pages, 16 MiB) past which the
+	// logLimit is the log's length (bytes) past which the
 	// committer merges itself, as SQLite's own checkpoint did. A merge
 	// beside a writer that never pauses copies what was committed but
 	// cannot start the log over (SQLite restarts it only when a writer
@@ -44,7 +55,7 @@ const (
 	// only grow. A merge between two commits finds every frame merged and
 	// the next commit starts the log over. Like SQLite's own, it is
 	// PASSIVE: it never waits for readers.
-	logLimit = 4096
+	logLimit = 16 << 20
 	// mergeEvery merges what writers other than Commit (erasures,
 	// retention, jobs) left in the log: only Commit counts what it wrote.
 	mergeEvery = 30 * time.Second
@@ -77,34 +88,34 @@ type walMerger struct {
 	// beside it; for a second at most, so that a journal no commit comes
 	// to is still merged.
 	holdUntil atomic.Int64
-	// limit is logLimit, lower in tests.
-	limit int64
+	// limit is logLimit, lower in tests; pageBytes the journal's page
+	// size, what the log's frames (pages) are counted in.
+	limit, pageBytes int64
 }
 
-const pageBytes = 4096
-
-func startWALMerger(db *sql.DB) *walMerger {
-	m := newWALMerger(db, logLimit)
+func startWALMerger(db *sql.DB, pageBytes int) *walMerger {
+	m := newWALMerger(db, logLimit, pageBytes)
 	go m.run()
 	return m
 }
 
-func newWALMerger(db *sql.DB, limit int) *walMerger {
-	return &walMerger{db: db, nudge: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), limit: int64(limit)}
+func newWALMerger(db *sql.DB, limit, pageBytes int) *walMerger {
+	return &walMerger{db: db, nudge: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		limit: int64(limit), pageBytes: int64(pageBytes)}
 }
 
 // wrote counts n bytes committed (the committer calls it between
 // transactions) and nudges the merger once enough are. It merges itself,
 // and waits for it, only when the merger has fallen so far behind that
-// the log is limit pages long.
+// the log is limit bytes long.
 func (m *walMerger) wrote(n int) {
 	m.holdUntil.Store(0)
 	since := m.sinceMerge.Add(int64(n))
-	if m.logPages.Load()*pageBytes+since >= (m.limit*pageBytes)+m.slack {
+	if m.logPages.Load()*m.pageBytes+since >= m.limit+m.slack {
 		if m.mergeBetweenCommits(context.Background()) {
 			m.slack = 0
 		} else {
-			m.slack += m.limit * pageBytes / 4
+			m.slack += m.limit / 4
 		}
 		return
 	}
