@@ -65,12 +65,15 @@ type Config struct {
 }
 
 // The commit defaults, also the configuration's (pkg/config). A batch is
-// four journal blocks: a transaction's fixed costs (the tree's frontier,
-// the WAL's pages near the ends of the b-trees) are paid once per 8192
-// events, a sixth less CPU per line than at 2048 when lines come fast,
-// while the flush interval still bounds how long an event waits.
+// two journal blocks: a transaction's fixed costs (the tree's frontier,
+// the WAL's pages near the ends of the b-trees) are paid once per 4096
+// events, while the flush interval still bounds how long an event waits.
+// With one transaction at a time, 8192 cost a sixth less CPU per line than
+// 2048; with the parsing going on beside the commit's writes, 4096 costs
+// no more than 8192 and keeps half as many records alive (three batches
+// are: one parsed, one queued, one committing), 25 MiB less peak RSS.
 const (
-	DefaultBatchSize     = 8192
+	DefaultBatchSize     = 4096
 	DefaultFlushInterval = time.Second
 	DefaultAckInterval   = 50 * time.Millisecond
 )
