@@ -219,6 +219,9 @@ type ReplayOptions struct {
 	File func(path string)
 }
 
+// replayBatch is how many events a replay commits at once.
+const replayBatch = 6144
+
 // Replay journals files once, each from where the journal's saved position
 // for it ends. Its RFC 3164 lines take their year from the file's
 // modification time.
@@ -235,11 +238,12 @@ func (s *Server) Replay(ctx context.Context, files []string, o ReplayOptions) er
 		}
 		mtimes[f] = st.ModTime()
 	}
-	lines := make(chan []tailer.Line, 64)
+	// 16 reads of 64 KiB waiting, as in Serve: more only held memory.
+	lines := make(chan []tailer.Line, 16)
 	read := lines
 	if o.Read != nil {
 		// A hand-off more per read, so only when someone looks.
-		read = make(chan []tailer.Line, 64)
+		read = make(chan []tailer.Line, 16)
 		go func() {
 			defer close(lines)
 			for ls := range read {
@@ -265,9 +269,13 @@ func (s *Server) Replay(ctx context.Context, files []string, o ReplayOptions) er
 	// Nobody waits for a replay's events before it ends: it commits whole
 	// batches only (a timed commit of part of one would leave events in
 	// the hot table, written there only to be moved into a block next).
+	// Three blocks a batch: three batches are alive at once (parsed,
+	// queued, committing), and at 8192 events replay's peak RSS was
+	// 135-144 MiB; 6144 takes 1.8% less CPU and 21 MiB less for 3.5% more
+	// wall clock, and 4096 (serve's default) 15% more wall clock.
 	err = ingest.Run(ctx, ingest.Config{
 		Parser: s.parser, Journal: s.journal, Correlator: s.corr, Redactor: s.redactor, Observer: o.Observer,
-		BatchSize: 8192, FlushInterval: 24 * time.Hour,
+		BatchSize: replayBatch, FlushInterval: 24 * time.Hour,
 		Ref: func(source string) time.Time { return mtimes[source] },
 	}, lines)
 	if rerr := <-readErr; err == nil {
