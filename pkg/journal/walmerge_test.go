@@ -164,3 +164,55 @@ func TestTruncateBesideMerges(t *testing.T) {
 		t.Fatalf("log file after the last truncation: %v, %v", st, err)
 	}
 }
+
+// A new journal takes 16 KiB pages; one created with SQLite's default 4
+// KiB (every journal before them) keeps its pages, opens and takes
+// commits, and its merger counts the log in its own page size.
+func TestPageSize(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pageOf := func(j *Journal) int {
+		t.Helper()
+		var n int
+		if err := j.DB().QueryRowContext(ctx, "PRAGMA page_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	fresh, err := Open(ctx, filepath.Join(dir, "new.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if n := pageOf(fresh); n != pageSize || fresh.merger.pageBytes != pageSize {
+		t.Errorf("new journal: pages of %d, merger counts %d; want %d", n, fresh.merger.pageBytes, pageSize)
+	}
+
+	oldPath := filepath.Join(dir, "old.db")
+	db, err := sql.Open("sqlite3", "file:"+oldPath+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE before_us (x)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	old, err := Open(ctx, oldPath, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if n := pageOf(old); n != 4096 || old.merger.pageBytes != 4096 {
+		t.Errorf("journal created with 4 KiB pages: pages of %d, merger counts %d; want 4096", n, old.merger.pageBytes)
+	}
+	var recs []Record
+	for i := 0; i < 3000; i++ {
+		recs = append(recs, Record{Source: "a", Event: event.Event{Raw: "line"}})
+	}
+	if err := old.Commit(ctx, recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := old.Count(ctx); err != nil || n != 3000 {
+		t.Errorf("4 KiB journal holds %d events (%v), want 3000", n, err)
+	}
+}
