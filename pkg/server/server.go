@@ -222,6 +222,13 @@ type ReplayOptions struct {
 // replayBatch is how many events a replay commits at once.
 const replayBatch = 6144
 
+// readsQueued is how many reads' lines (up to 64 KiB each) wait for the
+// parser in Serve and Replay: 16 are 1 MiB, a batch's worth of the
+// simulated log, enough to keep the parser fed while the readers wake. At
+// 64 the lines waiting held 7 MB of heap, and the collector let the heap
+// grow twice that.
+const readsQueued = 16
+
 // Replay journals files once, each from where the journal's saved position
 // for it ends. Its RFC 3164 lines take their year from the file's
 // modification time.
@@ -238,12 +245,11 @@ func (s *Server) Replay(ctx context.Context, files []string, o ReplayOptions) er
 		}
 		mtimes[f] = st.ModTime()
 	}
-	// 16 reads of 64 KiB waiting, as in Serve: more only held memory.
-	lines := make(chan []tailer.Line, 16)
+	lines := make(chan []tailer.Line, readsQueued)
 	read := lines
 	if o.Read != nil {
 		// A hand-off more per read, so only when someone looks.
-		read = make(chan []tailer.Line, 16)
+		read = make(chan []tailer.Line, readsQueued)
 		go func() {
 			defer close(lines)
 			for ls := range read {
@@ -407,11 +413,8 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Each send carries what one read gave, up to 64 KiB of lines: 16 of
-	// them are 1 MiB, a batch's worth of the simulated log, enough to keep
-	// the parser fed while the readers wake. At 64 the lines waiting held
-	// 7 MB of heap, and the collector let the heap grow twice that.
-	lines := make(chan []tailer.Line, 16)
+	// Each send carries what one read gave.
+	lines := make(chan []tailer.Line, readsQueued)
 	sourcesDone := make(chan error, 1)
 	go func() {
 		sourcesDone <- ingest.RunSources(ctx, ingest.Sources{
