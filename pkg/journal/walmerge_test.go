@@ -66,21 +66,8 @@ func TestWALMergedBesideCommits(t *testing.T) {
 // never start the log over; past the limit the writer merges between two
 // of its commits, so the log's file stays bounded.
 func TestWALMergerBoundsLog(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "flood.db")
-	db, err := sql.Open(sqliteDriver, "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path, pageBytes := floodDB(t)
 	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, "CREATE TABLE t (v BLOB)"); err != nil {
-		t.Fatal(err)
-	}
-	var pageBytes int
-	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageBytes); err != nil {
-		t.Fatal(err)
-	}
 	const limit = 2 << 20
 	m := newWALMerger(db, limit, pageBytes)
 	go m.run()
@@ -103,6 +90,86 @@ func TestWALMergerBoundsLog(t *testing.T) {
 	// the whole flood.
 	if most := int64(3 * limit); largest > most {
 		t.Fatalf("log grew to %d bytes under a flood of 64 MiB; want at most %d", largest, most)
+	}
+}
+
+// floodDB is a database of one table in WAL mode, its path and page size.
+func floodDB(t *testing.T) (db *sql.DB, path string, pageBytes int) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "flood.db")
+	db, err := sql.Open(sqliteDriver, "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (v BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageBytes); err != nil {
+		t.Fatal(err)
+	}
+	return db, path, pageBytes
+}
+
+// Past three quarters of the limit the committer asks the merger to merge
+// the log and merges between its commits only after that, when little is
+// left to copy; at the limit it merges whatever the merger did. The
+// merger's loop is not started: the test runs its merges.
+func TestMergeBetweenCommitsFollowsMerger(t *testing.T) {
+	db, _, pageBytes := floodDB(t)
+	ctx := context.Background()
+	const limit = 1 << 20
+	m := newWALMerger(db, limit, pageBytes)
+	blob := []byte(strings.Repeat("x", 32<<10))
+	commit := func() {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (?)", blob); err != nil {
+			t.Fatal(err)
+		}
+		m.wrote(len(blob))
+	}
+	// Up to three quarters of the limit: no merge between commits, and
+	// the merger nudged every 4 MiB only (not yet).
+	n := 0
+	for m.awaited == 0 {
+		commit()
+		n++
+		if n > 100 {
+			t.Fatalf("no merge asked of the merger after %d bytes (limit %d)", n*len(blob), limit)
+		}
+	}
+	if got := n * len(blob); got < limit*3/4 || got > limit {
+		t.Fatalf("the merger was asked to merge after %d bytes; want three quarters of the limit, %d", got, limit*3/4)
+	}
+	if len(m.nudge) != 1 {
+		t.Fatal("past three quarters of the limit the merger was not nudged")
+	}
+	<-m.nudge
+	commit()
+	if m.waited+m.forced != 0 {
+		t.Fatal("merged between commits before the merger merged")
+	}
+	m.merge(ctx)
+	commit()
+	if m.waited != 1 || m.forced != 0 {
+		t.Fatalf("after the merger's merge: %d merges between commits after it, %d forced; want 1, 0", m.waited, m.forced)
+	}
+	if pages := m.logPages.Load(); pages != 0 {
+		t.Fatalf("the merge between commits left %d pages of the log unmerged", pages)
+	}
+	// A merger that does not come: the committer merges at the limit.
+	for n = 0; m.forced == 0; n++ {
+		commit()
+		if n > 100 {
+			t.Fatalf("no merge between commits after %d bytes (limit %d)", n*len(blob), limit)
+		}
+	}
+	if m.waited != 1 {
+		t.Fatalf("%d merges between commits after the merger's; want still 1", m.waited)
+	}
+	if got := n * len(blob); got < limit {
+		t.Fatalf("merged between commits without the merger after %d bytes; want the limit, %d", got, limit)
 	}
 }
 
