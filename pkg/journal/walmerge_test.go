@@ -129,8 +129,8 @@ func TestMergeBetweenCommitsFollowsMerger(t *testing.T) {
 		}
 		m.wrote(len(blob))
 	}
-	// Up to three quarters of the limit: no merge between commits, and
-	// the merger nudged every 4 MiB only (not yet).
+	// Below three quarters of the limit (and of the 4 MiB after which
+	// commits nudge the merger anyway) nothing is asked of the merger.
 	n := 0
 	for m.awaited == 0 {
 		commit()
