@@ -824,3 +824,54 @@ func TestCLIUsage(t *testing.T) {
 		cliExpect(t, cliRun(t, "", "parse", "a.log", "b.log"), 2, "exporter parse: one FILE at a time (or --summary for several)\n")
 	})
 }
+
+// TestCLINumericFlagValues: a bad number or duration names the flag and the
+// value. kingpin's own said "strconv.ParseFloat: parsing "abc": invalid
+// syntax", and took --journal.batch-size=2.7 as 2.
+func TestCLINumericFlagValues(t *testing.T) {
+	serve := []string{"serve", "--config.check", "--log.path=/var/log/mail.log"}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"word for an integer", append(serve, "--journal.batch-size=abc"), `--journal.batch-size="abc": not a whole number`},
+		{"fraction for an integer", append(serve, "--journal.batch-size=2.7"), `--journal.batch-size="2.7": not a whole number`},
+		{"exponent for an integer", append(serve, "--journal.batch-size=1e3"), `--journal.batch-size="1e3": not a whole number`},
+		{"integer too large", append(serve, "--journal.batch-size=99999999999999999999"), `--journal.batch-size="99999999999999999999": out of range`},
+		{"empty integer", append(serve, "--log.max-line-bytes="), `--log.max-line-bytes="": not a whole number`},
+		{"word for a duration", append(serve, "--journal.verify-interval=soon"), `--journal.verify-interval="soon": not a duration (a number and a unit, e.g. 90s, 15m, 1h; at most 2562047h)`},
+		{"duration without a unit", append(serve, "--journal.flush-interval=5"), `--journal.flush-interval="5": not a duration (a number and a unit, e.g. 90s, 15m, 1h; at most 2562047h)`},
+		{"duration too long", append(serve, "--journal.flush-interval=9999999h"), `--journal.flush-interval="9999999h": not a duration (a number and a unit, e.g. 90s, 15m, 1h; at most 2562047h)`},
+		{"not a rate", []string{"simulate", "--lines=1", "--rate=fast"}, `--rate="fast": not a finite number`},
+		{"NaN rate", []string{"simulate", "--lines=1", "--rate=NaN"}, `--rate="NaN": not a finite number`},
+		{"infinite rate", []string{"simulate", "--lines=1", "--rate=+Inf"}, `--rate="+Inf": not a finite number`},
+		{"events limit", []string{"events", "--limit=x"}, `--limit="x": not a whole number`},
+		{"report top", []string{"report", "summary", "--top=ten"}, `--top="ten": not a whole number`},
+		{"parse summary top", []string{"parse", "--summary.top=1.5"}, `--summary.top="1.5": not a whole number`},
+		{"suspension length", []string{"suspend", "--user=a", "--reason=x", "--for=tomorrow"}, `--for="tomorrow": not a duration (a number and a unit, e.g. 90s, 15m, 1h; at most 2562047h)`},
+		{"fleet timeout", []string{"suspend", "--user=a", "--reason=x", "--api.timeout=1"}, `--api.timeout="1": not a duration (a number and a unit, e.g. 90s, 15m, 1h; at most 2562047h)`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cliExpect(t, cliRun(t, "", c.args...), 2, "exporter: error: "+c.want+", try --help\n")
+		})
+	}
+}
+
+// TestCLINumericFlagValuesTaken: the values the numeric flags accept reach
+// the command, defaults included.
+func TestCLINumericFlagValuesTaken(t *testing.T) {
+	out := cliMust(t, "", "simulate", "--lines=3", "--rate=1e6", "--users=2", "--client-ips=2", "--domains=2")
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Errorf("--lines=3 wrote %d lines:\n%s", n, out)
+	}
+	for _, c := range [][]string{
+		{"simulate", "--lines=-1"},
+		{"simulate", "--lines=5", "--rate=-0.5"},
+	} {
+		r := cliRun(t, "", c...)
+		if r.code != 2 || !strings.Contains(r.stderr, "must not be negative") {
+			t.Errorf("%v: want the command's own check of a negative value, got %s", c, r)
+		}
+	}
+}

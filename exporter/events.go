@@ -31,7 +31,7 @@ func eventsCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("queue-id", "Only events of this queue id.").StringVar(&queueID)
 	cmd.Flag("sasl-username", "Only events of this SASL user.").StringVar(&user)
 	cmd.Flag("client-ip", "Only events from this client IP.").StringVar(&ip)
-	cmd.Flag("limit", "At most this many events, the oldest first (0: all); when more match, stderr says so.").Default("1000").IntVar(&limit)
+	intVar(cmd.Flag("limit", "At most this many events, the oldest first (0: all); when more match, stderr says so.").Default("1000"), &limit)
 	cmd.Flag("format", "Output format.").Default("jsonl").EnumVar(&format, "jsonl", "table")
 	cmd.Flag("config.file", "The exporter's configuration: with pseudonymised fields, --sasl-username and --client-ip are looked up by their pseudonyms.").StringVar(&configFile)
 	return cmd.FullCommand(), func() error {

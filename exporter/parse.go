@@ -26,7 +26,8 @@ func parseCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	tz := cmd.Flag("log.timezone", "IANA time zone of timestamps that carry none (RFC 3164).").Default("Local").String()
 	instance := cmd.Flag("instance", "Postfix instance name copied into every event.").Default("").String()
 	summary := cmd.Flag("summary", "Print, per program, how many lines got a kind and the most common shapes (values masked) of those that did not, instead of the events. Reads every FILE (plain or .gz).").Bool()
-	top := cmd.Flag("summary.top", "Unparsed shapes listed per program with --summary.").Default("10").Int()
+	top := new(int)
+	intVar(cmd.Flag("summary.top", "Unparsed shapes listed per program with --summary.").Default("10"), top)
 	files := cmd.Arg("file", "Log file to read; stdin when absent or '-'. --summary reads several.").Strings()
 	return cmd.FullCommand(), func() error {
 		loc, err := time.LoadLocation(*tz)

@@ -39,7 +39,7 @@ func reportCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.
 	cmd.Flag("domain", "Only mail from or to this domain, subdomains included; logins: users of this domain.").StringVar(&domain)
 	cmd.Flag("queue-id", "The message with this queue id (deliveries, trace).").StringVar(&queueID)
 	cmd.Flag("message-id", "The message(s) with this Message-ID (deliveries, trace).").StringVar(&messageID)
-	cmd.Flag("top", "Length of the summary's top lists.").Default("10").IntVar(&top)
+	intVar(cmd.Flag("top", "Length of the summary's top lists.").Default("10"), &top)
 	cmd.Flag("format", "Output format: "+strings.Join(report.Formats, ", ")+".").Default("table").StringVar(&format)
 	cmd.Flag("output", "Write the report to this file instead of stdout.").StringVar(&output)
 	cmd.Flag("evidence", "Also write an evidence bundle to this zip file: the report (CSV, JSON, PDF), its events, their inclusion proofs against the newest signed checkpoint, the checkpoint and the public key; check it with verify-evidence.").StringVar(&evidenceOut)

@@ -47,7 +47,7 @@ func serveCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.W
 	addServeSettings(cmd, sf)
 	addPolicyFlags(cmd, sf)
 	cmd.Flag("config.check", "Validate the configuration and the web configuration, then exit.").BoolVar(&check)
-	cmd.Flag("journal.verify-interval", "Re-verify the journal's Merkle tree and checkpoints this often in the background (0: never).").Default("1h").DurationVar(&verifyEvery)
+	durationVar(cmd.Flag("journal.verify-interval", "Re-verify the journal's Merkle tree and checkpoints this often in the background (0: never).").Default("1h"), &verifyEvery)
 	addRetentionFlags(cmd, sf)
 	addArchiveFlags(cmd, sf)
 	webFlags := kingpinflag.AddFlags(cmd, defaultListen)

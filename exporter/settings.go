@@ -49,11 +49,23 @@ func bind[T any](s *settingFlags, cmd *kingpin.CmdClause, name, key, help, def s
 	})
 }
 
-func flagString(fc *kingpin.FlagClause) *string          { return fc.String() }
-func flagStrings(fc *kingpin.FlagClause) *[]string       { return fc.Strings() }
-func flagInt(fc *kingpin.FlagClause) *int                { return fc.Int() }
-func flagBool(fc *kingpin.FlagClause) *bool              { return fc.Bool() }
-func flagDuration(fc *kingpin.FlagClause) *time.Duration { return fc.Duration() }
+func flagString(fc *kingpin.FlagClause) *string    { return fc.String() }
+func flagStrings(fc *kingpin.FlagClause) *[]string { return fc.Strings() }
+func flagBool(fc *kingpin.FlagClause) *bool        { return fc.Bool() }
+
+// flagInt and flagDuration name the flag in a bad value's error (see
+// intVar).
+func flagInt(fc *kingpin.FlagClause) *int {
+	v := new(int)
+	intVar(fc, v)
+	return v
+}
+
+func flagDuration(fc *kingpin.FlagClause) *time.Duration {
+	v := new(time.Duration)
+	durationVar(fc, v)
+	return v
+}
 
 // addSourceFlags declares the flags that say how to read logs into a
 // journal; serve, replay, forget, doctor and the suspension commands

@@ -18,27 +18,29 @@ import (
 
 func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) (string, func() error) {
 	cmd := app.Command("simulate", "Write a realistic, deterministic Postfix/Dovecot log.")
-	lines := cmd.Flag("lines", "Number of lines to write; with --rate and no --lines, run until interrupted.").Int()
+	var lines, clientIPs, users, domains int
+	var rate float64
+	intVar(cmd.Flag("lines", "Number of lines to write; with --rate and no --lines, run until interrupted."), &lines)
 	seed := cmd.Flag("seed", "Seed; the same seed and options give byte-identical output.").Default("1").Uint64()
 	start := cmd.Flag("start", "RFC 3339 time of the first line, or 'now' (a live log, as the container demo writes).").Default(simulate.DefaultStart.Format(time.RFC3339)).String()
 	format := cmd.Flag("format", "Syslog timestamp format.").Default("rfc3164").Enum("rfc3164", "rfc3339")
 	output := cmd.Flag("output", "File to write; stdout when absent or '-'.").Default("-").String()
 	appendOut := cmd.Flag("append", "Append to --output instead of truncating it.").Bool()
-	rate := cmd.Flag("rate", "Write at most this many lines per second, flushing as it goes (for tailing).").Float64()
+	float64Var(cmd.Flag("rate", "Write at most this many lines per second, flushing as it goes (for tailing)."), &rate)
 	truth := cmd.Flag("truth", "Write the counts of what was written, as JSON, to this file.").String()
-	clientIPs := cmd.Flag("client-ips", "Distinct remote client addresses.").Default("5000").Int()
-	users := cmd.Flag("users", "Distinct local mailbox users.").Default("200").Int()
-	domains := cmd.Flag("domains", "Distinct remote domains.").Default("1000").Int()
+	intVar(cmd.Flag("client-ips", "Distinct remote client addresses.").Default("5000"), &clientIPs)
+	intVar(cmd.Flag("users", "Distinct local mailbox users.").Default("200"), &users)
+	intVar(cmd.Flag("domains", "Distinct remote domains.").Default("1000"), &domains)
 	return cmd.FullCommand(), func() error {
 		for _, n := range []struct {
 			flag  string
 			value float64
-		}{{"--lines", float64(*lines)}, {"--rate", *rate}, {"--client-ips", float64(*clientIPs)}, {"--users", float64(*users)}, {"--domains", float64(*domains)}} {
+		}{{"--lines", float64(lines)}, {"--rate", rate}, {"--client-ips", float64(clientIPs)}, {"--users", float64(users)}, {"--domains", float64(domains)}} {
 			if n.value < 0 {
 				return fail(2, "%s=%v: must not be negative", n.flag, n.value)
 			}
 		}
-		if *lines <= 0 && *rate <= 0 {
+		if lines <= 0 && rate <= 0 {
 			return fail(2, "give --lines, --rate or both")
 		}
 		t0, err := time.Parse(time.RFC3339, *start)
@@ -52,10 +54,10 @@ func simulateCommand(app *kingpin.Application, stdin io.Reader, stdout, stderr i
 		if err != nil {
 			return fail(2, "%v", err)
 		}
-		cfg := simulate.Config{Seed: *seed, Start: t0, Format: f, ClientIPs: *clientIPs, Users: *users, Domains: *domains}
+		cfg := simulate.Config{Seed: *seed, Start: t0, Format: f, ClientIPs: clientIPs, Users: users, Domains: domains}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := runSimulate(ctx, cfg, *lines, *rate, *output, *appendOut, *truth, stdout); err != nil {
+		if err := runSimulate(ctx, cfg, lines, rate, *output, *appendOut, *truth, stdout); err != nil {
 			return fail(1, "%v", err)
 		}
 		return nil

@@ -66,7 +66,7 @@ func addFleetFlags(cmd *kingpin.CmdClause) *fleetFlags {
 	f := &fleetFlags{}
 	cmd.Flag("exporter", "Base URL of a running exporter (http://host:9744), repeatable: the command goes to each through its API (admin token). Without it, the journal is written directly (stop serve first).").StringsVar(&f.exporters)
 	cmd.Flag("api.token-file", "File holding the admin bearer token for --exporter.").StringVar(&f.tokenFile)
-	cmd.Flag("api.timeout", "Deadline of each exporter's call.").Default("10s").DurationVar(&f.timeout)
+	durationVar(cmd.Flag("api.timeout", "Deadline of each exporter's call.").Default("10s"), &f.timeout)
 	return f
 }
 
@@ -231,7 +231,7 @@ func suspendCommand(app *kingpin.Application, _ io.Reader, stdout, stderr io.Wri
 	var permanent bool
 	cmd.Flag("user", "SASL user name to suspend.").StringVar(&user)
 	cmd.Flag("ip", "Client IP address to suspend.").StringVar(&ip)
-	cmd.Flag("for", "How long (default: policy.default_for, 24h).").DurationVar(&dur)
+	durationVar(cmd.Flag("for", "How long (default: policy.default_for, 24h)."), &dur)
 	cmd.Flag("permanent", "Never expires (lift it with unsuspend).").BoolVar(&permanent)
 	cmd.Flag("reason", "Why; journaled with the suspension.").Required().StringVar(&reason)
 	cmd.Flag("response", "How Postfix refuses: reject, defer_if_permit or hold.").Default(suspend.Reject).StringVar(&response)
