@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailtrail/mailtrail/pkg/apiv1"
 	"github.com/mailtrail/mailtrail/pkg/integrity"
 	"github.com/mailtrail/mailtrail/pkg/journal"
 	"github.com/mailtrail/mailtrail/pkg/parser"
@@ -210,4 +214,49 @@ func TestForgetErrors(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "another process is writing to this journal") {
 		t.Errorf("forget beside a writer: %s", r)
 	}
+}
+
+// TestForgetSuspendedInRunningServe: an erasure through a running serve's
+// API reaches the suspensions it holds. They name the stand-in, as they
+// will after a restart, and the list no longer names the subject.
+func TestForgetSuspendedInRunningServe(t *testing.T) {
+	r := startAPIRig(t, 200, true, "")
+	post := func(pathAndQuery string, v any) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, r.base+pathAndQuery, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+apiTokensForTest["admin"])
+		resp, err := r.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", pathAndQuery, resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("POST %s: %v", pathAndQuery, err)
+		}
+	}
+	const subject = "mallory@example.com"
+	var sr apiv1.SuspendResult
+	post("/api/v1/suspend?user="+url.QueryEscape(subject)+"&reason="+url.QueryEscape("phished: "+subject), &sr)
+	post("/api/v1/suspend?ip=192.0.2.9&reason=scanner", &sr)
+	var fr apiv1.ForgetResult
+	post("/api/v1/forget?subject="+url.QueryEscape(subject), &fr)
+	if !strings.HasPrefix(fr.StandIn, "[erased:") {
+		t.Fatalf("forget answered %+v", fr)
+	}
+	var list apiv1.Suspensions
+	r.getJSON("admin", "/api/v1/suspensions", http.StatusOK, &list)
+	subjects := map[string]string{}
+	for _, v := range list.Suspensions {
+		subjects[v.Subject] = v.Reason
+	}
+	if len(subjects) != 2 || subjects[fr.StandIn] != "phished: "+fr.StandIn || subjects["192.0.2.9"] != "scanner" {
+		t.Errorf("suspensions after the erasure (stand-in %s): %+v", fr.StandIn, list.Suspensions)
+	}
+	r.p.term()
 }

@@ -88,9 +88,10 @@ type Config struct {
 	// access log keeps them as the policy says. nil means none.
 	Privacy *privacy.Redactor
 	// Forgotten is told the subjects of every erasure made through the
-	// API, once the journal is done, so that what the process keeps in
-	// memory (correlation state, offender windows) drops them too.
-	Forgotten func(subjects []string)
+	// API and what replaced them, once the journal is done, so that what
+	// the process keeps in memory (correlation state, offender windows,
+	// suspensions) drops them too.
+	Forgotten func(subjects []string, standIn string)
 	// Erase, when set, makes the erasures instead of Journal.Erase: with
 	// a fleet store, it also deletes the store's copies and says what each
 	// store did.

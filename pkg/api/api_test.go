@@ -163,7 +163,7 @@ func TestForget(t *testing.T) {
 		t.Fatalf("before: %d %s", w.Code, w.Body.String())
 	}
 	var forgotten []string
-	a.cfg.Forgotten = func(subjects []string) { forgotten = append(forgotten, subjects...) }
+	a.cfg.Forgotten = func(subjects []string, _ string) { forgotten = append(forgotten, subjects...) }
 	// The dry run counts what the erasure then rewrites, and changes nothing.
 	if w := post("subject=alice@example.com&dry_run=maybe", testToken); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "dry_run") {
 		t.Errorf("dry_run=maybe: %d %s", w.Code, w.Body.String())

@@ -283,7 +283,7 @@ func (a *API) forget(ctx context.Context, c *caller, p *params) (any, int, error
 		q.Scrub(subjects, res.StandIn)
 	}
 	if a.cfg.Forgotten != nil {
-		a.cfg.Forgotten(subjects)
+		a.cfg.Forgotten(subjects, res.StandIn)
 	}
 	return forgetResult{Events: res.Events, Archived: res.Archived, ArchiveFiles: res.ArchiveFiles, Seq: res.Seq, StandIn: res.StandIn,
 		WALTruncated: res.WALTruncated, Stores: stores}, int(res.Events), nil

@@ -26,12 +26,23 @@ func Erase(e *event.Event, subject, standIn string) bool {
 		if f.Kind() != reflect.String || !f.CanSet() {
 			continue
 		}
-		if s, ok := replaceFold(f.String(), subject, standIn); ok {
+		if s, ok := EraseString(f.String(), subject, standIn); ok {
 			f.SetString(s)
 			changed = true
 		}
 	}
 	return changed
+}
+
+// EraseString is Erase of one string: s with every appearance of subject
+// replaced by standIn, and whether there was one. What the process keeps
+// in memory (suspensions) is erased with it, to read as the rewritten
+// journal will.
+func EraseString(s, subject, standIn string) (string, bool) {
+	if subject == "" {
+		return s, false
+	}
+	return replaceFold(s, subject, standIn)
 }
 
 // CheckSubject refuses erasure subjects that would match far more than

@@ -440,9 +440,10 @@ func (s *Server) Serve(ctx context.Context, o Options) error {
 	apiCfg := api.Config{
 		Journal: j, Instance: c.Instance, Version: o.Version, Tokens: tokens, AllowAnonymous: c.API.AllowAnonymous,
 		Offenders: off, Enricher: enricher, Privacy: s.redactor, Logger: logger,
-		Forgotten: func(subjects []string) {
+		Forgotten: func(subjects []string, standIn string) {
 			s.corr.Reset()
 			off.Forget(subjects)
+			pol.store.Forget(subjects, standIn)
 		},
 		Suspensions: pol.store,
 		Queues:      []*journal.Queue{pol.recorder},

@@ -309,6 +309,42 @@ func (s *Store) Lift(scope, subject, reason, by string) (apiv1.Suspension, error
 	return lifted, nil
 }
 
+// Forget applies an erasure (subjects replaced by standIn in the journal)
+// to what the store holds in memory. A suspension naming a subject names
+// standIn from then on, as Load will rebuild it from the rewritten records
+// after a restart: the subject is no longer refused by it, and the erased
+// name is not kept. Dovecot's reports about the subjects leave the windows,
+// as the log's own offender windows drop them.
+func (s *Store) Forget(subjects []string, standIn string) {
+	s.reports.Forget(subjects)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var erased []*apiv1.Suspension
+	for k, v := range s.sus {
+		nv := *v
+		changed := false
+		for _, sub := range subjects {
+			for _, f := range []*string{&nv.Subject, &nv.Reason, &nv.By} {
+				if r, ok := privacy.EraseString(*f, sub, standIn); ok {
+					*f, changed = r, true
+				}
+			}
+		}
+		if changed {
+			delete(s.sus, k)
+			erased = append(erased, &nv)
+		}
+	}
+	for _, v := range erased {
+		// Two suspensions may now name the same stand-in (the subject in
+		// two letter cases); Load keeps the later record, and so does this.
+		k := key{v.Scope, v.Subject}
+		if cur := s.sus[k]; cur == nil || cur.Since.Before(v.Since) {
+			s.sus[k] = v
+		}
+	}
+}
+
 // List is the suspensions in force, the newest first.
 func (s *Store) List() []apiv1.Suspension {
 	now := s.cfg.Now()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -310,5 +311,111 @@ func TestBounded(t *testing.T) {
 	}
 	if n := len(st.List()); n != 2 {
 		t.Errorf("%d in force, bound 2", n)
+	}
+}
+
+// TestForgetAsARestartWould: after an erasure a running store holds the
+// suspensions as Load rebuilds them from the rewritten journal: the erased
+// subject is no longer refused (nor named: the stand-in replaces it in the
+// subject and the reason), and the others are untouched.
+func TestForgetAsARestartWould(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	clk := &clock{now: time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)}
+	tj := openJournal(t, path)
+	defer tj.close(t)
+	rec := suspend.NewRecorder(tj.j, nil)
+	defer rec.Close()
+	st, err := suspend.New(suspend.Config{Instance: "mx1", Record: rec.Record, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct {
+		scope, subject, reason string
+		permanent              bool
+	}{
+		{apiv1.SuspendUser, "Mallory@Example.com", "phished: mallory@example.com sent spam", false},
+		{apiv1.SuspendUser, "bob@example.com", "phished", false},
+		{apiv1.SuspendIP, "192.0.2.9", "scanner, sent as mallory@example.com", true},
+	} {
+		if _, err := st.Suspend(s.scope, s.subject, time.Hour, s.permanent, suspend.Reject, s.reason, "cli:alice"); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(time.Second)
+	}
+	mallory := policy.Query{Protocol: policy.ProtocolPostfix, Stage: "rcpt", ClientIP: "198.51.100.7", User: "Mallory@Example.com"}
+	if d := st.Decide(mallory); !d.Refuse {
+		t.Fatalf("suspended user not refused: %+v", d)
+	}
+	if err := rec.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tj.j.Erase(context.Background(), []string{"mallory@example.com"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Forget([]string{"mallory@example.com"}, res.StandIn)
+
+	if d := st.Decide(mallory); d.Refuse {
+		t.Errorf("the erased user is still refused: %+v", d)
+	}
+	if _, err := st.Lift(apiv1.SuspendUser, "Mallory@Example.com", "x", "t"); !errors.Is(err, suspend.ErrNotSuspended) {
+		t.Errorf("lifting the erased user: %v, want ErrNotSuspended", err)
+	}
+	if d := st.Decide(policy.Query{Protocol: policy.ProtocolPostfix, Stage: "rcpt", ClientIP: "192.0.2.9", User: "bob@example.com"}); !d.Refuse {
+		t.Errorf("the other suspensions went too: %+v", d)
+	}
+
+	restarted, _ := suspend.New(suspend.Config{Now: clk.Now})
+	if err := restarted.Load(context.Background(), tj.j); err != nil {
+		t.Fatal(err)
+	}
+	running, loaded := st.List(), restarted.List()
+	for i := range running {
+		running[i].Seq = 0 // journal sequence numbers are Load's alone
+	}
+	for i := range loaded {
+		loaded[i].Seq = 0
+	}
+	if len(running) != 3 || !reflect.DeepEqual(running, loaded) {
+		t.Errorf("running store after the erasure:\n%+v\nafter a restart:\n%+v", running, loaded)
+	}
+	var named []string
+	for _, v := range running {
+		if strings.Contains(strings.ToLower(v.Subject+v.Reason+v.By), "mallory") {
+			t.Errorf("still named: %+v", v)
+		}
+		if v.Subject == res.StandIn {
+			named = append(named, v.Reason)
+		}
+	}
+	if want := []string{"phished: " + res.StandIn + " sent spam"}; !reflect.DeepEqual(named, want) {
+		t.Errorf("suspensions under the stand-in %s: reasons %q, want %q", res.StandIn, named, want)
+	}
+	if _, err := st.Lift(apiv1.SuspendUser, res.StandIn, "erased", "t"); err != nil {
+		t.Errorf("lifting the suspension by its stand-in: %v", err)
+	}
+}
+
+// TestForgetDropsReports: Dovecot's reports about an erased user leave
+// the windows the brute-force rule reads; the other users' stay.
+func TestForgetDropsReports(t *testing.T) {
+	st, err := suspend.New(suspend.Config{
+		Windows: offenders.Config{Threshold: 2},
+		Rules:   []suspend.Rule{{Detection: suspend.BruteForceUser, For: time.Hour, Response: suspend.Reject}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		for _, u := range []string{"eve@example.com", "carol@example.com"} {
+			st.Report(policy.Report{ClientIP: "203.0.113.4", User: u, Service: "imap"})
+		}
+	}
+	st.Forget([]string{"EVE@example.com"}, "[erased:1]")
+	if d := st.Decide(policy.Query{Protocol: policy.ProtocolDovecot, User: "eve@example.com"}); d.Refuse {
+		t.Errorf("refused on the erased user's reports: %+v", d)
+	}
+	if d := st.Decide(policy.Query{Protocol: policy.ProtocolDovecot, User: "carol@example.com"}); !d.Refuse || d.Reason != policy.ReasonBruteForce {
+		t.Errorf("the other user's reports: %+v", d)
 	}
 }
