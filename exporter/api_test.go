@@ -136,7 +136,13 @@ func startAPIRig(t *testing.T, simLines int, withConfig bool, cfgExtra string, e
 // status and the body.
 func (r *apiRig) get(tokenName, pathAndQuery string) (int, []byte) {
 	r.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, r.base+pathAndQuery, nil)
+	return r.do(http.MethodGet, tokenName, pathAndQuery)
+}
+
+// do is get with another method.
+func (r *apiRig) do(method, tokenName, pathAndQuery string) (int, []byte) {
+	r.t.Helper()
+	req, err := http.NewRequest(method, r.base+pathAndQuery, nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -145,7 +151,7 @@ func (r *apiRig) get(tokenName, pathAndQuery string) (int, []byte) {
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		r.t.Fatalf("GET %s: %v", pathAndQuery, err)
+		r.t.Fatalf("%s %s: %v", method, pathAndQuery, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -158,13 +164,19 @@ func (r *apiRig) get(tokenName, pathAndQuery string) (int, []byte) {
 // getJSON calls the API, wants status want and decodes the body into v.
 func (r *apiRig) getJSON(tokenName, pathAndQuery string, want int, v any) {
 	r.t.Helper()
-	status, body := r.get(tokenName, pathAndQuery)
+	r.doJSON(http.MethodGet, tokenName, pathAndQuery, want, v)
+}
+
+// doJSON is getJSON with another method.
+func (r *apiRig) doJSON(method, tokenName, pathAndQuery string, want int, v any) {
+	r.t.Helper()
+	status, body := r.do(method, tokenName, pathAndQuery)
 	if status != want {
-		r.t.Fatalf("GET %s as %q: status %d, want %d: %s", pathAndQuery, tokenName, status, want, body)
+		r.t.Fatalf("%s %s as %q: status %d, want %d: %s", method, pathAndQuery, tokenName, status, want, body)
 	}
 	if v != nil {
 		if err := json.Unmarshal(body, v); err != nil {
-			r.t.Fatalf("GET %s: %v: %s", pathAndQuery, err, body)
+			r.t.Fatalf("%s %s: %v: %s", method, pathAndQuery, err, body)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -223,22 +222,7 @@ func TestForgetSuspendedInRunningServe(t *testing.T) {
 	r := startAPIRig(t, 200, true, "")
 	post := func(pathAndQuery string, v any) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, r.base+pathAndQuery, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+apiTokensForTest["admin"])
-		resp, err := r.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: %s", pathAndQuery, resp.Status)
-		}
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			t.Fatalf("POST %s: %v", pathAndQuery, err)
-		}
+		r.doJSON(http.MethodPost, "admin", pathAndQuery, http.StatusOK, v)
 	}
 	const subject = "mallory@example.com"
 	var sr apiv1.SuspendResult
