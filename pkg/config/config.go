@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -332,6 +333,12 @@ func Parse(b []byte) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) == nil {
+		if err := wholeNumbers(&doc, reflect.TypeFor[Config](), ""); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

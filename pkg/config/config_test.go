@@ -134,3 +134,28 @@ func TestParseRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestParseWholeNumbers: a fraction where a count is wanted is an error
+// naming the key; yaml.v3 alone took batch_size: 2.5 as 2. A float that is
+// a whole number (1e3) is one.
+func TestParseWholeNumbers(t *testing.T) {
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"batch", "journal:\n  batch_size: 2.5\n", "journal.batch_size: want a whole number, got 2.5 (line 2)"},
+		{"threshold", "auth:\n  threshold: 0.5\n", "auth.threshold: want a whole number, got 0.5 (line 2)"},
+		{"through an alias", "instance: &n 7.5\njournal:\n  batch_size: *n\n", "journal.batch_size: want a whole number, got 7.5 (line 1)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+	c, err := Parse([]byte("journal:\n  batch_size: 1e3\n  flush_interval: 2s\ncorrelate:\n  max_bytes: 1.5e8\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Journal.BatchSize != 1000 || c.Correlate.MaxBytes != 150_000_000 || time.Duration(c.Journal.FlushInterval) != 2*time.Second {
+		t.Errorf("batch_size %d, max_bytes %d, flush_interval %v", c.Journal.BatchSize, c.Correlate.MaxBytes, c.Journal.FlushInterval)
+	}
+}
