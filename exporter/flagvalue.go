@@ -10,10 +10,10 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 )
 
-// The numeric flags' values. kingpin's own report a bad value without the
-// flag ("strconv.ParseFloat: parsing "abc": invalid syntax"), and read an
-// integer through a float, so --journal.batch-size=2.7 was taken as 2 and
-// 1e30 as whatever the conversion gave.
+// The numeric flags' values. kingpin's own report a bad value without
+// naming the flag ("strconv.ParseFloat: parsing "abc": invalid syntax"),
+// and read an integer through a float, so --journal.batch-size=2.7 was
+// taken as 2 and 1e30 as whatever the conversion gave.
 
 // intVar makes fc an integer flag stored in p.
 func intVar(fc *kingpin.FlagClause, p *int) {
