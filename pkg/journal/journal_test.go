@@ -14,7 +14,14 @@ import (
 func openTemp(t *testing.T) *Journal {
 	t.Helper()
 	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
-	j, err := Open(context.Background(), filepath.Join(t.TempDir(), "j.db"), Options{Now: func() time.Time { return now }})
+	return openTempWith(t, Options{Now: func() time.Time { return now }})
+}
+
+// openTempWith opens a journal in a temporary directory with o, closed
+// when the test ends.
+func openTempWith(t *testing.T, o Options) *Journal {
+	t.Helper()
+	j, err := Open(context.Background(), filepath.Join(t.TempDir(), "j.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +142,7 @@ func TestCloseMergesWALAfterCancelledQuery(t *testing.T) {
 // never left waiting.
 func TestCommitSealedBeforeRows(t *testing.T) {
 	ctx := context.Background()
-	j, err := Open(ctx, filepath.Join(t.TempDir(), "j.db"), Options{BlockEvents: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := openTempWith(t, Options{BlockEvents: 64})
 	batch := func(from, n int) []Record {
 		var recs []Record
 		for i := from; i < from+n; i++ {

@@ -297,11 +297,7 @@ func TestCompressZstd(t *testing.T) {
 // the hot rows a short commit left are sealed by the next one.
 func TestCommitSizeEndsOnBlocks(t *testing.T) {
 	ctx := context.Background()
-	j, err := Open(ctx, filepath.Join(t.TempDir(), "j.db"), Options{BlockEvents: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := openTempWith(t, Options{BlockEvents: 64})
 	recs := mixedRecords(1000)
 	hot := func() (n int) {
 		j.DB().QueryRow("SELECT count(*) FROM events").Scan(&n)
